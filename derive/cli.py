@@ -1,0 +1,93 @@
+"""The `derive` command line: click only, calling the library.
+
+Every DeriveError becomes one line on stderr and exit status 2, here and
+nowhere else (`DeriveGroup.invoke`).
+"""
+
+import os
+import sys
+
+import click
+
+from .errors import DeriveError
+
+FORMATS = ("text", "markdown", "latex", "json")
+
+
+class DeriveGroup(click.Group):
+    """A click group that turns library errors into one line and a status."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DeriveError as error:
+            click.echo(str(error), err=True)
+            ctx.exit(2)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except (RecursionError, MemoryError) as error:
+            click.echo(f"derive: input too large to handle ({type(error).__name__})", err=True)
+            ctx.exit(2)
+        except Exception as error:  # a bug: still one line, never a traceback
+            if os.environ.get("DERIVE_DEBUG"):
+                raise
+            click.echo(f"derive: internal error ({type(error).__name__}: {error}); "
+                       "set DERIVE_DEBUG=1 for the traceback", err=True)
+            ctx.exit(3)
+
+
+@click.group(cls=DeriveGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="derive", prog_name="derive")
+def cli():
+    """Solve, explain and grade the mathematics of neural-network courses."""
+
+
+@cli.command()
+@click.argument("problem")
+@click.option("--format", "-f", "format_", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format.")
+@click.option("--exact", is_flag=True, help="Do not round intermediates, whatever the problem file says.")
+@click.option("--keys", is_flag=True, help="Show each step's answer-sheet key (text, markdown, latex).")
+def solve(problem, format_, exact, keys):
+    """Print the worked solution of PROBLEM (a file, or a bundled problem's name)."""
+    from .problem import find_problem, load_problem
+    from .render import render
+    from .steps import EXACT
+
+    loaded = load_problem(find_problem(problem))
+    solution = loaded.solve(EXACT if exact else None)
+    settings = {} if format_ == "json" else {"keys": keys}
+    click.echo(render(solution, format_, **settings), nl=False)
+
+
+@cli.command()
+@click.argument("problems", nargs=-1, required=True)
+def check(problems):
+    """Validate problem files without printing a solution."""
+    from .problem import find_problem, load_problem
+
+    for problem in problems:
+        loaded = load_problem(find_problem(problem))
+        loaded.solve()
+        click.echo(f"{loaded.path}: ok ({loaded.kind})")
+
+
+@cli.command(name="list")
+def list_problems():
+    """List the bundled problems, one line each."""
+    from .problem import bundled_problems, read_yaml
+
+    paths = bundled_problems()
+    width = max((len(p.stem) for p in paths), default=0)
+    for path in paths:
+        data, _ = read_yaml(path)
+        click.echo(f"{path.stem:<{width}}  {data.get('kind', '?'):<14} {data.get('title', '')}")
+
+
+def main():
+    """Console-script entry point."""
+    cli(prog_name="derive")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""Safe parsing of expressions written by people (problem files, answers).
+
+Text is tokenised and parsed by a small recursive-descent parser straight
+into SymPy objects. Nothing here calls `eval`, `exec`, `sympify` or
+`parse_expr` (all of which run Python code): only the names, functions and
+operators listed below exist, and the size of what is built is bounded
+(length, nesting, exponents), so hostile text ends in an ExpressionError,
+quickly.
+
+What people write is accepted where it is unambiguous: `^` or `**` for
+powers, implicit multiplication (`2x`, `s(1-s)`, `(a)(b)`), `σ` for the
+sigmoid, `e^x`, `ln`, `·`, `×` and the Unicode minus sign.
+"""
+
+import difflib
+import math
+import re
+
+import sympy
+
+from .errors import ExpressionError
+
+MAX_LENGTH = 1000
+MAX_DEPTH = 60
+MAX_EXPONENT = 1000
+MAX_NUMBER_DIGITS = 1000  # decimal digits of a constant the parser may build
+MAX_LITERAL = 40  # characters of one numeric literal
+_LARGEST = 10**MAX_NUMBER_DIGITS
+
+
+def _sigmoid(x):
+    return 1 / (1 + sympy.exp(-x))
+
+
+def _relu(x):
+    return sympy.Max(0, x)
+
+
+def _softplus(x):
+    return sympy.log(1 + sympy.exp(x))
+
+
+# name -> (minimum arguments, maximum arguments, builder)
+FUNCTIONS = {
+    "exp": (1, 1, sympy.exp),
+    "log": (1, 1, sympy.log),
+    "ln": (1, 1, sympy.log),
+    "sqrt": (1, 1, sympy.sqrt),
+    "sin": (1, 1, sympy.sin),
+    "cos": (1, 1, sympy.cos),
+    "tan": (1, 1, sympy.tan),
+    "sinh": (1, 1, sympy.sinh),
+    "cosh": (1, 1, sympy.cosh),
+    "tanh": (1, 1, sympy.tanh),
+    "atan": (1, 1, sympy.atan),
+    "abs": (1, 1, sympy.Abs),
+    "max": (2, 8, sympy.Max),
+    "min": (2, 8, sympy.Min),
+    "sigmoid": (1, 1, _sigmoid),
+    "sigma": (1, 1, _sigmoid),
+    "σ": (1, 1, _sigmoid),
+    "relu": (1, 1, _relu),
+    "softplus": (1, 1, _softplus),
+}
+
+CONSTANTS = {"e": sympy.E, "pi": sympy.pi, "π": sympy.pi}
+
+_TRANSLATE = str.maketrans({"−": "-", "·": "*", "×": "*", "⋅": "*", "∗": "*"})
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+(?![A-Za-z_]))?)
+  | (?P<name>[^\W\d]\w*)
+  | (?P<op>\*\*|[-+*/^(),])
+    """,
+    re.VERBOSE,
+)
+
+
+def parse_expression(text, variables, *, max_length=MAX_LENGTH):
+    """Parse `text` into a SymPy expression over `variables` (name -> Symbol).
+
+    Raises ExpressionError, with one line saying what was not understood,
+    for anything outside the whitelist or the size bounds.
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"expected an expression as text, got {type(text).__name__}")
+    if len(text) > max_length:
+        raise ExpressionError(
+            f"expression too long ({len(text)} characters; at most {max_length})"
+        )
+    tokens = _tokenize(text.translate(_TRANSLATE))
+    if not tokens:
+        raise ExpressionError("empty expression")
+    return _Parser(tokens, variables).parse()
+
+
+def _tokenize(text):
+    tokens = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            char = text[position]
+            what = "attribute access" if char == "." else "character"
+            raise ExpressionError(f"{what} {char!r} is not allowed (at position {position + 1})")
+        kind = match.lastgroup
+        value = match.group()
+        if kind == "number" and len(value) > MAX_LITERAL:
+            raise ExpressionError(f"number too long ({len(value)} characters)")
+        if kind != "space":
+            tokens.append((kind, "**" if value == "^" else value, position + 1))
+        position = match.end()
+    return tokens
+
+
+class _Parser:
+    """Recursive descent over the grammar
+
+        sum     := product (('+' | '-') product)*
+        product := unary (('*' | '/' | <implicit>) unary)*
+        unary   := ('+' | '-') unary | power
+        power   := atom ('**' unary)?            (right associative)
+        atom    := number | constant | variable | function '(' args ')' | '(' sum ')'
+    """
+
+    def __init__(self, tokens, variables):
+        self.tokens = tokens
+        self.index = 0
+        self.depth = 0
+        self.variables = variables
+
+    def parse(self):
+        result = self.sum()
+        if self.index < len(self.tokens):
+            kind, value, position = self.tokens[self.index]
+            raise ExpressionError(f"unexpected {value!r} at position {position}")
+        return result
+
+    # -- helpers ---------------------------------------------------------
+    def peek(self):
+        return self.tokens[self.index] if self.index < len(self.tokens) else (None, None, None)
+
+    def take(self):
+        token = self.peek()
+        self.index += 1
+        return token
+
+    def expect(self, value):
+        kind, got, position = self.take()
+        if got != value:
+            where = f"at position {position}" if position else "at the end"
+            raise ExpressionError(f"expected {value!r} {where}, got {got!r}" if got else f"expected {value!r} {where}")
+
+    def enter(self):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError(f"expression nested too deeply (more than {MAX_DEPTH} levels)")
+
+    # -- grammar ---------------------------------------------------------
+    def sum(self):
+        self.enter()
+        result = self.product()
+        while self.peek()[1] in ("+", "-"):
+            op = self.take()[1]
+            right = self.product()
+            result = result + right if op == "+" else result - right
+        self.depth -= 1
+        return result
+
+    def product(self):
+        result = self.unary()
+        while True:
+            kind, value, position = self.peek()
+            if value in ("*", "/"):
+                self.take()
+                right = self.unary()
+                if value == "/":
+                    if right == 0:
+                        raise ExpressionError("division by zero")
+                    result = result / right
+                else:
+                    result = result * right
+            elif kind == "number":
+                raise ExpressionError(f"missing operator before {value!r} at position {position}")
+            elif kind == "name" or value == "(":
+                result = result * self.unary()  # implicit multiplication: 2x, s(1-s)
+            else:
+                return _bounded(result)
+
+    def unary(self):
+        kind, value, _ = self.peek()
+        if value in ("+", "-"):
+            self.take()
+            self.enter()
+            operand = self.unary()
+            self.depth -= 1
+            return -operand if value == "-" else operand
+        return self.power()
+
+    def power(self):
+        base = self.atom()
+        if self.peek()[1] == "**":
+            self.take()
+            self.enter()
+            exponent = self.unary()
+            self.depth -= 1
+            return _power(base, exponent)
+        return base
+
+    def atom(self):
+        kind, value, position = self.take()
+        if kind is None:
+            raise ExpressionError("unexpected end of expression")
+        if kind == "number":
+            return _number(value)
+        if value == "(":
+            inner = self.sum()
+            self.expect(")")
+            return inner
+        if kind == "name":
+            return self.name(value, position)
+        raise ExpressionError(f"unexpected {value!r} at position {position}")
+
+    def name(self, name, position):
+        if name.startswith("_"):
+            raise ExpressionError(f"{name!r} is not an allowed name")
+        if name in self.variables:
+            return self.variables[name]
+        if name in FUNCTIONS:
+            if self.peek()[1] != "(":
+                raise ExpressionError(f"function {name!r} needs its argument in parentheses")
+            self.take()
+            args = [self.sum()]
+            while self.peek()[1] == ",":
+                self.take()
+                args.append(self.sum())
+            self.expect(")")
+            low, high, build = FUNCTIONS[name]
+            if not low <= len(args) <= high:
+                count = f"{low}" if low == high else f"{low} to {high}"
+                raise ExpressionError(f"{name}() takes {count} argument(s), got {len(args)}")
+            return build(*args)
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        known = sorted(set(self.variables) | set(FUNCTIONS) | set(CONSTANTS))
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        allowed = ", ".join(sorted(self.variables)) or "none"
+        raise ExpressionError(f"unknown name {name!r}{hint}; variables allowed here: {allowed}")
+
+
+def _number(text):
+    """A numeric literal as a SymPy number: decimals stay exact as written."""
+    mantissa, _, power = text.lower().partition("e")
+    if power and abs(int(power)) > 300:
+        raise ExpressionError(f"number {text} out of range")
+    if "." in text or power:
+        return sympy.Float(text)
+    return sympy.Integer(text)
+
+
+def _power(base, exponent):
+    """base**exponent, refusing powers whose size would explode (9**9**9**9)."""
+    if exponent.is_Number:
+        if abs(exponent) > MAX_EXPONENT:
+            raise ExpressionError(f"exponent {_short(exponent)} too large (at most {MAX_EXPONENT} in size)")
+        if base.is_Number and base != 0:
+            magnitude = abs(float(exponent)) * abs(math.log10(abs(float(base)) or 1e-300))
+            if magnitude > MAX_NUMBER_DIGITS:
+                raise ExpressionError(f"power {_short(base)}**{_short(exponent)} too large")
+    if base == 0 and exponent.is_Number and exponent < 0:
+        raise ExpressionError("division by zero (0 to a negative power)")
+    return _bounded(sympy.Pow(base, exponent))
+
+
+def _bounded(value):
+    """Refuse numbers too big to be worth building on (products of huge literals)."""
+    if value.is_Integer and abs(value) > _LARGEST:
+        raise ExpressionError("number too large")
+    return value
+
+
+def _short(number):
+    text = str(number)
+    return text if len(text) <= 20 else f"{text[:8]}...({len(text)} digits)"

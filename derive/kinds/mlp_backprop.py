@@ -1,0 +1,566 @@
+"""`kind: mlp_backprop`: one or more gradient-descent steps of a multilayer perceptron.
+
+Builds the Solution the lecture writes by hand: the forward pass layer by
+layer, the loss, the deltas from the output back, every weight and
+threshold (or bias) gradient, the update, and optionally the loss after it.
+
+Conventions (../shared/MATH.md §1-2), chosen by the problem file:
+- `weights_layout: from_to` is seed 000's w_ij^l (row i = from, column j =
+  to); `to_from` is seed 001's W^(l) (row = to). Keys are the same either
+  way: `w[l][i][j]` is always from neuron i of layer l-1 to neuron j of l.
+- `offset: threshold` means z = sum - theta (so dE/dtheta = -delta);
+  `offset: bias` means z = sum + b (dE/db = delta).
+- `batch: sum` adds the per-sample gradients (seed 000), `mean` averages
+  them (seed 001).
+"""
+
+from dataclasses import dataclass
+
+import sympy
+from sympy import Add, Mul, Pow, Rational
+
+from ..errors import ExpressionError
+from ..steps import SolutionBuilder, Sym
+from ..symbolic.activations import activation as read_activation
+
+FIELDS = {
+    "sizes", "layers", "weights_layout", "offset", "loss", "samples", "batch",
+    "learning_rate", "iterations", "update", "weight_decay", "loss_after",
+}
+LAYER_FIELDS = {"activation", "weights", "thresholds", "biases"}
+LOSSES = ("half_squared_error", "mean_squared_error", "cross_entropy", "binary_cross_entropy")
+MAX_WIDTH, MAX_LAYERS, MAX_SAMPLES, MAX_ITERATIONS = 64, 16, 32, 20
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer l >= 1: its activation, weights[i][j] (from i to j) and offsets[j]."""
+
+    activation: object
+    weights: tuple
+    offsets: tuple
+
+
+@dataclass(frozen=True)
+class MlpSpec:
+    """A validated mlp_backprop problem (see the README's field reference)."""
+
+    sizes: tuple
+    layers: tuple
+    weights_layout: str
+    offset: str
+    loss: str
+    samples: tuple  # ((x, y), ...)
+    batch: str
+    learning_rate: float
+    iterations: int
+    update_weights: bool
+    update_offsets: bool
+    weight_decay: float
+    loss_after: bool
+
+
+def read(root):
+    """Validate the mlp_backprop fields of a problem file into an MlpSpec."""
+    sizes_field = root.get("sizes")
+    sizes = tuple(item.integer(1, MAX_WIDTH) for item in sizes_field.items())
+    if not 2 <= len(sizes) <= MAX_LAYERS + 1:
+        raise sizes_field.error(f"expected 2 to {MAX_LAYERS + 1} layer sizes (input first), got {len(sizes)}")
+    layout = root.get("weights_layout", "from_to").choice(("from_to", "to_from"))
+    offset = root.get("offset", "threshold").choice(("threshold", "bias"))
+    offset_field = "thresholds" if offset == "threshold" else "biases"
+    other_field = "biases" if offset == "threshold" else "thresholds"
+
+    layers = []
+    layer_fields = root.get("layers").items(len(sizes) - 1)
+    for l, field in enumerate(layer_fields, start=1):
+        field.mapping(allowed=LAYER_FIELDS)
+        if field.has(other_field):
+            raise field.get(other_field).error(
+                f"this problem uses {offset_field} (offset: {offset}); write {offset_field}: "
+                f"or set offset: {'bias' if offset == 'threshold' else 'threshold'}"
+            )
+        act_field = field.get("activation")
+        try:
+            act = read_activation(act_field.value)
+        except ExpressionError as error:
+            raise act_field.located(error) from None
+        if act.is_softmax and l != len(sizes) - 1:
+            raise act_field.error("softmax is supported on the output layer only")
+        n_from, n_to = sizes[l - 1], sizes[l]
+        if layout == "from_to":
+            weights = field.get("weights").matrix(n_from, n_to, f" (rows = the {n_from} neurons of layer {l - 1}, "
+                                                               f"columns = the {n_to} of layer {l})")
+        else:
+            stored = field.get("weights").matrix(n_to, n_from, f" (rows = the {n_to} neurons of layer {l}, "
+                                                               f"columns = the {n_from} of layer {l - 1})")
+            weights = tuple(zip(*stored))
+        offsets = field.get(offset_field, [0] * n_to).vector(n_to)
+        layers.append(Layer(act, weights, offsets))
+
+    loss = root.get("loss", "half_squared_error").choice(LOSSES)
+    output = layers[-1].activation
+    if loss == "cross_entropy" and not output.is_softmax:
+        raise root.get("loss").error("cross_entropy needs a softmax output layer (use binary_cross_entropy for sigmoid outputs)")
+
+    samples = []
+    sample_fields = root.get("samples").items()
+    if not 1 <= len(sample_fields) <= MAX_SAMPLES:
+        raise root.get("samples").error(f"expected 1 to {MAX_SAMPLES} samples, got {len(sample_fields)}")
+    for field in sample_fields:
+        field.mapping(allowed={"x", "y"})
+        x = field.get("x").vector(sizes[0])
+        y_field = field.get("y")
+        y = y_field.vector(sizes[-1])
+        if loss == "cross_entropy" and (abs(sum(y) - 1) > 1e-9 or min(y) < 0):
+            raise y_field.error(f"cross_entropy needs targets that are probabilities summing to 1, got {list(y)}")
+        if loss == "binary_cross_entropy" and not all(0 <= v <= 1 for v in y):
+            raise y_field.error(f"binary_cross_entropy needs targets between 0 and 1, got {list(y)}")
+        samples.append((x, y))
+
+    rate_field = root.get("learning_rate")
+    learning_rate = rate_field.number()
+    if learning_rate <= 0:
+        raise rate_field.error(f"expected a positive number, got {learning_rate:g}")
+    update_field = root.get("update", ["weights", offset_field])
+    update = {item.choice(("weights", offset_field)) for item in update_field.items()}
+    decay_field = root.get("weight_decay", 0)
+    weight_decay = decay_field.number()
+    if weight_decay < 0:
+        raise decay_field.error(f"expected a number >= 0, got {weight_decay:g}")
+    return MlpSpec(
+        sizes=sizes,
+        layers=tuple(layers),
+        weights_layout=layout,
+        offset=offset,
+        loss=loss,
+        samples=tuple(samples),
+        batch=root.get("batch", "sum").choice(("sum", "mean")),
+        learning_rate=learning_rate,
+        iterations=root.get("iterations", 1).integer(1, MAX_ITERATIONS),
+        update_weights="weights" in update,
+        update_offsets=offset_field in update,
+        weight_decay=weight_decay,
+        loss_after=root.get("loss_after", False).boolean(),
+    )
+
+
+# -- notation -------------------------------------------------------------------
+
+class Notation:
+    """The display symbols of one convention: seed 000's textbook or seed 001's matrix form."""
+
+    def __init__(self, spec):
+        self.matrix = spec.weights_layout == "to_from"
+        self.threshold = spec.offset == "threshold"
+        self.single_output = spec.sizes[-1] == 1
+        self.loss_text, self.loss_latex = ("L", r"\mathcal{L}") if self.matrix else ("E", "E")
+
+    def _layer(self, l):
+        return f"({l})" if self.matrix else l
+
+    def _sym(self, text, latex, sup=None, sub=(), prime=False):
+        if prime:
+            text, latex = text + "′", latex + "'"
+        return Sym.indexed(text, latex, sup, sub)
+
+    def x(self, i):
+        return self._sym("x", "x", None, (i,))
+
+    def y(self, j):
+        return self._sym("y", "y", None, () if self.single_output else (j,))
+
+    def yhat(self, j, prime=False):
+        return self._sym("ŷ", r"\hat{y}", None, () if self.single_output else (j,), prime)
+
+    def z(self, l, j, prime=False):
+        return self._sym("z", "z", self._layer(l), (j,), prime)
+
+    def h(self, l, j, prime=False):
+        name = "a" if self.matrix else "h"
+        return self._sym(name, name, self._layer(l), (j,), prime)
+
+    def w(self, l, i, j, prime=False):
+        if self.matrix:
+            return self._sym("W", "W", self._layer(l), (j, i), prime)
+        return self._sym("w", "w", l, (i, j), prime)
+
+    def offset(self, l, j, prime=False):
+        if self.threshold:
+            return self._sym("θ", r"\theta", self._layer(l), (j,), prime)
+        return self._sym("b", "b", self._layer(l), (j,), prime)
+
+    def delta(self, l, j):
+        if self.matrix:
+            return self._sym("e", "e", self._layer(l), (j,))
+        return self._sym("δ", r"\delta", l, (j,))
+
+    def loss(self, sample=None, prime=False):
+        sub = () if sample is None else (sample,)
+        return self._sym(self.loss_text, self.loss_latex, None, sub, prime)
+
+    def gradient(self, parameter, sample=None):
+        loss = self.loss(sample)
+        return Sym(f"∂{loss.text}/∂{parameter.text}",
+                   rf"\frac{{\partial {loss.latex}}}{{\partial {parameter.latex}}}")
+
+    eta = Sym("η", r"\eta")
+    decay = Sym("λ", r"\lambda")
+
+
+# -- the solver -------------------------------------------------------------------
+
+def _sum(terms):
+    return terms[0] if len(terms) == 1 else Add(*terms, evaluate=False)
+
+
+def _product(*factors):
+    flat = []
+    for factor in factors:
+        if factor is None:
+            continue
+        flat.extend(factor.args if factor.is_Mul else (factor,))
+    return flat[0] if len(flat) == 1 else Mul(*flat, evaluate=False)
+
+
+def _minus(a, b):
+    return Add(a, Mul(-1, b, evaluate=False), evaluate=False)
+
+
+def _section(heading, name):
+    """`Forward pass`, or `Iteration 2: forward pass` under a heading."""
+    return f"{heading}: {name[0].lower()}{name[1:]}" if heading else name
+
+
+def solve(problem, rounding):
+    """The Solution of an mlp_backprop problem."""
+    return _MlpSolver(problem, rounding).solve()
+
+
+class _MlpSolver:
+    def __init__(self, problem, rounding):
+        self.problem = problem
+        self.spec = problem.spec
+        self.notation = Notation(self.spec)
+        self.out = SolutionBuilder(rounding)
+        self.several = len(self.spec.samples) > 1
+        self.L = len(self.spec.layers)
+
+    # keys ---------------------------------------------------------------
+    def key(self, name, *indices, sample=None, prefix=""):
+        if sample is not None and self.several:
+            indices = (sample,) + indices
+        return prefix + name + "".join(f"[{i}]" for i in indices)
+
+    def solve(self):
+        spec, n = self.spec, self.notation
+        params = self.givens()
+        first_loss = None
+        for t in range(1, spec.iterations + 1):
+            prefix = f"it{t}." if spec.iterations > 1 else ""
+            heading = f"Iteration {t}" if spec.iterations > 1 else ""
+            loss = self.iteration(params, prefix, heading)
+            if first_loss is None:
+                first_loss = loss
+            params = self.update(params, prefix, heading)
+        if spec.loss_after:
+            after = self.forward_all(params, "after.", "After the update", prime=True)
+            self.out.step("loss_change", Sym(f"{n.loss_text}′ - {n.loss_text}",
+                                                      f"{n.loss_latex}' - {n.loss_latex}"),
+                                   _minus(after, first_loss), _section("After the update", "Loss"),
+                                   note=self.change_note())
+        return self.out.build(self.problem.name, self.problem.kind, self.problem.title, notes=self.notes())
+
+    def change_note(self):
+        before = self.out.value("it1.loss" if self.spec.iterations > 1 else "loss")
+        after = self.out.value("after.loss")
+        if after < before:
+            return "the loss went down"
+        return "the loss went up" if after > before else "the loss did not change"
+
+    # givens -------------------------------------------------------------
+    def givens(self):
+        spec, n, out = self.spec, self.notation, self.out
+        for k, (x, y) in enumerate(spec.samples, start=1):
+            for i, value in enumerate(x, start=1):
+                out.given(self.key("x", i, sample=k), n.x(i), value)
+            for j, value in enumerate(y, start=1):
+                out.given(self.key("y", j, sample=k), n.y(j), value)
+        weights, offsets = {}, {}
+        offset_name = "theta" if n.threshold else "b"
+        for l, layer in enumerate(spec.layers, start=1):
+            for i, row in enumerate(layer.weights, start=1):
+                for j, value in enumerate(row, start=1):
+                    weights[l, i, j] = out.given(self.key("w", l, i, j), n.w(l, i, j), value)
+            for j, value in enumerate(layer.offsets, start=1):
+                offsets[l, j] = out.given(self.key(offset_name, l, j), n.offset(l, j), value)
+        self.eta = out.given("eta", n.eta, spec.learning_rate)
+        self.decay = out.given("lambda", n.decay, spec.weight_decay) if spec.weight_decay else None
+        return weights, offsets
+
+    # forward pass -------------------------------------------------------
+    def forward_all(self, params, prefix, heading, prime=False):
+        losses = [self.forward(params, k, prefix, heading, prime) for k in range(1, len(self.spec.samples) + 1)]
+        n = self.notation
+        if not self.several:
+            return losses[0]
+        total = _sum(losses)
+        if self.spec.batch == "mean":
+            total = Mul(Rational(1, len(losses)), total, evaluate=False)
+        return self.out.step(prefix + "loss", n.loss(prime=prime), total, _section(heading, "Loss"))
+
+    def forward(self, params, k, prefix, heading, prime):
+        spec, n, out = self.spec, self.notation, self.out
+        weights, offsets = params
+        section = _section(heading, "Forward pass" + (f", sample {k}" if self.several else ""))
+        previous = [sympy.Symbol(self.key("x", i, sample=k)) for i in range(1, spec.sizes[0] + 1)]
+        for l, layer in enumerate(spec.layers, start=1):
+            zs = []
+            for j in range(1, spec.sizes[l] + 1):
+                terms = [Mul(h, weights[l, i, j], evaluate=False) for i, h in enumerate(previous, start=1)]
+                terms.append(Mul(-1, offsets[l, j], evaluate=False) if n.threshold else offsets[l, j])
+                zs.append(out.step(self.key("z", l, j, sample=k, prefix=prefix), n.z(l, j, prime),
+                                   Add(*terms, evaluate=False), section))
+            last = l == self.L
+            hs = []
+            for j, z in enumerate(zs, start=1):
+                if layer.activation.is_softmax:
+                    formula = Mul(sympy.exp(z), Pow(_sum([sympy.exp(v) for v in zs]), -1, evaluate=False),
+                                  evaluate=False)
+                else:
+                    formula = layer.activation.apply(z)
+                if last:
+                    key, symbol = self.key("yhat", j, sample=k, prefix=prefix), n.yhat(j, prime)
+                else:
+                    key, symbol = self.key("h", l, j, sample=k, prefix=prefix), n.h(l, j, prime)
+                hs.append(out.step(key, symbol, formula, section))
+            previous = hs
+        self.yhat, self.z_out = previous, zs
+        return self.loss(k, prefix, heading, prime)
+
+    def loss(self, k, prefix, heading, prime):
+        spec, n = self.spec, self.notation
+        ys = [sympy.Symbol(self.key("y", j, sample=k)) for j in range(1, spec.sizes[-1] + 1)]
+        pairs = list(zip(self.yhat, ys))
+        if spec.loss in ("half_squared_error", "mean_squared_error"):
+            body = _sum([Pow(_minus(yh, y), 2, evaluate=False) for yh, y in pairs])
+            factor = Rational(1, 2) if spec.loss == "half_squared_error" else Rational(1, len(pairs))
+            formula = body if factor == 1 else Mul(factor, body, evaluate=False)
+        elif spec.loss == "cross_entropy":
+            formula = Mul(-1, _sum([Mul(y, sympy.log(yh), evaluate=False) for yh, y in pairs]), evaluate=False)
+        else:
+            formula = Mul(-1, _sum([
+                Add(Mul(y, sympy.log(yh), evaluate=False),
+                    Mul(_minus(1, y), sympy.log(_minus(1, yh)), evaluate=False), evaluate=False)
+                for yh, y in pairs]), evaluate=False)
+        section = _section(heading, "Loss")
+        symbol = n.loss(k if self.several else None, prime)
+        return self.out.step(self.key("loss", sample=k, prefix=prefix) if self.several else prefix + "loss",
+                             symbol, formula, section)
+
+    # one iteration: forward, backward, gradients -----------------------
+    def iteration(self, params, prefix, heading):
+        spec = self.spec
+        per_sample = []
+        loss = None
+        for k in range(1, len(spec.samples) + 1):
+            sample_loss = self.forward(params, k, prefix, heading, False)
+            deltas = self.backward(params, k, prefix, heading)
+            per_sample.append(self.gradients(deltas, k, prefix, heading))
+            loss = sample_loss
+        if self.several:
+            loss = self.batch_loss(prefix, heading)
+            self.gradients_total = self.batch(per_sample, prefix, heading)
+        else:
+            self.gradients_total = per_sample[0]
+        return loss
+
+    def batch_loss(self, prefix, heading):
+        n = self.notation
+        losses = [sympy.Symbol(self.key("loss", sample=k, prefix=prefix)) for k in range(1, len(self.spec.samples) + 1)]
+        total = _sum(losses)
+        if self.spec.batch == "mean":
+            total = Mul(Rational(1, len(losses)), total, evaluate=False)
+        return self.out.step(prefix + "loss", n.loss(), total, _section(heading, "Loss"))
+
+    def output_delta(self, j, k):
+        """delta^L_j = dE/dz^L_j for the problem's loss and output activation."""
+        spec = self.spec
+        yhat, z = self.yhat, self.z_out
+        y = [sympy.Symbol(self.key("y", i, sample=k)) for i in range(1, spec.sizes[-1] + 1)]
+        act = spec.layers[-1].activation
+        m = len(yhat)
+
+        def loss_slope(i):
+            """dE/dyhat_i."""
+            if spec.loss == "half_squared_error":
+                return _minus(yhat[i], y[i])
+            if spec.loss == "mean_squared_error":
+                return _product(Rational(2, m), _minus(yhat[i], y[i]))
+            if spec.loss == "cross_entropy":
+                return Mul(-1, y[i], Pow(yhat[i], -1, evaluate=False), evaluate=False)
+            return Mul(_minus(yhat[i], y[i]),
+                       Pow(Mul(yhat[i], _minus(1, yhat[i]), evaluate=False), -1, evaluate=False), evaluate=False)
+
+        i = j - 1
+        if act.is_softmax:
+            if spec.loss == "cross_entropy":
+                return _minus(yhat[i], y[i])
+            terms = []
+            for s in range(m):
+                if s == i:
+                    terms.append(_product(loss_slope(s), yhat[s], _minus(1, yhat[s])))
+                else:
+                    terms.append(_product(sympy.S.NegativeOne, loss_slope(s), yhat[s], yhat[i]))
+            return _sum(terms)
+        if spec.loss == "binary_cross_entropy" and act.name == "sigmoid":
+            return _minus(yhat[i], y[i])
+        return _product(loss_slope(i), act.derivative_at(z[i], yhat[i]))
+
+    def backward(self, params, k, prefix, heading):
+        spec, n, out = self.spec, self.notation, self.out
+        weights, _ = params
+        section = _section(heading, "Backward pass" + (f", sample {k}" if self.several else ""))
+        deltas = {}
+        for j in range(1, spec.sizes[-1] + 1):
+            deltas[self.L, j] = out.step(self.key("delta", self.L, j, sample=k, prefix=prefix), n.delta(self.L, j),
+                                         self.output_delta(j, k), section)
+        for l in range(self.L - 1, 0, -1):
+            act = spec.layers[l - 1].activation
+            for j in range(1, spec.sizes[l] + 1):
+                back = _sum([Mul(deltas[l + 1, s], weights[l + 1, j, s], evaluate=False)
+                             for s in range(1, spec.sizes[l + 1] + 1)])
+                z = sympy.Symbol(self.key("z", l, j, sample=k, prefix=prefix))
+                h = sympy.Symbol(self.key("h", l, j, sample=k, prefix=prefix))
+                formula = _product(back, act.derivative_at(z, h))
+                deltas[l, j] = out.step(self.key("delta", l, j, sample=k, prefix=prefix), n.delta(l, j),
+                                        formula, section)
+        return deltas
+
+    def gradients(self, deltas, k, prefix, heading):
+        spec, n, out = self.spec, self.notation, self.out
+        section = _section(heading, "Gradients" + (f", sample {k}" if self.several else ""))
+        sample = k if self.several else None
+        grads = {}
+        offset_name = "theta" if n.threshold else "b"
+        for l in range(self.L, 0, -1):  # from the output back, as the lecture lists them
+            if l == 1:
+                inputs = [sympy.Symbol(self.key("x", i, sample=k)) for i in range(1, spec.sizes[0] + 1)]
+            else:
+                inputs = [sympy.Symbol(self.key("h", l - 1, i, sample=k, prefix=prefix))
+                          for i in range(1, spec.sizes[l - 1] + 1)]
+            for i, h in enumerate(inputs, start=1):
+                for j in range(1, spec.sizes[l] + 1):
+                    grads["w", l, i, j] = out.step(
+                        self.key("grad_w", l, i, j, sample=k, prefix=prefix), n.gradient(n.w(l, i, j), sample),
+                        Mul(deltas[l, j], h, evaluate=False), section)
+            for j in range(1, spec.sizes[l] + 1):
+                formula = Mul(-1, deltas[l, j], evaluate=False) if n.threshold else deltas[l, j]
+                grads["offset", l, j] = out.step(
+                    self.key(f"grad_{offset_name}", l, j, sample=k, prefix=prefix),
+                    n.gradient(n.offset(l, j), sample), formula, section)
+        return grads
+
+    def batch(self, per_sample, prefix, heading):
+        n, out = self.notation, self.out
+        section = _section(heading, "Gradients summed over the samples" if self.spec.batch == "sum"
+                           else "Gradients averaged over the samples")
+        total = {}
+        offset_name = "theta" if n.threshold else "b"
+        for name in per_sample[0]:
+            terms = _sum([grads[name] for grads in per_sample])
+            if self.spec.batch == "mean":
+                terms = Mul(Rational(1, len(per_sample)), terms, evaluate=False)
+            if name[0] == "w":
+                _, l, i, j = name
+                key, symbol = self.key("grad_w", l, i, j, prefix=prefix), n.gradient(n.w(l, i, j))
+            else:
+                _, l, j = name
+                key, symbol = self.key(f"grad_{offset_name}", l, j, prefix=prefix), n.gradient(n.offset(l, j))
+            total[name] = out.step(key, symbol, terms, section)
+        return total
+
+    # update --------------------------------------------------------------
+    def update(self, params, prefix, heading):
+        spec, n, out = self.spec, self.notation, self.out
+        weights, offsets = params
+        section = _section(heading, "Update")
+        new_weights, new_offsets = dict(weights), dict(offsets)
+        grads = self.gradients_total
+        if spec.update_weights:
+            for (l, i, j), w in weights.items():
+                step = Mul(-1, self.eta, grads["w", l, i, j], evaluate=False)
+                if self.decay is not None:
+                    keep = _minus(1, Mul(self.eta, self.decay, evaluate=False))
+                    formula = Add(Mul(keep, w, evaluate=False), step, evaluate=False)
+                else:
+                    formula = Add(w, step, evaluate=False)
+                new_weights[l, i, j] = out.step(self.key("w_new", l, i, j, prefix=prefix),
+                                                n.w(l, i, j, prime=True), formula, section)
+        if spec.update_offsets:
+            name = "theta_new" if n.threshold else "b_new"
+            for (l, j), offset in offsets.items():
+                formula = Add(offset, Mul(-1, self.eta, grads["offset", l, j], evaluate=False), evaluate=False)
+                new_offsets[l, j] = out.step(self.key(name, l, j, prefix=prefix),
+                                             n.offset(l, j, prime=True), formula, section)
+        return new_weights, new_offsets
+
+    # notes ---------------------------------------------------------------
+    def notes(self):
+        from ..render.formula import latex_formula, text_formula
+        from ..symbolic.activations import X
+
+        spec, n = self.spec, self.notation
+        notes = []
+        x = {"x": Sym("x", "x")}
+        for l, layer in enumerate(spec.layers, start=1):
+            act = layer.activation
+            where = f"layer {l}"
+            if act.is_softmax:
+                notes.append(Sym(f"{where}: softmax, ŷ_j = exp(z_j) / Σ_k exp(z_k)",
+                                 rf"\text{{{where}: softmax, }} \hat{{y}}_j = e^{{z_j}} / \sum_k e^{{z_k}}"))
+                continue
+            if act.name == "sigmoid":
+                d_text, d_latex = "f(x)(1 - f(x)), written h(1 - h)", "f(x)(1 - f(x))"
+            elif act.name == "tanh":
+                d_text, d_latex = "1 - f(x)^2, written 1 - h^2", "1 - f(x)^2"
+            else:
+                d_text, d_latex = text_formula(act.derivative, x), latex_formula(act.derivative, x)
+            f_text = text_formula(act.expression, x)
+            f_latex = latex_formula(act.expression, x)
+            notes.append(Sym(f"{where}: f(x) = {f_text}, f'(x) = {d_text}",
+                             rf"\text{{{where}: }} f(x) = {f_latex},\quad f'(x) = {d_latex}"))
+        if any(not l.activation.is_softmax and l.activation.derivative is not None
+               and l.activation.derivative.has(sympy.Heaviside) for l in spec.layers):
+            notes.append(Sym("H(t) is the unit step: 1 for t > 0, 0 for t <= 0 "
+                             "(at a kink the subgradient 0 is used)",
+                             r"\text{$H(t)$ is the unit step: 1 for $t > 0$, 0 for $t \le 0$ "
+                             r"(at a kink the subgradient 0 is used)}"))
+        loss_words = {
+            "half_squared_error": ("E = 1/2 Σ_j (ŷ_j - y_j)^2", r"E = \frac{1}{2} \sum_j (\hat{y}_j - y_j)^2"),
+            "mean_squared_error": ("E = 1/n Σ_j (ŷ_j - y_j)^2", r"E = \frac{1}{n} \sum_j (\hat{y}_j - y_j)^2"),
+            "cross_entropy": ("E = -Σ_j y_j log ŷ_j; with softmax, δ_j = ŷ_j - y_j",
+                              r"E = -\sum_j y_j \log \hat{y}_j;\ \text{with softmax } \delta_j = \hat{y}_j - y_j"),
+            "binary_cross_entropy": ("E = -Σ_j [y_j log ŷ_j + (1 - y_j) log(1 - ŷ_j)]",
+                                     r"E = -\sum_j [y_j \log \hat{y}_j + (1 - y_j) \log(1 - \hat{y}_j)]"),
+        }
+        text, latex = loss_words[spec.loss]
+        if n.matrix:
+            text, latex = text.replace("E =", "L =").replace("δ_j", "e_j"), latex.replace("E =", r"\mathcal{L} =").replace(r"\delta_j", "e_j")
+        notes.append(Sym(f"loss: {text}", rf"\text{{loss: }} {latex}"))
+        if self.several:
+            notes.append(Sym(f"{len(spec.samples)} samples; gradients are "
+                             f"{'summed' if spec.batch == 'sum' else 'averaged'} over them",
+                             rf"\text{{{len(spec.samples)} samples; gradients are "
+                             rf"{'summed' if spec.batch == 'sum' else 'averaged'} over them}}"))
+        updated = [name for name, flag in (("weights", spec.update_weights),
+                                           ("thresholds" if n.threshold else "biases", spec.update_offsets)) if flag]
+        if spec.weight_decay:
+            rule = ("w′ = (1 - ηλ) w - η ∂E/∂w", r"w' = (1 - \eta\lambda) w - \eta \, \partial E / \partial w")
+        else:
+            rule = ("w′ = w - η ∂E/∂w", r"w' = w - \eta \, \partial E / \partial w")
+        updated = ", ".join(updated) or "nothing"
+        notes.append(Sym(f"update: {rule[0]}; updated: {updated}",
+                         rf"\text{{update: }} {rule[1]};\ \text{{updated: {updated}}}"))
+        return notes
+

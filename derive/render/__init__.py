@@ -1,0 +1,22 @@
+"""Renderers: one printer class per output format, chosen by name.
+
+`render(solution, "markdown")` is the public door; PRINTERS feeds the CLI's
+`--format` choice.
+"""
+
+from .json import JsonPrinter
+from .latex import LatexPrinter
+from .markdown import MarkdownPrinter
+from .text import TextPrinter
+
+PRINTERS = {
+    "text": TextPrinter,
+    "markdown": MarkdownPrinter,
+    "latex": LatexPrinter,
+    "json": JsonPrinter,
+}
+
+
+def render(solution, format="text", **settings):
+    """The solution printed in `format` (text, markdown, latex or json)."""
+    return PRINTERS[format](**settings).doprint(solution)

@@ -1,0 +1,292 @@
+"""Printers for one formula, in the lecture's reading order.
+
+Formulas are SymPy trees built with `evaluate=False`, so their terms stand
+in the order the lecture writes them (`h¹₁ w²₁₁ + h¹₂ w²₂₁ - θ²₁`). The
+printers here walk that order as it is. Each prints a formula either with
+its symbols (`symbols`: key -> Sym) or with the numbers substituted
+(`values`: key -> float, formatted by `number`), which is how a solution
+line reads "formula = numbers = value".
+
+Dispatch is SymPy's: `_print_Add`, `_print_Mul`, ... on a Printer subclass;
+TextFormula, LatexFormula and KeyFormula differ in a few tokens only.
+"""
+
+from sympy.printing.printer import Printer
+
+from ..steps import format_number
+
+ADD, MUL, POW, ATOM = 1, 2, 3, 4
+
+
+class FormulaPrinter(Printer):
+    """Common walk; subclasses set the tokens of their format."""
+
+    printmethod = "_derive_formula"
+    _default_settings = {"symbols": None, "values": None, "rounding": None}
+
+    times_symbols = " "  # between symbols when printed as symbols
+    times_numbers = "·"  # between factors when a number is involved
+    minus = "-"
+
+    # -- helpers ---------------------------------------------------------
+    def _precedence(self, expr):
+        if expr.is_Add:
+            return ADD
+        if expr.is_Mul:
+            return ADD if _negative_coefficient(expr) else MUL
+        if expr.is_Rational and not expr.is_Integer:
+            return MUL
+        if expr.is_Number:
+            return ADD if expr < 0 else ATOM
+        if expr.is_Symbol and self._settings["values"] is not None:
+            return ADD if self._settings["values"][expr.name] < 0 else ATOM
+        if expr.is_Pow:
+            return MUL if expr.exp.is_negative else POW
+        return ATOM
+
+    def paren(self, expr, level, leading=False):
+        """Print `expr`, in parentheses if it binds less tightly than `level`."""
+        if leading and self._precedence(expr) == ADD and not expr.is_Add and not (
+            expr.is_Mul and _negative_coefficient(expr)
+        ):
+            return self._print(expr, leading=True)
+        if self._precedence(expr) < level:
+            return self.group(self._print(expr, leading=True))
+        return self._print(expr, leading=leading)
+
+    def group(self, text):
+        return f"({text})"
+
+    def is_numeric(self, expr):
+        return expr.is_Number or (expr.is_Symbol and self._settings["values"] is not None)
+
+    # -- nodes -----------------------------------------------------------
+    def _print_Symbol(self, expr, leading=False):
+        values = self._settings["values"]
+        if values is not None:
+            return self.number(values[expr.name])
+        symbols = self._settings["symbols"] or {}
+        shown = symbols.get(expr.name)
+        return self.symbol_text(shown) if shown is not None else expr.name
+
+    def _print_Number(self, expr, leading=False):
+        if expr.is_Rational and not expr.is_Integer:
+            return self.fraction(str(expr.p), str(expr.q))
+        return self.number(float(expr))
+
+    def _print_NumberSymbol(self, expr, leading=False):
+        return self.constant(expr)
+
+    def _print_Exp1(self, expr, leading=False):
+        return "e"
+
+    def _print_Add(self, expr, leading=False):
+        terms = list(expr.args)
+        if len(terms) > 1 and terms[0].is_Number and terms[0] < 0:
+            terms = terms[1:] + terms[:1]  # x - 1, not -1 + x
+        out = self.paren(terms[0], ADD, leading=True)
+        for term in terms[1:]:
+            if term.is_Mul and _negative_coefficient(term):
+                out += f" {self.minus} " + self._print_Mul(term, negate=True)
+            elif term.is_Number and term < 0:
+                out += f" {self.minus} " + self._print(-term)
+            else:
+                out += " + " + self.paren(term, ADD)
+        return out
+
+    def _print_Mul(self, expr, leading=False, negate=False):
+        factors = list(expr.args)
+        sign = ""
+        if factors[0].is_Number and factors[0] < 0:
+            if factors[0] == -1:
+                factors = factors[1:]
+            else:
+                factors = [-factors[0]] + factors[1:]
+            if not negate:
+                sign = self.minus
+        numerator = [f for f in factors if not (f.is_Pow and f.exp == -1)]
+        denominator = [f.base for f in factors if f.is_Pow and f.exp == -1]
+        if denominator:
+            body = self.divide(numerator, denominator)
+        else:
+            body = self.product(numerator, leading=leading and not sign and not negate)
+        return sign + body
+
+    def product(self, factors, leading):
+        parts = []
+        previous = None
+        for index, factor in enumerate(factors):
+            text = self.paren(factor, MUL, leading=leading and index == 0)
+            if previous is not None:
+                parts.append(self.times(previous, factor))
+            parts.append(text)
+            previous = factor
+        return "".join(parts)
+
+    def times(self, left, right):
+        """The multiplication sign between two printed factors."""
+        if self._settings["values"] is not None or (self.is_numeric(left) and self.is_numeric(right)):
+            return self.times_numbers
+        if left.is_Rational and not left.is_Integer:
+            return self.times_numbers  # 1/2·(ŷ - y)^2 reads unambiguously
+        return self.times_symbols
+
+    def divide(self, numerator, denominator):
+        """numerator / denominator, each a list of factors (an empty numerator is 1)."""
+        return f"{self.division_part(numerator)}/{self.division_part(denominator)}"
+
+    def division_part(self, factors):
+        if not factors:
+            return "1"
+        text = self.product(factors, leading=True)
+        if len(factors) > 1 or self._precedence(factors[0]) == MUL:
+            return self.group(text)
+        return text
+
+    def _print_Pow(self, expr, leading=False):
+        if expr.exp == -1:
+            return self.divide([], [expr.base])
+        if expr.exp == 0.5 or (expr.exp.is_Rational and expr.exp.p == 1 and expr.exp.q == 2):
+            return self.sqrt(self._print(expr.base, leading=True))
+        base = self.paren(expr.base, ATOM if self.parenthesize_symbol_bases else POW + 1)
+        return self.power(base, self.paren(expr.exp, POW + 1))
+
+    parenthesize_symbol_bases = True
+
+    def _print_Function(self, expr, leading=False):
+        name = self.function_names.get(type(expr).__name__, type(expr).__name__.lower())
+        args = expr.args
+        if type(expr).__name__ == "Heaviside":
+            args = args[:1]
+        return self.call(name, [self._print(a, leading=True) for a in args])
+
+    def _print_exp(self, expr, leading=False):
+        return self.exponential(self._print(expr.args[0], leading=True))
+
+    _print_Max = _print_Function
+    _print_Min = _print_Function
+    _print_Heaviside = _print_Function
+
+    def _print_Basic(self, expr, leading=False):
+        return self.call(type(expr).__name__, [self._print(a, leading=True) for a in expr.args])
+
+    function_names = {"Max": "max", "Min": "min", "Heaviside": "H", "Abs": "abs", "log": "log"}
+
+    # -- format tokens ---------------------------------------------------
+    def number(self, value):
+        return format_number(value, self._settings["rounding"])
+
+    def symbol_text(self, shown):
+        return shown.text
+
+    def fraction(self, p, q):
+        return f"{p}/{q}"
+
+    def constant(self, expr):
+        return str(expr)
+
+    def sqrt(self, inner):
+        return f"sqrt({inner})"
+
+    def power(self, base, exponent):
+        return f"{base}^{exponent}"
+
+    def call(self, name, args):
+        return f"{name}({', '.join(args)})"
+
+    def exponential(self, argument):
+        return f"exp({argument})"
+
+
+class TextFormula(FormulaPrinter):
+    """Plain text with Unicode symbols, for terminals."""
+
+
+class LatexFormula(FormulaPrinter):
+    """LaTeX math, for Markdown and LaTeX answer keys."""
+
+    times_numbers = r" \cdot "
+    function_names = {"Max": r"\max", "Min": r"\min", "Heaviside": "H", "Abs": r"\operatorname{abs}",
+                      "log": r"\log", "tanh": r"\tanh", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
+                      "sinh": r"\sinh", "cosh": r"\cosh", "atan": r"\arctan", "sign": r"\operatorname{sign}"}
+
+    def group(self, text):
+        return rf"\left({text}\right)"
+
+    def symbol_text(self, shown):
+        return shown.latex
+
+    def fraction(self, p, q):
+        return rf"\frac{{{p}}}{{{q}}}"
+
+    def constant(self, expr):
+        return r"\pi" if str(expr) == "pi" else str(expr)
+
+    def sqrt(self, inner):
+        return rf"\sqrt{{{inner}}}"
+
+    def power(self, base, exponent):
+        return f"{base}^{{{exponent}}}"
+
+    def call(self, name, args):
+        return rf"{name}\left({', '.join(args)}\right)"
+
+    def exponential(self, argument):
+        return f"e^{{{argument}}}"
+
+    def times(self, left, right):
+        if left.is_Rational and not left.is_Integer and self._settings["values"] is None:
+            return self.times_symbols
+        return super().times(left, right)
+
+    def division_part(self, factors):
+        if len(factors) == 1:
+            return self._print(factors[0], leading=True)
+        return self.product(factors, leading=True) if factors else "1"
+
+    def divide(self, numerator, denominator):
+        return rf"\frac{{{self.division_part(numerator)}}}{{{self.division_part(denominator)}}}"
+
+
+class KeyFormula(FormulaPrinter):
+    """ASCII over step keys (`h[1][1]*w[2][1][1] - theta[2][1]`), for scripts."""
+
+    times_symbols = "*"
+    times_numbers = "*"
+    parenthesize_symbol_bases = False
+
+    def _print_Symbol(self, expr, leading=False):
+        return expr.name
+
+    def number(self, value):
+        return repr(float(value)) if value != int(value) else str(int(value))
+
+    def power(self, base, exponent):
+        return f"{base}**{exponent}"
+
+    function_names = {"Max": "max", "Min": "min", "Heaviside": "heaviside", "Abs": "abs", "log": "log"}
+
+    def _print_Function(self, expr, leading=False):
+        name = self.function_names.get(type(expr).__name__, type(expr).__name__.lower())
+        return self.call(name, [self._print(a, leading=True) for a in expr.args])
+
+    _print_Max = _print_Function
+    _print_Min = _print_Function
+    _print_Heaviside = _print_Function
+
+
+def _negative_coefficient(mul):
+    first = mul.args[0]
+    return first.is_Number and first < 0
+
+
+def text_formula(expr, symbols=None, values=None, rounding=None):
+    return TextFormula({"symbols": symbols, "values": values, "rounding": rounding}).doprint(expr)
+
+
+def latex_formula(expr, symbols=None, values=None, rounding=None):
+    return LatexFormula({"symbols": symbols, "values": values, "rounding": rounding}).doprint(expr)
+
+
+def key_formula(expr):
+    return KeyFormula({}).doprint(expr)

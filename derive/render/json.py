@@ -1,0 +1,50 @@
+"""The JSON contract for scripts: problem, kind, and every step with key, symbol,
+section, formula (over step keys), value and deps. Sorted keys, fixed order,
+byte-identical run to run.
+"""
+
+import json
+import math
+
+from .formula import key_formula
+from .printer import SolutionPrinter
+
+SCHEMA_VERSION = 1
+
+
+class JsonPrinter(SolutionPrinter):
+    def _print_Solution(self, solution):
+        document = {
+            "schema": SCHEMA_VERSION,
+            "problem": solution.name,
+            "title": solution.title,
+            "kind": solution.kind,
+            "rounding": "exact" if solution.rounding.decimals is None else solution.rounding.decimals,
+            "notes": [note.text for note in solution.notes],
+            "steps": [self._print(step) for step in solution],
+        }
+        return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+    def _print_Step(self, step):
+        return {
+            "key": step.key,
+            "symbol": step.symbol.text,
+            "latex": step.symbol.latex,
+            "section": step.section,
+            "formula": None if step.is_given else key_formula(step.formula),
+            "value": _json_value(step.value),
+            "deps": list(step.deps),
+            "given": step.is_given,
+        }
+
+
+def _json_value(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, float) and value == int(value) and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    return str(value)

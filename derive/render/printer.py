@@ -1,0 +1,66 @@
+"""The base of the solution printers: dispatch on the class name, as SymPy's Printer does.
+
+A printer calls `self._print(child)` for every part, which finds
+`_print_<ClassName>` on the printer; a new format overrides only the
+methods whose output differs.
+"""
+
+from ..steps import format_number
+
+
+class SolutionPrinter:
+    """Prints a Solution; subclasses give `_print_Solution`, `_print_Section`, `_print_Step`."""
+
+    _default_settings = {"keys": False}
+
+    def __init__(self, **settings):
+        unknown = set(settings) - set(self._default_settings)
+        if unknown:
+            raise TypeError(f"unknown printer settings: {sorted(unknown)}")
+        self._settings = {**self._default_settings, **settings}
+        self.solution = None
+
+    def doprint(self, solution):
+        self.solution = solution
+        self.symbols = solution.symbols()
+        return self._print(solution)
+
+    def _print(self, obj, **kwargs):
+        for cls in type(obj).__mro__:
+            method = getattr(self, f"_print_{cls.__name__}", None)
+            if method is not None:
+                return method(obj, **kwargs)
+        raise TypeError(f"{type(self).__name__} cannot print {type(obj).__name__}")
+
+    # shared pieces -------------------------------------------------------
+    def number(self, value):
+        return format_number(value, self.solution.rounding)
+
+    def step_parts(self, step, formula_printer):
+        """[formula, substituted, value] for one computed step, without repeats.
+
+        The numbers are the dependencies' values as the solution carries
+        them (rounded, in a rounding mode), so the line can be checked by hand.
+        """
+        values = {key: self.solution[key].value for key in step.deps}
+        formula = formula_printer(step.formula, symbols=self.symbols)
+        substituted = formula_printer(step.formula, values=values, rounding=self.solution.rounding)
+        value = self.number(step.value)
+        parts = [] if formula in (step.symbol.text, step.symbol.latex) else [formula]
+        if substituted not in (formula, value):
+            parts.append(substituted)
+        if value != formula:
+            parts.append(value)
+        return parts
+
+    @staticmethod
+    def given_groups(steps):
+        """Consecutive givens with the same key stem (`w[1][2]` of `w[1][2][3]`) as one group."""
+        groups = []
+        for step in steps:
+            stem = step.key.rsplit("[", 1)[0]
+            if groups and groups[-1][0] == stem:
+                groups[-1][1].append(step)
+            else:
+                groups.append((stem, [step]))
+        return [group for _, group in groups]

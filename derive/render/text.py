@@ -1,0 +1,41 @@
+"""Plain-text solutions for the terminal, in the lecture's notation with Unicode indices."""
+
+from .formula import text_formula
+from .printer import SolutionPrinter
+
+
+class TextPrinter(SolutionPrinter):
+    indent = "  "
+
+    def _print_Solution(self, solution):
+        lines = [solution.title, "=" * len(solution.title),
+                 f"problem: {solution.name} ({solution.kind})",
+                 f"rounding: {solution.rounding.describe()}"]
+        if solution.notes:
+            lines += ["", "Notes"] + [self.indent + note.text for note in solution.notes]
+        for section in solution.sections:
+            lines += ["", self._print(section)]
+        return "\n".join(lines) + "\n"
+
+    def _print_Section(self, section):
+        lines = [section.title]
+        if all(step.is_given for step in section.steps):
+            for group in self.given_groups(section.steps):
+                lines.append(self.indent + ",  ".join(self.given(step) for step in group))
+        else:
+            lines += [self.indent + self._print(step) for step in section.steps]
+        return "\n".join(lines)
+
+    def given(self, step):
+        text = f"{step.symbol.text} = {self.number(step.value)}"
+        return text + (f"  [{step.key}]" if self._settings["keys"] else "")
+
+    def _print_Step(self, step):
+        if step.is_given:
+            return self.given(step)
+        line = " = ".join([step.symbol.text] + self.step_parts(step, text_formula))
+        if step.note:
+            line += f"   ({step.note})"
+        if self._settings["keys"]:
+            line += f"   [{step.key}]"
+        return line

@@ -1,0 +1,366 @@
+"""The one core structure: a Solution of named Steps.
+
+Every problem kind builds a Solution; every renderer prints one; the grader
+re-evaluates one on a student's numbers. A Step's value is always the
+evaluation of its formula on the values of its dependencies, so printing
+("formula = numbers = value"), the lecture's rounding ("carry the 4-decimal
+value forward") and follow-through grading are one mechanism:
+`evaluate_formula` walked along one topological order.
+"""
+
+import math
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
+import sympy
+
+from .errors import DeriveError
+
+_SUPERSCRIPT = str.maketrans("0123456789+-=(),", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾˒")
+_SUBSCRIPT = str.maketrans("0123456789+-=(),", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎,")
+
+
+@dataclass(frozen=True)
+class Sym:
+    """How a quantity is displayed: `text` for terminals (Unicode), `latex` for math."""
+
+    text: str
+    latex: str
+
+    @classmethod
+    def indexed(cls, text, latex, sup=None, sub=()):
+        """A base symbol with an optional superscript and subscript indices.
+
+        Indices are run together (`w¹₁₂`) unless one has two digits, then
+        separated by commas (`w¹₁,₁₂`).
+        """
+        sub = tuple(str(i) for i in sub)
+        joined = ("," if any(len(i) > 1 for i in sub) else "").join(sub)
+        t, l = text, latex
+        if sup is not None:
+            t += str(sup).translate(_SUPERSCRIPT)
+            l += "^{%s}" % sup
+        if joined:
+            t += joined.translate(_SUBSCRIPT)
+            l += "_{%s}" % joined
+        return cls(t, l)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named quantity of a solution.
+
+    key: the stable name a student writes on an answer sheet (`delta[2][1]`).
+    symbol: how it is displayed (a Sym: `δ²₁`, `\\delta^{2}_{1}`).
+    formula: SymPy expression over Symbols named by the keys in `deps`;
+        None for a given (a number stated by the problem).
+    value: its value (a float for numeric kinds).
+    deps: the keys the formula is computed from, in order of appearance.
+    section: the heading it is printed under.
+    note: optional words printed after it (why a rule was used, a verdict).
+    """
+
+    key: str
+    symbol: Sym
+    formula: object
+    value: object
+    deps: tuple = ()
+    section: str = ""
+    note: str = ""
+
+    @property
+    def is_given(self):
+        return self.formula is None
+
+
+@dataclass(frozen=True)
+class Rounding:
+    """How computed values are rounded: exactly (None) or to `decimals` places.
+
+    Rounding is half away from zero on the *decimal* value, as a person
+    rounds: binary noise is removed first (1.44355 is stored as
+    1.4435499999999999, which `round` would send down), and the rounded
+    value is what later steps use.
+    """
+
+    decimals: int = None
+
+    def apply(self, value):
+        if self.decimals is None or not isinstance(value, float) or not math.isfinite(value):
+            return value
+        clean = Decimal(repr(value)).quantize(Decimal("1e-12"), rounding=ROUND_HALF_EVEN)
+        rounded = clean.quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_UP)
+        return float(rounded) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+    def describe(self):
+        if self.decimals is None:
+            return "exact (no intermediate rounding; values shown to 6 significant digits)"
+        return (
+            f"every intermediate rounded to {self.decimals} decimals "
+            "(half away from zero) and carried forward"
+        )
+
+
+EXACT = Rounding()
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and the steps printed under it."""
+
+    title: str
+    steps: tuple
+
+
+class Solution:
+    """Ordered, sectioned Steps of one solved problem.
+
+    The steps are kept in one topological order (every step after its
+    dependencies), checked when the solution is built; evaluation and
+    rendering walk it.
+    """
+
+    def __init__(self, name, kind, title, steps, rounding=EXACT, notes=()):
+        self.name = name
+        self.kind = kind
+        self.title = title
+        self.rounding = rounding
+        self.notes = tuple(notes)
+        self.steps = {}
+        for step in steps:
+            missing = [d for d in step.deps if d not in self.steps]
+            if missing or step.key in self.steps:
+                problem = f"depends on {missing} before they exist" if missing else "is defined twice"
+                raise DeriveError(f"internal: step {step.key} {problem}")
+            self.steps[step.key] = step
+
+    def __getitem__(self, key):
+        return self.steps[key]
+
+    def __contains__(self, key):
+        return key in self.steps
+
+    def __iter__(self):
+        return iter(self.steps.values())
+
+    def __len__(self):
+        return len(self.steps)
+
+    def __repr__(self):
+        return f"<Solution {self.name} ({self.kind}): {len(self.steps)} steps in {len(self.sections)} sections>"
+
+    @property
+    def sections(self):
+        """The steps grouped under their headings, in order of first appearance."""
+        grouped = {}
+        for step in self:
+            grouped.setdefault(step.section, []).append(step)
+        return [Section(title, tuple(steps)) for title, steps in grouped.items()]
+
+    def values(self):
+        return {step.key: step.value for step in self}
+
+    def symbols(self):
+        return {step.key: step.symbol for step in self}
+
+    def evaluate(self, overrides=None, rounding=None):
+        """Every step's value, re-computed with some values replaced.
+
+        `overrides` maps keys to values that stand in for the computed (or
+        given) ones; all other steps are evaluated from their formulas in
+        topological order. This is follow-through: a step evaluated on a
+        student's own earlier numbers.
+        """
+        overrides = overrides or {}
+        rounding = self.rounding if rounding is None else rounding
+        env = {}
+        for step in self:
+            if step.key in overrides:
+                env[step.key] = overrides[step.key]
+            elif step.is_given:
+                env[step.key] = step.value
+            else:
+                env[step.key] = rounding.apply(evaluate_formula(step.formula, env, step.key))
+        return env
+
+
+class SolutionBuilder:
+    """Collects Steps in order, evaluating each as it is added."""
+
+    def __init__(self, rounding=EXACT):
+        self.rounding = rounding
+        self.steps = []
+        self.env = {}
+
+    def given(self, key, symbol, value, section="Given"):
+        self.steps.append(Step(key, symbol, None, value, (), section))
+        self.env[key] = value
+        return sympy.Symbol(key)
+
+    def step(self, key, symbol, formula, section, note=""):
+        """Add a computed step; return the Symbol that stands for it in later formulas."""
+        value = self.rounding.apply(evaluate_formula(formula, self.env, key))
+        self.steps.append(Step(key, symbol, formula, value, dependencies(formula), section, note))
+        self.env[key] = value
+        return sympy.Symbol(key)
+
+    def value(self, key):
+        return self.env[key]
+
+    def build(self, name, kind, title, notes=()):
+        return Solution(name, kind, title, self.steps, self.rounding, notes)
+
+
+def dependencies(formula):
+    """Names of the Symbols in `formula`, in order of first appearance."""
+    seen = {}
+    for node in sympy.preorder_traversal(formula):
+        if node.is_Symbol:
+            seen.setdefault(node.name, None)
+    return tuple(seen)
+
+
+# -- numeric evaluation -------------------------------------------------------
+
+def evaluate_formula(formula, env, key="?"):
+    """The float value of `formula` with its Symbols taken from `env`."""
+    try:
+        return float(_compiled(formula)(env))
+    except (ZeroDivisionError, ValueError, OverflowError) as error:
+        raise DeriveError(f"cannot evaluate {key}: {_reason(error)}") from None
+
+
+def _reason(error):
+    if isinstance(error, ZeroDivisionError):
+        return "division by zero"
+    if isinstance(error, OverflowError):
+        return "number too large"
+    return "outside the domain of a function (log or sqrt of a negative number?)"
+
+
+_COMPILED = {}
+
+
+def _compiled(formula):
+    """A Python function env -> float for `formula`, built once per formula."""
+    function = _COMPILED.get(formula)
+    if function is None:
+        function = _COMPILED[formula] = _compile(formula)
+    return function
+
+
+def _exp(v):
+    try:
+        return math.exp(v)
+    except OverflowError:
+        return math.inf
+
+
+def _log(v):
+    if v == 0:
+        return -math.inf
+    return math.log(v)
+
+
+def _heaviside(v, at_zero=0.0):
+    return 1.0 if v > 0 else (at_zero if v == 0 else 0.0)
+
+
+def _sign(v):
+    return (v > 0) - (v < 0)
+
+
+_FUNCTIONS = {
+    "exp": _exp,
+    "log": _log,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "sinh": math.sinh,
+    "cosh": math.cosh,
+    "tanh": math.tanh,
+    "atan": math.atan,
+    "Abs": abs,
+    "sign": _sign,
+    "Max": max,
+    "Min": min,
+    "Heaviside": _heaviside,
+}
+
+
+def _compile(e):
+    if e.is_Symbol:
+        name = e.name
+        return lambda env: env[name]
+    if e.is_Number or e.is_NumberSymbol:
+        constant = float(e)
+        return lambda env: constant
+    parts = [_compile(arg) for arg in e.args]
+    if e.is_Add:
+        def add(env):
+            total = parts[0](env)
+            for part in parts[1:]:
+                total += part(env)
+            return total
+        return add
+    if e.is_Mul:
+        def mul(env):
+            product = parts[0](env)
+            for part in parts[1:]:
+                product *= part(env)
+            return product
+        return mul
+    if e.is_Pow:
+        base, exponent = parts
+        if e.exp == -1:
+            return lambda env: 1.0 / base(env)
+        if e.exp == 2:
+            return lambda env: base(env) ** 2
+        return lambda env: math.pow(base(env), exponent(env))
+    if isinstance(e, sympy.Piecewise):
+        pieces = [(_compile(value), _compile_condition(condition)) for value, condition in e.args]
+
+        def piecewise(env):
+            for value, condition in pieces:
+                if condition(env):
+                    return value(env)
+            raise ValueError("no piece applies")
+        return piecewise
+    function = _FUNCTIONS.get(type(e).__name__)
+    if function is None:
+        raise DeriveError(f"cannot evaluate the function {type(e).__name__} numerically")
+    return lambda env: function(*(part(env) for part in parts))
+
+
+def _compile_condition(condition):
+    if condition is sympy.true:
+        return lambda env: True
+    relations = {"<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__}
+    if isinstance(condition, sympy.core.relational.Relational) and condition.rel_op in relations:
+        compare = relations[condition.rel_op]
+        left, right = _compile(condition.lhs), _compile(condition.rhs)
+        return lambda env: compare(float(left(env)), float(right(env)))
+    if isinstance(condition, (sympy.And, sympy.Or)):
+        parts = [_compile_condition(c) for c in condition.args]
+        combine = all if isinstance(condition, sympy.And) else any
+        return lambda env: combine(p(env) for p in parts)
+    raise DeriveError(f"cannot evaluate the condition {condition} numerically")
+
+
+def format_number(value, rounding=None):
+    """A number as a solution prints it.
+
+    Whole numbers print without a decimal point (`2`, not `2.0`). In a
+    rounding mode values are already rounded, so they print as they are
+    (`0.9781`); exact values print to 6 significant digits (`0.978119`).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    value = float(value)
+    if not math.isfinite(value):
+        return "inf" if value > 0 else ("-inf" if value < 0 else "nan")
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    if rounding is not None and rounding.decimals is not None:
+        return repr(value)
+    return f"{value:.6g}"

@@ -1,0 +1,1 @@
+"""SymPy derivations shared by the problem kinds."""

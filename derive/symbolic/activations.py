@@ -1,0 +1,109 @@
+"""Activation functions: their formula, and their derivative as the lecture writes it.
+
+The named activations give the derivative in the form students use, in
+terms of the activation's own output where that is the custom
+(`σ'(z) = h (1 - h)`, `tanh'(z) = 1 - h²`); any other one-variable
+expression (`max(1, x)`) is parsed safely and differentiated by SymPy.
+Kinks use the subgradient 0: the unit step H(t) is 0 at t = 0.
+"""
+
+from dataclasses import dataclass
+
+import sympy
+
+from ..errors import ExpressionError
+from ..expr import parse_expression
+
+X = sympy.Symbol("x", real=True)
+
+NAMED = ("sigmoid", "tanh", "relu", "linear", "softplus", "softmax")
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation f applied to a layer's z.
+
+    name: the name as written (`sigmoid`, or the expression text).
+    expression: f(x) as a SymPy expression in X (None for softmax).
+    derivative: f'(x) in X, or for named activations the lecture's form
+        (built by `derivative_at`).
+    """
+
+    name: str
+    expression: object
+    derivative: object
+
+    @property
+    def is_softmax(self):
+        return self.name == "softmax"
+
+    def apply(self, z):
+        """h = f(z) as a formula in the Symbol z."""
+        if self.name == "sigmoid":
+            return 1 / (1 + sympy.exp(-z))
+        return self.expression.subs(X, z)
+
+    def derivative_at(self, z, h):
+        """f'(z) as a formula in z and h = f(z), or None when it is 1 (linear)."""
+        if self.name == "sigmoid":
+            return sympy.Mul(h, sympy.Add(1, -h, evaluate=False), evaluate=False)
+        if self.name == "tanh":
+            return sympy.Add(1, -h**2, evaluate=False)
+        if self.derivative == 1:
+            return None
+        return self.derivative.subs(X, z)
+
+
+def _step_at_kinks(expression):
+    """Heaviside(t) with the value 0 at t = 0 (the subgradient used at kinks)."""
+    return expression.replace(
+        lambda e: isinstance(e, sympy.Heaviside) and len(e.args) == 1,
+        lambda e: sympy.Heaviside(e.args[0], 0),
+    )
+
+
+def _from_expression(name, expression):
+    derivative = _step_at_kinks(sympy.diff(expression, X))
+    if derivative.has(sympy.Derivative, sympy.Subs, sympy.DiracDelta):
+        raise ExpressionError(f"the derivative of {name!r} has no closed form derive can evaluate")
+    return Activation(name, expression, derivative)
+
+
+_NAMED_EXPRESSIONS = {
+    "sigmoid": 1 / (1 + sympy.exp(-X)),
+    "tanh": sympy.tanh(X),
+    "relu": sympy.Max(0, X),
+    "linear": X,
+    "softplus": sympy.log(1 + sympy.exp(X)),
+}
+
+
+def activation(text):
+    """The Activation named or written as `text` (an expression in x).
+
+    Raises ExpressionError for an unknown name or an expression that is not
+    a function of x.
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"expected an activation name or an expression in x, got {text!r}")
+    name = text.strip()
+    if name == "softmax":
+        return Activation("softmax", None, None)
+    if name in _NAMED_EXPRESSIONS:
+        return _from_expression(name, _NAMED_EXPRESSIONS[name])
+    try:
+        expression = parse_expression(name, {"x": X})
+    except ExpressionError as error:
+        if name.isidentifier():
+            import difflib
+
+            close = difflib.get_close_matches(name, NAMED, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ExpressionError(
+                f"unknown activation {name!r}{hint}; expected one of {', '.join(NAMED)} "
+                "or an expression in x such as max(0, x)"
+            ) from None
+        raise ExpressionError(f"activation {name!r}: {error.message}") from None
+    if X not in expression.free_symbols:
+        raise ExpressionError(f"activation {name!r} is not a function of x")
+    return _from_expression(name, expression)
