@@ -58,6 +58,7 @@ class MlpSpec:
     update_offsets: bool
     weight_decay: float
     loss_after: bool
+    forward_only: bool = False
 
 
 def read(root):
@@ -110,6 +111,9 @@ def read(root):
     for field in sample_fields:
         field.mapping(allowed={"x", "y"})
         x = field.get("x").vector(sizes[0])
+        if not field.has("y"):
+            samples.append((x, None))
+            continue
         y_field = field.get("y")
         y = y_field.vector(sizes[-1])
         if loss == "cross_entropy" and (abs(sum(y) - 1) > 1e-9 or min(y) < 0):
@@ -118,10 +122,21 @@ def read(root):
             raise y_field.error(f"binary_cross_entropy needs targets between 0 and 1, got {list(y)}")
         samples.append((x, y))
 
-    rate_field = root.get("learning_rate")
-    learning_rate = rate_field.number()
-    if learning_rate <= 0:
-        raise rate_field.error(f"expected a positive number, got {learning_rate:g}")
+    with_targets = [y is not None for _, y in samples]
+    if any(with_targets) and not all(with_targets):
+        missing = with_targets.index(False)
+        raise sample_fields[missing].error("missing field 'y' (give every sample a target, or none for a forward pass only)")
+    forward_only = not any(with_targets)
+    if forward_only:
+        for name in ("learning_rate", "iterations", "update", "weight_decay", "loss_after", "batch", "loss"):
+            if root.has(name):
+                raise root.get(name).error("has no meaning without targets (the samples have no y: forward pass only)")
+    learning_rate = None
+    if not forward_only:
+        rate_field = root.get("learning_rate")
+        learning_rate = rate_field.number()
+        if learning_rate <= 0:
+            raise rate_field.error(f"expected a positive number, got {learning_rate:g}")
     update_field = root.get("update", ["weights", offset_field])
     update = {item.choice(("weights", offset_field)) for item in update_field.items()}
     decay_field = root.get("weight_decay", 0)
@@ -142,6 +157,7 @@ def read(root):
         update_offsets=offset_field in update,
         weight_decay=weight_decay,
         loss_after=root.get("loss_after", False).boolean(),
+        forward_only=forward_only,
     )
 
 
@@ -255,6 +271,10 @@ class _MlpSolver:
     def solve(self):
         spec, n = self.spec, self.notation
         params = self.givens()
+        if spec.forward_only:
+            for k in range(1, len(spec.samples) + 1):
+                self.forward(params, k, "", "", False)
+            return self.out.build(self.problem.name, self.problem.kind, self.problem.title, notes=self.notes())
         first_loss = None
         for t in range(1, spec.iterations + 1):
             prefix = f"it{t}." if spec.iterations > 1 else ""
@@ -284,7 +304,7 @@ class _MlpSolver:
         for k, (x, y) in enumerate(spec.samples, start=1):
             for i, value in enumerate(x, start=1):
                 out.given(self.key("x", i, sample=k), n.x(i), value)
-            for j, value in enumerate(y, start=1):
+            for j, value in enumerate(y or (), start=1):
                 out.given(self.key("y", j, sample=k), n.y(j), value)
         weights, offsets = {}, {}
         offset_name = "theta" if n.threshold else "b"
@@ -294,6 +314,8 @@ class _MlpSolver:
                     weights[l, i, j] = out.given(self.key("w", l, i, j), n.w(l, i, j), value)
             for j, value in enumerate(layer.offsets, start=1):
                 offsets[l, j] = out.given(self.key(offset_name, l, j), n.offset(l, j), value)
+        if spec.forward_only:
+            return weights, offsets
         self.eta = out.given("eta", n.eta, spec.learning_rate)
         self.decay = out.given("lambda", n.decay, spec.weight_decay) if spec.weight_decay else None
         return weights, offsets
@@ -336,6 +358,8 @@ class _MlpSolver:
                 hs.append(out.step(key, symbol, formula, section))
             previous = hs
         self.yhat, self.z_out = previous, zs
+        if spec.forward_only:
+            return None
         return self.loss(k, prefix, heading, prime)
 
     def loss(self, k, prefix, heading, prime):
@@ -544,6 +568,8 @@ class _MlpSolver:
             "binary_cross_entropy": ("E = -Σ_j [y_j log ŷ_j + (1 - y_j) log(1 - ŷ_j)]",
                                      r"E = -\sum_j [y_j \log \hat{y}_j + (1 - y_j) \log(1 - \hat{y}_j)]"),
         }
+        if spec.forward_only:
+            return notes
         text, latex = loss_words[spec.loss]
         if n.matrix:
             text, latex = text.replace("E =", "L =").replace("δ_j", "e_j"), latex.replace("E =", r"\mathcal{L} =").replace(r"\delta_j", "e_j")

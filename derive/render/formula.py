@@ -91,7 +91,7 @@ class FormulaPrinter(Printer):
             elif term.is_Number and term < 0:
                 out += f" {self.minus} " + self._print(-term)
             else:
-                out += " + " + self.paren(term, ADD)
+                out += " + " + self.paren(term, MUL)  # a + (-1), not a + -1
         return out
 
     def _print_Mul(self, expr, leading=False, negate=False):
