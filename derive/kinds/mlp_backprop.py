@@ -558,8 +558,8 @@ class _MlpSolver:
                and l.activation.derivative.has(sympy.Heaviside) for l in spec.layers):
             notes.append(Sym("H(t) is the unit step: 1 for t > 0, 0 for t <= 0 "
                              "(at a kink the subgradient 0 is used)",
-                             r"\text{$H(t)$ is the unit step: 1 for $t > 0$, 0 for $t \le 0$ "
-                             r"(at a kink the subgradient 0 is used)}"))
+                             r"H(t) \text{ is the unit step: 1 for } t > 0 \text{, 0 for } t \le 0 "
+                             r"\text{ (at a kink the subgradient 0 is used)}"))
         loss_words = {
             "half_squared_error": ("E = 1/2 Σ_j (ŷ_j - y_j)^2", r"E = \frac{1}{2} \sum_j (\hat{y}_j - y_j)^2"),
             "mean_squared_error": ("E = 1/n Σ_j (ŷ_j - y_j)^2", r"E = \frac{1}{n} \sum_j (\hat{y}_j - y_j)^2"),

@@ -28,6 +28,9 @@ class FormulaPrinter(Printer):
     times_numbers = "·"  # between factors when a number is involved
     minus = "-"
 
+    def doprint(self, expr):
+        return self._print(expr, leading=True)  # -0.0264·1, not (-0.0264)·1, at the start
+
     # -- helpers ---------------------------------------------------------
     def _precedence(self, expr):
         if expr.is_Add:

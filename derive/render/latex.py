@@ -25,13 +25,15 @@ class LatexPrinter(SolutionPrinter):
         return "\n".join(lines) + "\n"
 
     def _print_Section(self, section):
-        lines = [rf"\subsection*{{{escape(section.title)}}}", r"\begin{align*}"]
-        if all(step.is_given for step in section.steps):
+        givens = all(step.is_given for step in section.steps)
+        environment = "gather*" if givens else "align*"  # givens are centred, steps aligned at "="
+        if givens:
             rows = [r",\quad ".join(self._print(step) for step in group)
                     for group in self.given_groups(section.steps)]
         else:
             rows = [self._print(step) for step in section.steps]
-        lines += [f"  {row} \\\\" for row in rows[:-1]] + [f"  {rows[-1]}", r"\end{align*}"]
+        lines = [rf"\subsection*{{{escape(section.title)}}}", rf"\begin{{{environment}}}"]
+        lines += [f"  {row} \\\\" for row in rows[:-1]] + [f"  {rows[-1]}", rf"\end{{{environment}}}"]
         return "\n".join(lines)
 
     def _print_Step(self, step):

@@ -1,0 +1,31 @@
+"""Whole printed solutions, compared byte for byte with reviewed golden files."""
+
+import pytest
+
+from derive.cli import cli
+from conftest import PROBLEMS
+
+CASES = [
+    ("lecture-bp-3layer", "text", []),
+    ("lecture-bp-3layer", "markdown", []),
+    ("lecture-bp-3layer", "latex", []),
+    ("lecture-bp-3layer", "json", []),
+    ("lecture-bp-3layer", "text", ["--exact"]),
+    ("lecture-forward", "text", []),
+]
+
+
+@pytest.mark.parametrize("name, format_, extra", CASES)
+def test_printed_solution_matches_golden(runner, golden, name, format_, extra):
+    result = runner.invoke(cli, ["solve", str(PROBLEMS / f"{name}.yaml"), "--format", format_, *extra])
+    assert result.exit_code == 0, result.output
+    suffix = {"text": "txt", "markdown": "md", "latex": "tex", "json": "json"}[format_]
+    tag = "-exact" if "--exact" in extra else ""
+    golden(f"{name}{tag}.{suffix}", result.output)
+
+
+def test_json_is_byte_identical_run_to_run(runner):
+    path = str(PROBLEMS / "lecture-bp-3layer.yaml")
+    first = runner.invoke(cli, ["solve", path, "--format", "json"]).output
+    second = runner.invoke(cli, ["solve", path, "--format", "json"]).output
+    assert first == second
