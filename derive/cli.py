@@ -84,6 +84,58 @@ def list_problems():
         click.echo(f"{path.stem:<{width}}  {data.get('kind', '?'):<14} {data.get('title', '')}")
 
 
+@cli.command()
+@click.argument("problem")
+def template(problem):
+    """Print a blank answer sheet for PROBLEM: every gradable key, in solution order."""
+    from .grade import read_grading
+    from .problem import find_problem, load_problem
+    from .sheet import blank_sheet
+
+    loaded = load_problem(find_problem(problem))
+    solution = loaded.solve()
+    click.echo(blank_sheet(loaded, solution, read_grading(loaded, solution).items), nl=False)
+
+
+@cli.command()
+@click.argument("problem")
+@click.argument("sheets", nargs=-1, required=True)
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write a CSV gradebook here.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write every verdict as JSON here.")
+@click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False),
+              help="Write Gradescope's results.json here.")
+def grade(problem, sheets, csv_path, json_path, gradescope_path):
+    """Mark answer SHEETS (files or directories of .yaml files) against PROBLEM.
+
+    Exit status: 0 all sheets graded, 1 some sheets unreadable, 2 bad usage or problem file.
+    """
+    from .errors import DeriveError
+    from .grade import Grader, SheetResult
+    from .problem import find_problem, load_problem
+    from .render.report import TextReportPrinter
+    from .report import ClassResult, gradebook_csv, gradescope_json, verdicts_json, write_atomically
+    from .sheet import read_sheet, sheet_paths
+
+    loaded = load_problem(find_problem(problem))
+    grader = Grader(loaded)
+    paths = sheet_paths(sheets)
+    if not paths:
+        raise DeriveError(f"no answer sheets (.yaml or .yml files) in {', '.join(sheets)}")
+    known = set(grader.exact_values)
+    result = ClassResult(loaded, grader.items, grader.config.points)
+    for path in paths:
+        try:
+            result.results.append(grader.grade(read_sheet(path, known)))
+        except DeriveError as error:  # one bad sheet is reported; the others are still graded
+            result.results.append(SheetResult(path.stem, str(path), error=str(error)))
+    for target, write in ((csv_path, gradebook_csv), (json_path, verdicts_json), (gradescope_path, gradescope_json)):
+        if target:
+            write_atomically(target, write(result))
+    click.echo(TextReportPrinter().doprint(result), nl=False)
+    if result.unreadable:
+        raise click.exceptions.Exit(1)
+
+
 def main():
     """Console-script entry point."""
     cli(prog_name="derive")

@@ -46,6 +46,11 @@ class Sym:
         return cls(t, l)
 
 
+    def called(self, argument):
+        """The symbol applied to an argument: f′₂ -> f′₂(x)."""
+        return Sym(f"{self.text}({argument})", rf"{self.latex}\left({argument}\right)")
+
+
 @dataclass(frozen=True)
 class Step:
     """One named quantity of a solution.
@@ -71,6 +76,11 @@ class Step:
     @property
     def is_given(self):
         return self.formula is None
+
+    @property
+    def is_symbolic(self):
+        """A step whose value is an expression (a derivative), not a number."""
+        return isinstance(self.value, sympy.Basic)
 
 
 @dataclass(frozen=True)
@@ -177,7 +187,7 @@ class Solution:
         for step in self:
             if step.key in overrides:
                 env[step.key] = overrides[step.key]
-            elif step.is_given:
+            elif step.is_given or step.is_symbolic:
                 env[step.key] = step.value
             else:
                 env[step.key] = rounding.apply(evaluate_formula(step.formula, env, step.key))
@@ -203,6 +213,11 @@ class SolutionBuilder:
         self.steps.append(Step(key, symbol, formula, value, dependencies(formula), section, note))
         self.env[key] = value
         return sympy.Symbol(key)
+
+    def symbolic(self, key, symbol, formula, value, section, note=""):
+        """Add a step whose value is an expression (derived, not evaluated on numbers)."""
+        self.steps.append(Step(key, symbol, formula, value, (), section, note))
+        self.env[key] = value
 
     def value(self, key):
         return self.env[key]

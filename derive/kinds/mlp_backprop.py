@@ -25,7 +25,7 @@ from ..symbolic.activations import activation as read_activation
 
 FIELDS = {
     "sizes", "layers", "weights_layout", "offset", "loss", "samples", "batch",
-    "learning_rate", "iterations", "update", "weight_decay", "loss_after",
+    "learning_rate", "iterations", "update", "weight_decay", "loss_after", "derivatives",
 }
 LAYER_FIELDS = {"activation", "weights", "thresholds", "biases"}
 LOSSES = ("half_squared_error", "mean_squared_error", "cross_entropy", "binary_cross_entropy")
@@ -59,6 +59,7 @@ class MlpSpec:
     weight_decay: float
     loss_after: bool
     forward_only: bool = False
+    derivatives: tuple = ()  # layers whose activation derivative f'(x) is asked as an expression
 
 
 def read(root):
@@ -143,6 +144,13 @@ def read(root):
     weight_decay = decay_field.number()
     if weight_decay < 0:
         raise decay_field.error(f"expected a number >= 0, got {weight_decay:g}")
+    derivatives = ()
+    if root.has("derivatives"):
+        derivative_field = root.get("derivatives")
+        derivatives = tuple(item.integer(1, len(layers)) for item in derivative_field.items())
+        for item, l in zip(derivative_field.items(), derivatives):
+            if layers[l - 1].activation.is_softmax:
+                raise item.error("softmax is not a one-variable function; ask for another layer's derivative")
     return MlpSpec(
         sizes=sizes,
         layers=tuple(layers),
@@ -158,6 +166,7 @@ def read(root):
         weight_decay=weight_decay,
         loss_after=root.get("loss_after", False).boolean(),
         forward_only=forward_only,
+        derivatives=derivatives,
     )
 
 
@@ -271,6 +280,7 @@ class _MlpSolver:
     def solve(self):
         spec, n = self.spec, self.notation
         params = self.givens()
+        self.activation_derivatives()
         if spec.forward_only:
             for k in range(1, len(spec.samples) + 1):
                 self.forward(params, k, "", "", False)
@@ -319,6 +329,17 @@ class _MlpSolver:
         self.eta = out.given("eta", n.eta, spec.learning_rate)
         self.decay = out.given("lambda", n.decay, spec.weight_decay) if spec.weight_decay else None
         return weights, offsets
+
+    def activation_derivatives(self):
+        """f'_l(x) for the layers the problem asks about, derived by SymPy (an expression answer)."""
+        from ..symbolic.activations import X
+
+        for l in self.spec.derivatives:
+            act = self.spec.layers[l - 1].activation
+            lecture_form = {"sigmoid": "= f(x)(1 - f(x))", "tanh": "= 1 - f(x)^2"}.get(act.name, "")
+            self.out.symbolic(f"fprime[{l}]", Sym.indexed("f′", "f'", None, (l,)).called("x"),
+                              sympy.Derivative(act.expression, X), sympy.diff(act.expression, X),
+                              "Activation derivatives", note=lecture_form)
 
     # forward pass -------------------------------------------------------
     def forward_all(self, params, prefix, heading, prime=False):

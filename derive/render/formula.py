@@ -11,6 +11,7 @@ Dispatch is SymPy's: `_print_Add`, `_print_Mul`, ... on a Printer subclass;
 TextFormula, LatexFormula and KeyFormula differ in a few tokens only.
 """
 
+from sympy import Pow
 from sympy.printing.printer import Printer
 
 from ..steps import format_number
@@ -107,8 +108,8 @@ class FormulaPrinter(Printer):
                 factors = [-factors[0]] + factors[1:]
             if not negate:
                 sign = self.minus
-        numerator = [f for f in factors if not (f.is_Pow and f.exp == -1)]
-        denominator = [f.base for f in factors if f.is_Pow and f.exp == -1]
+        numerator = [f for f in factors if not _reciprocal(f)]
+        denominator = [_inverted(f) for f in factors if _reciprocal(f)]
         if denominator:
             body = self.divide(numerator, denominator)
         else:
@@ -147,8 +148,8 @@ class FormulaPrinter(Printer):
         return text
 
     def _print_Pow(self, expr, leading=False):
-        if expr.exp == -1:
-            return self.divide([], [expr.base])
+        if _reciprocal(expr):
+            return self.divide([], [_inverted(expr)])
         if expr.exp == 0.5 or (expr.exp.is_Rational and expr.exp.p == 1 and expr.exp.q == 2):
             return self.sqrt(self._print(expr.base, leading=True))
         base = self.paren(expr.base, ATOM if self.parenthesize_symbol_bases else POW + 1)
@@ -169,6 +170,10 @@ class FormulaPrinter(Printer):
     _print_Max = _print_Function
     _print_Min = _print_Function
     _print_Heaviside = _print_Function
+
+    def _print_Derivative(self, expr, leading=False):
+        (variable, order), = expr.variable_count
+        return self.derivative(self._print(expr.expr, leading=True), self._print(variable), order)
 
     def _print_Basic(self, expr, leading=False):
         return self.call(type(expr).__name__, [self._print(a, leading=True) for a in expr.args])
@@ -199,6 +204,10 @@ class FormulaPrinter(Printer):
 
     def exponential(self, argument):
         return f"exp({argument})"
+
+    def derivative(self, inner, variable, order):
+        power = "" if order == 1 else str(order)
+        return f"d{power}/d{variable}{power} [{inner}]"
 
 
 class TextFormula(FormulaPrinter):
@@ -237,6 +246,10 @@ class LatexFormula(FormulaPrinter):
     def exponential(self, argument):
         return f"e^{{{argument}}}"
 
+    def derivative(self, inner, variable, order):
+        power = "" if order == 1 else f"^{{{order}}}"
+        return rf"\frac{{d{power}}}{{d{variable}{power}}}\left[{inner}\right]"
+
     def times(self, left, right):
         if left.is_Rational and not left.is_Integer and self._settings["values"] is None:
             return self.times_symbols
@@ -269,6 +282,9 @@ class KeyFormula(FormulaPrinter):
 
     function_names = {"Max": "max", "Min": "min", "Heaviside": "heaviside", "Abs": "abs", "log": "log"}
 
+    def derivative(self, inner, variable, order):
+        return f"diff({inner}, {variable}, {order})" if order != 1 else f"diff({inner}, {variable})"
+
     def _print_Function(self, expr, leading=False):
         name = self.function_names.get(type(expr).__name__, type(expr).__name__.lower())
         return self.call(name, [self._print(a, leading=True) for a in expr.args])
@@ -276,6 +292,16 @@ class KeyFormula(FormulaPrinter):
     _print_Max = _print_Function
     _print_Min = _print_Function
     _print_Heaviside = _print_Function
+
+
+def _reciprocal(expr):
+    """A power with a negative number as exponent: printed under a fraction bar."""
+    return expr.is_Pow and expr.exp.is_Number and expr.exp < 0
+
+
+def _inverted(power):
+    """b**-n as b**n (b for n = 1), the denominator of a reciprocal."""
+    return power.base if power.exp == -1 else Pow(power.base, -power.exp, evaluate=False)
 
 
 def _negative_coefficient(mul):

@@ -32,7 +32,7 @@ class JsonPrinter(SolutionPrinter):
             "latex": step.symbol.latex,
             "section": step.section,
             "formula": None if step.is_given else key_formula(step.formula),
-            "value": _json_value(step.value),
+            "value": key_formula(step.value) if step.is_symbolic else _json_value(step.value),
             "deps": list(step.deps),
             "given": step.is_given,
         }

@@ -42,6 +42,9 @@ class SolutionPrinter:
         The numbers are the dependencies' values as the solution carries
         them (rounded, in a rounding mode), so the line can be checked by hand.
         """
+        if step.is_symbolic:
+            return [formula_printer(step.formula, symbols=self.symbols),
+                    formula_printer(step.value, symbols=self.symbols)]
         values = {key: self.solution[key].value for key in step.deps}
         formula = formula_printer(step.formula, symbols=self.symbols)
         substituted = formula_printer(step.formula, values=values, rounding=self.solution.rounding)

@@ -1,0 +1,91 @@
+"""Is a student's expression the expected one? Numbers first, SymPy where numbers cannot decide.
+
+Both expressions are evaluated at pseudo-random points of the domain (the
+same points every run for the same expected expression). One point where
+they differ, or where one is defined and the other is not, decides "not
+equivalent": `sqrt(x**2)` and `x` part at the first negative point. When
+they agree everywhere sampled, SymPy simplifies the difference, within a
+time limit, to prove it is 0; if SymPy cannot, the agreement of the numbers
+decides, and the verdict says so.
+"""
+
+import math
+import random
+import signal
+import threading
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .errors import DeriveError, Timeout
+from .steps import evaluate_formula
+
+POINTS = 12
+SIMPLIFY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """equal: True, False, or None (undecided); decided_by: "numbers", "sympy" or "undecided"."""
+
+    equal: object
+    decided_by: str
+    detail: str = ""
+
+
+def equivalent(answer, expected, variable, domain=(-3.0, 3.0), points=POINTS):
+    """Compare two SymPy expressions in one variable (a Symbol) over `domain`."""
+    seed = zlib.crc32(str(expected).encode())
+    rng = random.Random(seed)
+    name = variable.name
+    agreed = 0
+    for _ in range(points):
+        x = rng.uniform(*domain)
+        a, e = _value(answer, name, x), _value(expected, name, x)
+        if a is None and e is None:
+            continue
+        if a is None or e is None:
+            side = "the expected expression" if a is None else "your expression"
+            return Equivalence(False, "numbers", f"only {side} is defined at {name} = {x:.4g}")
+        if not math.isclose(a, e, rel_tol=1e-8, abs_tol=1e-10):
+            return Equivalence(False, "numbers", f"at {name} = {x:.4g} yours is {a:.6g}, expected {e:.6g}")
+        agreed += 1
+    try:
+        with time_limit(SIMPLIFY_SECONDS):
+            import sympy
+
+            difference = sympy.simplify(answer - expected)
+        if difference == 0:
+            return Equivalence(True, "sympy", "SymPy simplifies the difference to 0")
+    except Timeout:
+        pass
+    if agreed >= 3:
+        return Equivalence(True, "numbers", f"equal at {agreed} random points (SymPy did not simplify the difference to 0)")
+    return Equivalence(None, "undecided", "could not be evaluated at enough points, and SymPy did not decide")
+
+
+def _value(expression, name, x):
+    try:
+        value = evaluate_formula(expression, {name: x})
+    except (DeriveError, TypeError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+@contextmanager
+def time_limit(seconds):
+    """Raise Timeout in the block after `seconds` (main thread only; elsewhere no limit is set,
+    and the caller's bounded input sizes are the only guard)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        raise Timeout("no time limit available outside the main thread")
+
+    def expire(signum, frame):
+        raise Timeout(f"took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -1,0 +1,366 @@
+"""Marking an answer sheet against a Solution: tolerance, follow-through, symbolic answers.
+
+Each item (a step key) gets a Verdict with a short stable code:
+
+    OK          right: within tolerance of the expected value (the exact chain,
+                or the problem's own rounded chain, the lecture's way)
+    FT          right by follow-through: the step's formula evaluated on the
+                student's own earlier answers gives the student's number
+    SIGN        wrong: right size, wrong sign
+    ROUNDING    wrong: the expected value rounded too coarsely (fewer decimals
+                than the tolerance asks for)
+    WRONG       wrong
+    MISSING     no answer
+    UNREADABLE  not a number or expression (the reason is given)
+    UNDECIDED   an expression neither numbers nor SymPy could decide
+
+Follow-through re-evaluates the step's formula (the same mechanism that
+computes and prints it) on the student's values for the dependencies they
+gave; for the rest it uses either the correct values or the values implied
+by the student's own earlier answers, whichever credits the student, and
+either the exact or the problem's rounded arithmetic. A wrong number early
+in a chain therefore costs marks once.
+
+Gaming guard: follow-through is refused when a wrong earlier value it would
+rest on is 0 or a copy of a given number (an input, a weight, the learning
+rate) while the correct value is not: such values make later steps trivial.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import sympy
+
+from .errors import DeriveError, ExpressionError
+from .expr import parse_expression
+from .steps import EXACT, evaluate_formula, format_number
+
+CODES = ("OK", "FT", "SIGN", "ROUNDING", "WRONG", "MISSING", "UNREADABLE", "UNDECIDED")
+RIGHT = ("OK", "FT")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The mark of one item.
+
+    key: the step key; code: one of CODES; credit: fraction of the points
+    earned; points, max_points: earned and available; answer: what the
+    student wrote (text); expected: the expected value as printed; detail:
+    one line of feedback; used: (key, value) pairs of the student's own
+    numbers a follow-through verdict rests on; decided_by: for expressions,
+    "numbers" or "sympy".
+    """
+
+    key: str
+    code: str
+    credit: float
+    points: float
+    max_points: float
+    answer: str
+    expected: str
+    detail: str = ""
+    used: tuple = ()
+    decided_by: str = ""
+    calculation: str = ""
+
+    @property
+    def right(self):
+        return self.code in RIGHT
+
+
+@dataclass
+class SheetResult:
+    """All verdicts of one sheet, or why it could not be read."""
+
+    student: str
+    path: str
+    verdicts: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def score(self):
+        return sum(v.points for v in self.verdicts)
+
+    @property
+    def max_score(self):
+        return sum(v.max_points for v in self.verdicts)
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """What a problem file says about grading (see the README's `grading` fields)."""
+
+    items: tuple
+    points: dict
+    tolerance: object
+    item_tolerance: dict
+    follow_through: float
+
+
+class Grader:
+    """Grades sheets against one problem; everything that does not depend on the sheet is computed once."""
+
+    def __init__(self, problem, config=None):
+        self.problem = problem
+        self.exact = problem.solve(EXACT)
+        self.config = config = config or read_grading(problem, self.exact)
+        self.rounding = problem.rounding
+        self.rounded = problem.solve() if problem.rounding.decimals is not None else None
+        self.exact_values = self.exact.values()
+        self.rounded_values = self.rounded.values() if self.rounded else None
+        self.symbols = self.exact.symbols()
+        givens = [s.value for s in self.exact if s.is_given]
+        self.given_numbers = {float(v) for v in givens if isinstance(v, (int, float))}
+        self.items = config.items
+
+    # -- one sheet ----------------------------------------------------------
+    def grade(self, sheet):
+        """A SheetResult for an AnswerSheet (see derive.sheet)."""
+        result = SheetResult(sheet.student, sheet.path, warnings=list(sheet.warnings))
+        numbers = {key: a.number for key, a in sheet.answers.items() if a.number is not None}
+        propagated = {}
+        for key in self.items:
+            verdict = self.grade_item(key, sheet.answers.get(key), numbers, propagated)
+            result.verdicts.append(verdict)
+        return result
+
+    def grade_item(self, key, answer, numbers, propagated):
+        step = self.exact[key]
+        points = self.config.points.get(key, 1.0)
+        tolerance = self.config.item_tolerance.get(key, self.config.tolerance)
+        expected_text = self.show(key)
+        make = lambda code, credit=0.0, **kw: Verdict(  # noqa: E731
+            key, code, credit, credit * points, points, answer.text if answer else "", expected_text, **kw)
+        if answer is None or answer.text.strip() == "":
+            return make("MISSING", detail="no answer", calculation=self.calculation(step, {}))
+        if step.is_symbolic:
+            return self.grade_expression(step, answer, make)
+        if answer.number is None:
+            return make("UNREADABLE", detail=answer.problem or "not a number")
+        a = answer.number
+        chains = [self.exact_values] + ([self.rounded_values] if self.rounded_values else [])
+        if any(tolerance.accepts(a, chain[key]) for chain in chains):
+            return make("OK", 1.0)
+        if not step.is_given:
+            for used, value in self.follow_through(step, numbers, propagated):
+                if tolerance.accepts(a, value):
+                    credit = self.config.follow_through
+                    shown = ", ".join(f"{self.symbols[k].text} = {format_number(v)}" for k, v in used)
+                    return make("FT", credit, used=tuple(used), detail=f"follow-through, using your {shown}",
+                                calculation=self.calculation(step, dict(used)))
+        own = {d: numbers[d] for d in step.deps if d in numbers and not self._close(d, numbers[d])}
+        calculation = self.calculation(step, {})
+        if own:  # show what the student's own earlier numbers give, and where that differs
+            calculation = "with your numbers: " + self.calculation(step, own)
+        expected = self.exact_values[key]
+        if expected != 0 and any(tolerance.accepts(-a, chain[key]) for chain in chains):
+            return make("SIGN", detail="the sign is wrong", calculation=calculation)
+        if _coarsely_rounded(a, expected, tolerance):
+            return make("ROUNDING", detail="rounded too coarsely or too early", calculation=calculation)
+        return make("WRONG", detail="wrong", calculation=calculation)
+
+    def follow_through(self, step, numbers, propagated):
+        """(used, value) candidates: the step's formula on the student's own earlier numbers.
+
+        `used` lists the student's numbers that differ from the correct ones;
+        a candidate resting on none of them is no follow-through at all, and
+        one resting on a 0 or a copied given (the gaming guard) is dropped.
+        """
+        if not propagated:
+            propagated.update(self._propagate(numbers))
+        candidates = []
+        for values, rounding in ((self.exact_values, EXACT), (self.rounded_values, self.rounding)):
+            if values is None:
+                continue
+            for source in ("direct", "propagated"):
+                if source == "propagated" and propagated[rounding.decimals] is None:
+                    continue
+                env = {}
+                used = []
+                for d in step.deps:
+                    if d in numbers:
+                        env[d] = numbers[d]
+                    elif source == "propagated":
+                        env[d] = propagated[rounding.decimals][d]
+                    else:
+                        env[d] = values[d]
+                    if env[d] != values[d] and not self._close(d, env[d]):
+                        used.append((d, env[d]))
+                if not used or any(self._suspicious(d, v) for d, v in used):
+                    continue
+                try:
+                    value = rounding.apply(evaluate_formula(step.formula, env, step.key))
+                except DeriveError:  # the student's numbers leave the formula's domain
+                    continue
+                candidates.append((used, value))
+        return candidates
+
+    def _propagate(self, numbers):
+        """Every step's value with the student's numbers standing in, per rounding mode
+        (None where the student's numbers leave some formula's domain)."""
+        out = {}
+        for solution in (self.exact, self.rounded):
+            if solution is not None:
+                try:
+                    out[solution.rounding.decimals] = solution.evaluate(numbers)
+                except DeriveError:
+                    out[solution.rounding.decimals] = None
+        return out
+
+    def _close(self, key, value):
+        expected = self.exact_values[key]
+        return math.isclose(value, expected, rel_tol=1e-12, abs_tol=1e-15) or (
+            self.rounded_values is not None and value == self.rounded_values[key])
+
+    def _right(self, key, value):
+        tolerance = self.config.item_tolerance.get(key, self.config.tolerance)
+        return tolerance.accepts(value, self.exact_values[key]) or (
+            self.rounded_values is not None and tolerance.accepts(value, self.rounded_values[key]))
+
+    def _suspicious(self, key, value):
+        """A wrong value that makes later steps trivial: 0, or a given copied in."""
+        expected = self.exact_values[key]
+        if value == 0 and expected != 0:
+            return True
+        return value in self.given_numbers and value != expected and not self._right(key, value)
+
+    # -- expressions --------------------------------------------------------
+    def grade_expression(self, step, answer, make):
+        from .equivalence import equivalent
+
+        variable, names = answer_variables(step)
+        try:
+            expression = parse_expression(answer.text, names)
+        except ExpressionError as error:
+            return make("UNREADABLE", detail=error.message)
+        verdict = equivalent(expression, step.value, variable)
+        if verdict.equal is True:
+            return make("OK", 1.0, decided_by=verdict.decided_by, detail=f"equivalent ({verdict.detail})")
+        if verdict.equal is None:
+            return make("UNDECIDED", decided_by=verdict.decided_by, detail=verdict.detail)
+        return make("WRONG", decided_by=verdict.decided_by, detail=f"not equivalent: {verdict.detail}")
+
+    # -- display ------------------------------------------------------------
+    def show(self, key):
+        step = self.exact[key]
+        if step.is_symbolic:
+            from .render.formula import text_formula
+
+            return text_formula(step.value, {})
+        value = (self.rounded_values or self.exact_values)[key]
+        return format_number(value, self.rounding if self.rounded else None)
+
+    def calculation(self, step, used):
+        """The line that produces the expected value, with the student's numbers where `used` says."""
+        if step.is_given or step.is_symbolic:
+            return ""
+        from .render.formula import text_formula
+
+        values = dict(self.rounded_values or self.exact_values)
+        values.update(used)
+        env = {d: values[d] for d in step.deps}
+        rounding = self.rounding if self.rounded else None
+        result = evaluate_formula(step.formula, env, step.key)
+        if rounding:
+            result = rounding.apply(result)
+        return (f"{step.symbol.text} = {text_formula(step.formula, self.symbols)} = "
+                f"{text_formula(step.formula, values=env, rounding=rounding)} = {format_number(result, rounding)}")
+
+
+def answer_variables(step):
+    """(variable, names) for parsing an expression answer to a symbolic step.
+
+    The variable is the one of the expected expression; `f` stands for the
+    function being differentiated, and for the sigmoid also `s`, `σ`, `sigma`.
+    """
+    formula = step.formula
+    variable = sorted(step.value.free_symbols | formula.free_symbols, key=str)[0]
+    names = {variable.name: variable}
+    if isinstance(formula, sympy.Derivative):
+        function = formula.args[0]
+        names["f"] = function
+        if function == 1 / (1 + sympy.exp(-variable)):
+            names.update({"s": function, "σ": function, "sigma": function})
+    return variable, names
+
+
+def _coarsely_rounded(answer, expected, tolerance):
+    """True when `answer` is `expected` rounded (half up or down) to fewer decimals than asked."""
+    asked = tolerance.decimals if tolerance.decimals is not None else 6
+    for places in range(0, asked):
+        scale = 10.0 ** places
+        if answer != 0 and any(math.isclose(answer, f(expected * scale) / scale, rel_tol=1e-9, abs_tol=1e-12)
+                               for f in (round, math.floor, math.ceil)):
+            return True
+    return False
+
+
+GRADING_FIELDS = {"items", "points", "tolerance", "item_tolerance", "follow_through"}
+
+
+def read_grading(problem, solution):
+    """The GradingConfig of a problem (its `grading` field, or the defaults).
+
+    Items default to every computed step; a pattern with `*` (`delta[*][*]`)
+    stands for every key it matches, in solution order.
+    """
+    from .tolerance import default_tolerance, read_tolerance
+
+    gradable = [step.key for step in solution if not step.is_given]
+    default = default_tolerance(problem.rounding)
+    field = problem.grading
+    if field is None:
+        return GradingConfig(tuple(gradable), {}, default, {}, 1.0)
+    field.mapping(allowed=GRADING_FIELDS)
+    items = gradable
+    if field.has("items"):
+        items = []
+        for entry in field.get("items").items():
+            matched = _match(entry.text(), gradable)
+            if not matched:
+                raise entry.error(_unknown_key(entry.value, gradable))
+            items += [key for key in matched if key not in items]
+    points = {}
+    if field.has("points"):
+        for key, value in field.get("points").mapping().value.items():
+            entry = field.get("points").child(key, value)
+            if str(key) not in items:
+                raise entry.error(_unknown_key(key, items) + " among the graded items")
+            number = entry.number()
+            if number < 0:
+                raise entry.error(f"expected points >= 0, got {number:g}")
+            points[str(key)] = number
+    tolerance = read_tolerance(field.get("tolerance")) if field.has("tolerance") else default
+    item_tolerance = {}
+    if field.has("item_tolerance"):
+        tolerances = field.get("item_tolerance").mapping()
+        for key, value in tolerances.value.items():
+            entry = tolerances.child(key, value)
+            for matched in _match(str(key), items) or [None]:
+                if matched is None:
+                    raise entry.error(_unknown_key(key, items) + " among the graded items")
+                item_tolerance[matched] = read_tolerance(entry)
+    follow_through = 1.0
+    if field.has("follow_through"):
+        entry = field.get("follow_through")
+        follow_through = entry.number()
+        if not 0 <= follow_through <= 1:
+            raise entry.error(f"expected a fraction from 0 to 1, got {follow_through:g}")
+    return GradingConfig(tuple(items), points, tolerance, item_tolerance, follow_through)
+
+
+def _match(pattern, keys):
+    if "*" not in pattern:
+        return [pattern] if pattern in keys else []
+    import re
+
+    regex = re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$")
+    return [key for key in keys if regex.match(key)]
+
+
+def _unknown_key(key, keys):
+    import difflib
+
+    close = difflib.get_close_matches(str(key), keys, n=1)
+    return f"unknown step key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")

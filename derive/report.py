@@ -1,0 +1,135 @@
+"""A class's grading: the per-item summary, and the report files (CSV, JSON, Gradescope).
+
+Every file is written whole or not at all: to a temporary file beside the
+target, then renamed over it.
+"""
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WRONG_CODES = ("SIGN", "ROUNDING", "WRONG", "UNREADABLE", "UNDECIDED")
+
+
+@dataclass
+class ClassResult:
+    """Every sheet's result for one problem, in the order the sheets were given."""
+
+    problem: object
+    items: tuple
+    points: dict
+    results: list = field(default_factory=list)
+
+    @property
+    def unreadable(self):
+        return [r for r in self.results if r.error]
+
+    def max_score(self):
+        return sum(self.points.get(key, 1.0) for key in self.items)
+
+    def summary(self):
+        """Per item: counts by outcome and the most frequent wrong answers (value, count)."""
+        rows = []
+        graded = [r for r in self.results if not r.error]
+        for key in self.items:
+            verdicts = [v for r in graded for v in r.verdicts if v.key == key]
+            codes = Counter(v.code for v in verdicts)
+            wrong_answers = Counter(v.answer for v in verdicts if v.code in WRONG_CODES)
+            rows.append({
+                "key": key,
+                "right": codes["OK"],
+                "follow_through": codes["FT"],
+                "wrong": sum(codes[c] for c in WRONG_CODES),
+                "missing": codes["MISSING"],
+                "codes": dict(sorted(codes.items())),
+                "frequent_wrong": sorted(wrong_answers.items(), key=lambda kv: (-kv[1], kv[0]))[:3],
+            })
+        return rows
+
+
+def write_atomically(path, text):
+    """Write `text` to `path` whole or not at all (temporary file, then rename)."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def gradebook_csv(result):
+    """One row per student, one column per item (points earned), the total, and the status."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["student", "file", *result.items, "total", "max", "status"])
+    for sheet in result.results:
+        if sheet.error:
+            writer.writerow([sheet.student, sheet.path, *[""] * len(result.items), 0,
+                             _number(result.max_score()), f"unreadable: {sheet.error}"])
+            continue
+        by_key = {v.key: v for v in sheet.verdicts}
+        writer.writerow([sheet.student, sheet.path, *(_number(by_key[k].points) for k in result.items),
+                         _number(sheet.score), _number(sheet.max_score), "graded"])
+    return out.getvalue()
+
+
+def verdicts_json(result):
+    """Every verdict of every sheet, and the class summary."""
+    document = {
+        "problem": result.problem.name,
+        "items": list(result.items),
+        "max_score": result.max_score(),
+        "students": [_sheet_json(sheet) for sheet in result.results],
+        "summary": [dict(row, frequent_wrong=[{"answer": a, "count": c} for a, c in row["frequent_wrong"]])
+                    for row in result.summary()],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _sheet_json(sheet):
+    entry = {"student": sheet.student, "file": sheet.path, "error": sheet.error or None,
+             "warnings": list(sheet.warnings)}
+    if not sheet.error:
+        entry.update(score=sheet.score, max_score=sheet.max_score, verdicts=[
+            {"key": v.key, "code": v.code, "credit": v.credit, "points": v.points, "max_points": v.max_points,
+             "answer": v.answer, "expected": v.expected, "detail": v.detail,
+             "used": [{"key": k, "value": value} for k, value in v.used],
+             "decided_by": v.decided_by or None, "calculation": v.calculation or None}
+            for v in sheet.verdicts])
+    return entry
+
+
+def gradescope_json(result):
+    """Gradescope's results.json: `score` and one test per item (per sheet, named `student: key`
+    when several sheets are graded at once). A broken sheet is one failed test saying why."""
+    several = len(result.results) > 1
+    tests, score = [], 0.0
+    for sheet in result.results:
+        prefix = f"{sheet.student}: " if several else ""
+        if sheet.error:
+            tests.append({"name": f"{prefix}answer sheet", "score": 0, "max_score": result.max_score(),
+                          "status": "failed", "output": f"The answer sheet could not be read: {sheet.error}"})
+            continue
+        score += sheet.score
+        for v in sheet.verdicts:
+            output = f"{v.code}: {v.detail}" if v.detail else v.code
+            if not v.right or v.code == "FT":
+                output += f"\nyour answer: {v.answer or '(none)'}; expected: {v.expected}"
+                if v.calculation:
+                    output += f"\n{v.calculation}"
+            tests.append({"name": f"{prefix}{v.key}", "score": v.points, "max_score": v.max_points,
+                          "status": "passed" if v.right else "failed", "output": output})
+    return json.dumps({"score": score, "tests": tests}, indent=2, ensure_ascii=False) + "\n"
+
+
+def _number(value):
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
