@@ -113,6 +113,9 @@ class Grader:
         givens = [s.value for s in self.exact if s.is_given]
         self.given_numbers = {float(v) for v in givens if isinstance(v, (int, float))}
         self.items = config.items
+        self.expected_text = {key: self.show(key) for key in self.items}
+        self._calculations = {}  # (key, student's numbers used) -> the printed calculation
+        self._expressions = {}  # (key, answer text) -> verdict fields, decided once per distinct answer
 
     # -- one sheet ----------------------------------------------------------
     def grade(self, sheet):
@@ -129,7 +132,7 @@ class Grader:
         step = self.exact[key]
         points = self.config.points.get(key, 1.0)
         tolerance = self.config.item_tolerance.get(key, self.config.tolerance)
-        expected_text = self.show(key)
+        expected_text = self.expected_text[key]
         make = lambda code, credit=0.0, **kw: Verdict(  # noqa: E731
             key, code, credit, credit * points, points, answer.text if answer else "", expected_text, **kw)
         if answer is None or answer.text.strip() == "":
@@ -156,7 +159,7 @@ class Grader:
         expected = self.exact_values[key]
         if expected != 0 and any(tolerance.accepts(-a, chain[key]) for chain in chains):
             return make("SIGN", detail="the sign is wrong", calculation=calculation)
-        if _coarsely_rounded(a, expected, tolerance):
+        if a not in self.given_numbers and _coarsely_rounded(a, expected, tolerance):
             return make("ROUNDING", detail="rounded too coarsely or too early", calculation=calculation)
         return make("WRONG", detail="wrong", calculation=calculation)
 
@@ -227,19 +230,28 @@ class Grader:
 
     # -- expressions --------------------------------------------------------
     def grade_expression(self, step, answer, make):
+        """An expression answer, decided once per distinct text (a class writes few distinct forms)."""
+        cache_key = (step.key, answer.text)
+        if cache_key not in self._expressions:
+            self._expressions[cache_key] = self._decide_expression(step, answer.text)
+        code, credit, fields = self._expressions[cache_key]
+        return make(code, credit, **fields)
+
+    def _decide_expression(self, step, text):
         from .equivalence import equivalent
 
         variable, names = answer_variables(step)
         try:
-            expression = parse_expression(answer.text, names)
+            expression = parse_expression(text, names)
         except ExpressionError as error:
-            return make("UNREADABLE", detail=error.message)
+            return "UNREADABLE", 0.0, {"detail": error.message}
         verdict = equivalent(expression, step.value, variable)
+        fields = {"decided_by": verdict.decided_by}
         if verdict.equal is True:
-            return make("OK", 1.0, decided_by=verdict.decided_by, detail=f"equivalent ({verdict.detail})")
+            return "OK", 1.0, dict(fields, detail=f"equivalent ({verdict.detail})")
         if verdict.equal is None:
-            return make("UNDECIDED", decided_by=verdict.decided_by, detail=verdict.detail)
-        return make("WRONG", decided_by=verdict.decided_by, detail=f"not equivalent: {verdict.detail}")
+            return "UNDECIDED", 0.0, dict(fields, detail=verdict.detail)
+        return "WRONG", 0.0, dict(fields, detail=f"not equivalent: {verdict.detail}")
 
     # -- display ------------------------------------------------------------
     def show(self, key):
@@ -255,6 +267,12 @@ class Grader:
         """The line that produces the expected value, with the student's numbers where `used` says."""
         if step.is_given or step.is_symbolic:
             return ""
+        cache_key = (step.key, tuple(sorted(used.items())))
+        if cache_key not in self._calculations:
+            self._calculations[cache_key] = self._calculation(step, used)
+        return self._calculations[cache_key]
+
+    def _calculation(self, step, used):
         from .render.formula import text_formula
 
         values = dict(self.rounded_values or self.exact_values)

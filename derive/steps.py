@@ -63,6 +63,7 @@ class Step:
     deps: the keys the formula is computed from, in order of appearance.
     section: the heading it is printed under.
     note: optional words printed after it (why a rule was used, a verdict).
+    group: givens with the same group are printed on one line (a matrix row).
     """
 
     key: str
@@ -72,6 +73,7 @@ class Step:
     deps: tuple = ()
     section: str = ""
     note: str = ""
+    group: str = ""
 
     @property
     def is_given(self):
@@ -202,8 +204,8 @@ class SolutionBuilder:
         self.steps = []
         self.env = {}
 
-    def given(self, key, symbol, value, section="Given"):
-        self.steps.append(Step(key, symbol, None, value, (), section))
+    def given(self, key, symbol, value, section="Given", group=""):
+        self.steps.append(Step(key, symbol, None, value, (), section, group=group))
         self.env[key] = value
         return sympy.Symbol(key)
 
@@ -319,10 +321,13 @@ def _compile(e):
             return total
         return add
     if e.is_Mul:
-        def mul(env):
-            product = parts[0](env)
-            for part in parts[1:]:
-                product *= part(env)
+        def mul(env):  # a zero factor makes the product 0, so that 0 log 0 = 0 (cross-entropy)
+            product = 1.0
+            for part in parts:
+                value = part(env)
+                if value == 0:
+                    return 0.0
+                product *= value
             return product
         return mul
     if e.is_Pow:

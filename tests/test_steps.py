@@ -63,6 +63,8 @@ def test_every_step_comes_after_its_dependencies(lecture):
 
 
 def test_repr_says_what_it_is(lecture):
-    # 22 givens (x 3, y 1, w 6+4+2, theta 2+2+1, eta), forward 10 (z 5, h 4, yhat), loss,
-    # 5 deltas, 17 gradients (w 12, theta 5), 12 updated weights, after: 10 + loss + change.
-    assert repr(lecture) == "<Solution lecture-bp-3layer (mlp_backprop): 79 steps in 8 sections>"
+    # 22 givens (x 3, y 1, w 6+4+2, theta 2+2+1, eta), the sigmoid derivative f'_2(x),
+    # forward 10 (z 5, h 4, yhat), loss, 5 deltas, 17 gradients (w 12, theta 5),
+    # 12 updated weights, after: 10 + loss + change. Sections: given, activation
+    # derivatives, forward, loss, backward, gradients, update, after: forward, after: loss.
+    assert repr(lecture) == "<Solution lecture-bp-3layer (mlp_backprop): 80 steps in 9 sections>"

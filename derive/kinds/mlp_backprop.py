@@ -14,6 +14,7 @@ Conventions (../shared/MATH.md §1-2), chosen by the problem file:
   them (seed 001).
 """
 
+import math
 from dataclasses import dataclass
 
 import sympy
@@ -173,59 +174,66 @@ def read(root):
 # -- notation -------------------------------------------------------------------
 
 class Notation:
-    """The display symbols of one convention: seed 000's textbook or seed 001's matrix form."""
+    """The display symbols of one convention: seed 000's textbook or seed 001's matrix form.
+
+    `primes` counts the updates a quantity's parameters have had: w, w′ after
+    one update, w″ after two; z′ and E′ are computed with w′. With several
+    samples, per-sample quantities carry the sample as `[k]` (z²₁[2]).
+    """
 
     def __init__(self, spec):
         self.matrix = spec.weights_layout == "to_from"
         self.threshold = spec.offset == "threshold"
         self.single_output = spec.sizes[-1] == 1
+        self.several = len(spec.samples) > 1
         self.loss_text, self.loss_latex = ("L", r"\mathcal{L}") if self.matrix else ("E", "E")
+        self.weight_text = "W" if self.matrix else "w"
+        self.offset_text, self.offset_latex = ("θ", r"\theta") if self.threshold else ("b", "b")
 
     def _layer(self, l):
         return f"({l})" if self.matrix else l
 
-    def _sym(self, text, latex, sup=None, sub=(), prime=False):
-        if prime:
-            text, latex = text + "′", latex + "'"
-        return Sym.indexed(text, latex, sup, sub)
+    def _sym(self, text, latex, sup=None, sub=(), primes=0, sample=None):
+        marks = {0: "", 1: "′", 2: "″", 3: "‴"}.get(primes, "′" * primes)
+        symbol = Sym.indexed(text + marks, latex + "'" * primes, sup, sub)
+        if sample is not None and self.several:
+            symbol = Sym(f"{symbol.text}[{sample}]", f"{symbol.latex}[{sample}]")
+        return symbol
 
-    def x(self, i):
-        return self._sym("x", "x", None, (i,))
+    def x(self, i, sample=None):
+        return self._sym("x", "x", None, (i,), sample=sample)
 
-    def y(self, j):
-        return self._sym("y", "y", None, () if self.single_output else (j,))
+    def y(self, j, sample=None):
+        return self._sym("y", "y", None, () if self.single_output else (j,), sample=sample)
 
-    def yhat(self, j, prime=False):
-        return self._sym("ŷ", r"\hat{y}", None, () if self.single_output else (j,), prime)
+    def yhat(self, j, primes=0, sample=None):
+        return self._sym("ŷ", r"\hat{y}", None, () if self.single_output else (j,), primes, sample)
 
-    def z(self, l, j, prime=False):
-        return self._sym("z", "z", self._layer(l), (j,), prime)
+    def z(self, l, j, primes=0, sample=None):
+        return self._sym("z", "z", self._layer(l), (j,), primes, sample)
 
-    def h(self, l, j, prime=False):
+    def h(self, l, j, primes=0, sample=None):
         name = "a" if self.matrix else "h"
-        return self._sym(name, name, self._layer(l), (j,), prime)
+        return self._sym(name, name, self._layer(l), (j,), primes, sample)
 
-    def w(self, l, i, j, prime=False):
+    def w(self, l, i, j, primes=0):
         if self.matrix:
-            return self._sym("W", "W", self._layer(l), (j, i), prime)
-        return self._sym("w", "w", l, (i, j), prime)
+            return self._sym("W", "W", self._layer(l), (j, i), primes)
+        return self._sym("w", "w", l, (i, j), primes)
 
-    def offset(self, l, j, prime=False):
-        if self.threshold:
-            return self._sym("θ", r"\theta", self._layer(l), (j,), prime)
-        return self._sym("b", "b", self._layer(l), (j,), prime)
+    def offset(self, l, j, primes=0):
+        return self._sym(self.offset_text, self.offset_latex, self._layer(l), (j,), primes)
 
-    def delta(self, l, j):
+    def delta(self, l, j, primes=0, sample=None):
         if self.matrix:
-            return self._sym("e", "e", self._layer(l), (j,))
-        return self._sym("δ", r"\delta", l, (j,))
+            return self._sym("e", "e", self._layer(l), (j,), primes, sample)
+        return self._sym("δ", r"\delta", l, (j,), primes, sample)
 
-    def loss(self, sample=None, prime=False):
-        sub = () if sample is None else (sample,)
-        return self._sym(self.loss_text, self.loss_latex, None, sub, prime)
+    def loss(self, primes=0, sample=None):
+        return self._sym(self.loss_text, self.loss_latex, None, (), primes, sample)
 
-    def gradient(self, parameter, sample=None):
-        loss = self.loss(sample)
+    def gradient(self, parameter, primes=0, sample=None):
+        loss = self.loss(primes, sample)
         return Sym(f"∂{loss.text}/∂{parameter.text}",
                    rf"\frac{{\partial {loss.latex}}}{{\partial {parameter.latex}}}")
 
@@ -263,13 +271,17 @@ def solve(problem, rounding):
 
 
 class _MlpSolver:
+    """Builds the steps in the lecture's order; `primes` is the number of updates made so far."""
+
     def __init__(self, problem, rounding):
         self.problem = problem
         self.spec = problem.spec
         self.notation = Notation(self.spec)
         self.out = SolutionBuilder(rounding)
         self.several = len(self.spec.samples) > 1
+        self.samples = range(1, len(self.spec.samples) + 1)
         self.L = len(self.spec.layers)
+        self.offset_name = "theta" if self.notation.threshold else "b"
 
     # keys ---------------------------------------------------------------
     def key(self, name, *indices, sample=None, prefix=""):
@@ -277,33 +289,42 @@ class _MlpSolver:
             indices = (sample,) + indices
         return prefix + name + "".join(f"[{i}]" for i in indices)
 
+    def _symbol(self, name, *indices, sample=None, prefix=""):
+        return sympy.Symbol(self.key(name, *indices, sample=sample, prefix=prefix))
+
+    def _sample_section(self, heading, name, k):
+        return _section(heading, name + (f", sample {k}" if self.several else ""))
+
+    # the whole solution -------------------------------------------------------
     def solve(self):
         spec, n = self.spec, self.notation
         params = self.givens()
         self.activation_derivatives()
         if spec.forward_only:
-            for k in range(1, len(spec.samples) + 1):
-                self.forward(params, k, "", "", False)
+            for k in self.samples:
+                self.forward(params, k, "", "", 0)
             return self.out.build(self.problem.name, self.problem.kind, self.problem.title, notes=self.notes())
         first_loss = None
         for t in range(1, spec.iterations + 1):
             prefix = f"it{t}." if spec.iterations > 1 else ""
             heading = f"Iteration {t}" if spec.iterations > 1 else ""
-            loss = self.iteration(params, prefix, heading)
+            loss = self.iteration(params, prefix, heading, primes=t - 1)
             if first_loss is None:
                 first_loss = loss
-            params = self.update(params, prefix, heading)
+            params = self.update(params, prefix, heading, primes=t)
         if spec.loss_after:
-            after = self.forward_all(params, "after.", "After the update", prime=True)
-            self.out.step("loss_change", Sym(f"{n.loss_text}′ - {n.loss_text}",
-                                                      f"{n.loss_latex}' - {n.loss_latex}"),
-                                   _minus(after, first_loss), _section("After the update", "Loss"),
-                                   note=self.change_note())
+            updates = spec.iterations
+            heading = "After the update" if updates == 1 else f"After {updates} updates"
+            after = self.forward_all(params, "after.", heading, primes=updates)
+            before, now = n.loss(0), n.loss(updates)
+            self.out.step("loss_change", Sym(f"{now.text} - {before.text}", f"{now.latex} - {before.latex}"),
+                          _minus(after, first_loss), _section(heading, "Loss"), note=self.change_note(first_loss))
         return self.out.build(self.problem.name, self.problem.kind, self.problem.title, notes=self.notes())
 
-    def change_note(self):
-        before = self.out.value("it1.loss" if self.spec.iterations > 1 else "loss")
-        after = self.out.value("after.loss")
+    def change_note(self, first_loss):
+        before, after = self.out.value(first_loss.name), self.out.value("after.loss")
+        if not (math.isfinite(before) and math.isfinite(after)):
+            return "the change cannot be computed (a loss is not finite)"
         if after < before:
             return "the loss went down"
         return "the loss went up" if after > before else "the loss did not change"
@@ -313,22 +334,28 @@ class _MlpSolver:
         spec, n, out = self.spec, self.notation, self.out
         for k, (x, y) in enumerate(spec.samples, start=1):
             for i, value in enumerate(x, start=1):
-                out.given(self.key("x", i, sample=k), n.x(i), value)
+                out.given(self.key("x", i, sample=k), n.x(i, k), value, group=f"x{k}")
             for j, value in enumerate(y or (), start=1):
-                out.given(self.key("y", j, sample=k), n.y(j), value)
+                out.given(self.key("y", j, sample=k), n.y(j, k), value, group=f"y{k}")
         weights, offsets = {}, {}
-        offset_name = "theta" if n.threshold else "b"
         for l, layer in enumerate(spec.layers, start=1):
-            for i, row in enumerate(layer.weights, start=1):
-                for j, value in enumerate(row, start=1):
-                    weights[l, i, j] = out.given(self.key("w", l, i, j), n.w(l, i, j), value)
+            for i, j in self.weight_order(l):
+                weights[l, i, j] = out.given(self.key("w", l, i, j), n.w(l, i, j), layer.weights[i - 1][j - 1],
+                                             group=f"w{l}.{j if n.matrix else i}")
             for j, value in enumerate(layer.offsets, start=1):
-                offsets[l, j] = out.given(self.key(offset_name, l, j), n.offset(l, j), value)
+                offsets[l, j] = out.given(self.key(self.offset_name, l, j), n.offset(l, j), value, group=f"o{l}")
         if spec.forward_only:
             return weights, offsets
         self.eta = out.given("eta", n.eta, spec.learning_rate)
         self.decay = out.given("lambda", n.decay, spec.weight_decay) if spec.weight_decay else None
         return weights, offsets
+
+    def weight_order(self, l):
+        """(i, j) of layer l's weights in the order the file's layout reads them (row by row)."""
+        n_from, n_to = self.spec.sizes[l - 1], self.spec.sizes[l]
+        if self.notation.matrix:
+            return [(i, j) for j in range(1, n_to + 1) for i in range(1, n_from + 1)]
+        return [(i, j) for i in range(1, n_from + 1) for j in range(1, n_to + 1)]
 
     def activation_derivatives(self):
         """f'_l(x) for the layers the problem asks about, derived by SymPy (an expression answer)."""
@@ -341,28 +368,24 @@ class _MlpSolver:
                               sympy.Derivative(act.expression, X), sympy.diff(act.expression, X),
                               "Activation derivatives", note=lecture_form)
 
-    # forward pass -------------------------------------------------------
-    def forward_all(self, params, prefix, heading, prime=False):
-        losses = [self.forward(params, k, prefix, heading, prime) for k in range(1, len(self.spec.samples) + 1)]
-        n = self.notation
-        if not self.several:
-            return losses[0]
-        total = _sum(losses)
-        if self.spec.batch == "mean":
-            total = Mul(Rational(1, len(losses)), total, evaluate=False)
-        return self.out.step(prefix + "loss", n.loss(prime=prime), total, _section(heading, "Loss"))
+    # forward pass and loss -----------------------------------------------
+    def forward_all(self, params, prefix, heading, primes):
+        """Forward pass and loss of every sample; returns the Symbol of the (batch) loss."""
+        losses = [self.forward(params, k, prefix, heading, primes) for k in self.samples]
+        return self.batch_loss(losses, prefix, heading, primes) if self.several else losses[0]
 
-    def forward(self, params, k, prefix, heading, prime):
+    def forward(self, params, k, prefix, heading, primes):
+        """Sample k's forward pass (and loss, given targets); returns the loss Symbol or None."""
         spec, n, out = self.spec, self.notation, self.out
         weights, offsets = params
-        section = _section(heading, "Forward pass" + (f", sample {k}" if self.several else ""))
-        previous = [sympy.Symbol(self.key("x", i, sample=k)) for i in range(1, spec.sizes[0] + 1)]
+        section = self._sample_section(heading, "Forward pass", k)
+        previous = [self._symbol("x", i, sample=k) for i in range(1, spec.sizes[0] + 1)]
         for l, layer in enumerate(spec.layers, start=1):
             zs = []
             for j in range(1, spec.sizes[l] + 1):
                 terms = [Mul(h, weights[l, i, j], evaluate=False) for i, h in enumerate(previous, start=1)]
                 terms.append(Mul(-1, offsets[l, j], evaluate=False) if n.threshold else offsets[l, j])
-                zs.append(out.step(self.key("z", l, j, sample=k, prefix=prefix), n.z(l, j, prime),
+                zs.append(out.step(self.key("z", l, j, sample=k, prefix=prefix), n.z(l, j, primes, k),
                                    Add(*terms, evaluate=False), section))
             last = l == self.L
             hs = []
@@ -373,19 +396,19 @@ class _MlpSolver:
                 else:
                     formula = layer.activation.apply(z)
                 if last:
-                    key, symbol = self.key("yhat", j, sample=k, prefix=prefix), n.yhat(j, prime)
+                    key, symbol = self.key("yhat", j, sample=k, prefix=prefix), n.yhat(j, primes, k)
                 else:
-                    key, symbol = self.key("h", l, j, sample=k, prefix=prefix), n.h(l, j, prime)
+                    key, symbol = self.key("h", l, j, sample=k, prefix=prefix), n.h(l, j, primes, k)
                 hs.append(out.step(key, symbol, formula, section))
             previous = hs
         self.yhat, self.z_out = previous, zs
         if spec.forward_only:
             return None
-        return self.loss(k, prefix, heading, prime)
+        return self.loss(k, prefix, heading, primes)
 
-    def loss(self, k, prefix, heading, prime):
+    def loss(self, k, prefix, heading, primes):
         spec, n = self.spec, self.notation
-        ys = [sympy.Symbol(self.key("y", j, sample=k)) for j in range(1, spec.sizes[-1] + 1)]
+        ys = [self._symbol("y", j, sample=k) for j in range(1, spec.sizes[-1] + 1)]
         pairs = list(zip(self.yhat, ys))
         if spec.loss in ("half_squared_error", "mean_squared_error"):
             body = _sum([Pow(_minus(yh, y), 2, evaluate=False) for yh, y in pairs])
@@ -398,41 +421,34 @@ class _MlpSolver:
                 Add(Mul(y, sympy.log(yh), evaluate=False),
                     Mul(_minus(1, y), sympy.log(_minus(1, yh)), evaluate=False), evaluate=False)
                 for yh, y in pairs]), evaluate=False)
-        section = _section(heading, "Loss")
-        symbol = n.loss(k if self.several else None, prime)
-        return self.out.step(self.key("loss", sample=k, prefix=prefix) if self.several else prefix + "loss",
-                             symbol, formula, section)
+        return self.out.step(self.key("loss", sample=k, prefix=prefix), n.loss(primes, k), formula,
+                             self._sample_section(heading, "Loss", k))
 
-    # one iteration: forward, backward, gradients -----------------------
-    def iteration(self, params, prefix, heading):
-        spec = self.spec
-        per_sample = []
-        loss = None
-        for k in range(1, len(spec.samples) + 1):
-            sample_loss = self.forward(params, k, prefix, heading, False)
-            deltas = self.backward(params, k, prefix, heading)
-            per_sample.append(self.gradients(deltas, k, prefix, heading))
-            loss = sample_loss
-        if self.several:
-            loss = self.batch_loss(prefix, heading)
-            self.gradients_total = self.batch(per_sample, prefix, heading)
-        else:
-            self.gradients_total = per_sample[0]
-        return loss
-
-    def batch_loss(self, prefix, heading):
-        n = self.notation
-        losses = [sympy.Symbol(self.key("loss", sample=k, prefix=prefix)) for k in range(1, len(self.spec.samples) + 1)]
+    def batch_loss(self, losses, prefix, heading, primes):
         total = _sum(losses)
         if self.spec.batch == "mean":
             total = Mul(Rational(1, len(losses)), total, evaluate=False)
-        return self.out.step(prefix + "loss", n.loss(), total, _section(heading, "Loss"))
+        return self.out.step(prefix + "loss", self.notation.loss(primes), total, _section(heading, "Loss"))
+
+    # one iteration: forward, backward, gradients -----------------------
+    def iteration(self, params, prefix, heading, primes):
+        per_sample, losses = [], []
+        for k in self.samples:
+            losses.append(self.forward(params, k, prefix, heading, primes))
+            deltas = self.backward(params, k, prefix, heading, primes)
+            per_sample.append(self.gradients(deltas, k, prefix, heading, primes))
+        if not self.several:
+            self.gradients_total = per_sample[0]
+            return losses[0]
+        loss = self.batch_loss(losses, prefix, heading, primes)
+        self.gradients_total = self.batch(per_sample, prefix, heading, primes)
+        return loss
 
     def output_delta(self, j, k):
         """delta^L_j = dE/dz^L_j for the problem's loss and output activation."""
         spec = self.spec
         yhat, z = self.yhat, self.z_out
-        y = [sympy.Symbol(self.key("y", i, sample=k)) for i in range(1, spec.sizes[-1] + 1)]
+        y = [self._symbol("y", i, sample=k) for i in range(1, spec.sizes[-1] + 1)]
         act = spec.layers[-1].activation
         m = len(yhat)
 
@@ -462,71 +478,70 @@ class _MlpSolver:
             return _minus(yhat[i], y[i])
         return _product(loss_slope(i), act.derivative_at(z[i], yhat[i]))
 
-    def backward(self, params, k, prefix, heading):
+    def backward(self, params, k, prefix, heading, primes):
         spec, n, out = self.spec, self.notation, self.out
         weights, _ = params
-        section = _section(heading, "Backward pass" + (f", sample {k}" if self.several else ""))
+        section = self._sample_section(heading, "Backward pass", k)
         deltas = {}
         for j in range(1, spec.sizes[-1] + 1):
-            deltas[self.L, j] = out.step(self.key("delta", self.L, j, sample=k, prefix=prefix), n.delta(self.L, j),
-                                         self.output_delta(j, k), section)
+            deltas[self.L, j] = out.step(self.key("delta", self.L, j, sample=k, prefix=prefix),
+                                         n.delta(self.L, j, primes, k), self.output_delta(j, k), section)
         for l in range(self.L - 1, 0, -1):
             act = spec.layers[l - 1].activation
             for j in range(1, spec.sizes[l] + 1):
                 back = _sum([Mul(deltas[l + 1, s], weights[l + 1, j, s], evaluate=False)
                              for s in range(1, spec.sizes[l + 1] + 1)])
-                z = sympy.Symbol(self.key("z", l, j, sample=k, prefix=prefix))
-                h = sympy.Symbol(self.key("h", l, j, sample=k, prefix=prefix))
+                z = self._symbol("z", l, j, sample=k, prefix=prefix)
+                h = self._symbol("h", l, j, sample=k, prefix=prefix)
                 formula = _product(back, act.derivative_at(z, h))
-                deltas[l, j] = out.step(self.key("delta", l, j, sample=k, prefix=prefix), n.delta(l, j),
-                                        formula, section)
+                deltas[l, j] = out.step(self.key("delta", l, j, sample=k, prefix=prefix),
+                                        n.delta(l, j, primes, k), formula, section)
         return deltas
 
-    def gradients(self, deltas, k, prefix, heading):
+    def gradients(self, deltas, k, prefix, heading, primes):
         spec, n, out = self.spec, self.notation, self.out
-        section = _section(heading, "Gradients" + (f", sample {k}" if self.several else ""))
+        section = self._sample_section(heading, "Gradients", k)
         sample = k if self.several else None
         grads = {}
-        offset_name = "theta" if n.threshold else "b"
         for l in range(self.L, 0, -1):  # from the output back, as the lecture lists them
             if l == 1:
-                inputs = [sympy.Symbol(self.key("x", i, sample=k)) for i in range(1, spec.sizes[0] + 1)]
+                inputs = {i: self._symbol("x", i, sample=k) for i in range(1, spec.sizes[0] + 1)}
             else:
-                inputs = [sympy.Symbol(self.key("h", l - 1, i, sample=k, prefix=prefix))
-                          for i in range(1, spec.sizes[l - 1] + 1)]
-            for i, h in enumerate(inputs, start=1):
-                for j in range(1, spec.sizes[l] + 1):
-                    grads["w", l, i, j] = out.step(
-                        self.key("grad_w", l, i, j, sample=k, prefix=prefix), n.gradient(n.w(l, i, j), sample),
-                        Mul(deltas[l, j], h, evaluate=False), section)
+                inputs = {i: self._symbol("h", l - 1, i, sample=k, prefix=prefix)
+                          for i in range(1, spec.sizes[l - 1] + 1)}
+            for i, j in self.weight_order(l):
+                grads["w", l, i, j] = out.step(
+                    self.key("grad_w", l, i, j, sample=k, prefix=prefix),
+                    n.gradient(n.w(l, i, j, primes), primes, sample),
+                    Mul(deltas[l, j], inputs[i], evaluate=False), section)
             for j in range(1, spec.sizes[l] + 1):
                 formula = Mul(-1, deltas[l, j], evaluate=False) if n.threshold else deltas[l, j]
                 grads["offset", l, j] = out.step(
-                    self.key(f"grad_{offset_name}", l, j, sample=k, prefix=prefix),
-                    n.gradient(n.offset(l, j), sample), formula, section)
+                    self.key(f"grad_{self.offset_name}", l, j, sample=k, prefix=prefix),
+                    n.gradient(n.offset(l, j, primes), primes, sample), formula, section)
         return grads
 
-    def batch(self, per_sample, prefix, heading):
+    def batch(self, per_sample, prefix, heading, primes):
         n, out = self.notation, self.out
         section = _section(heading, "Gradients summed over the samples" if self.spec.batch == "sum"
                            else "Gradients averaged over the samples")
         total = {}
-        offset_name = "theta" if n.threshold else "b"
         for name in per_sample[0]:
             terms = _sum([grads[name] for grads in per_sample])
             if self.spec.batch == "mean":
                 terms = Mul(Rational(1, len(per_sample)), terms, evaluate=False)
             if name[0] == "w":
                 _, l, i, j = name
-                key, symbol = self.key("grad_w", l, i, j, prefix=prefix), n.gradient(n.w(l, i, j))
+                key, parameter = self.key("grad_w", l, i, j, prefix=prefix), n.w(l, i, j, primes)
             else:
                 _, l, j = name
-                key, symbol = self.key(f"grad_{offset_name}", l, j, prefix=prefix), n.gradient(n.offset(l, j))
-            total[name] = out.step(key, symbol, terms, section)
+                key, parameter = self.key(f"grad_{self.offset_name}", l, j, prefix=prefix), n.offset(l, j, primes)
+            total[name] = out.step(key, n.gradient(parameter, primes), terms, section)
         return total
 
     # update --------------------------------------------------------------
-    def update(self, params, prefix, heading):
+    def update(self, params, prefix, heading, primes):
+        """The update that gives the parameters their `primes`-th prime."""
         spec, n, out = self.spec, self.notation, self.out
         weights, offsets = params
         section = _section(heading, "Update")
@@ -541,19 +556,17 @@ class _MlpSolver:
                 else:
                     formula = Add(w, step, evaluate=False)
                 new_weights[l, i, j] = out.step(self.key("w_new", l, i, j, prefix=prefix),
-                                                n.w(l, i, j, prime=True), formula, section)
+                                                n.w(l, i, j, primes), formula, section)
         if spec.update_offsets:
-            name = "theta_new" if n.threshold else "b_new"
             for (l, j), offset in offsets.items():
                 formula = Add(offset, Mul(-1, self.eta, grads["offset", l, j], evaluate=False), evaluate=False)
-                new_offsets[l, j] = out.step(self.key(name, l, j, prefix=prefix),
-                                             n.offset(l, j, prime=True), formula, section)
+                new_offsets[l, j] = out.step(self.key(f"{self.offset_name}_new", l, j, prefix=prefix),
+                                             n.offset(l, j, primes), formula, section)
         return new_weights, new_offsets
 
     # notes ---------------------------------------------------------------
     def notes(self):
         from ..render.formula import latex_formula, text_formula
-        from ..symbolic.activations import X
 
         spec, n = self.spec, self.notation
         notes = []
@@ -571,43 +584,53 @@ class _MlpSolver:
                 d_text, d_latex = "1 - f(x)^2, written 1 - h^2", "1 - f(x)^2"
             else:
                 d_text, d_latex = text_formula(act.derivative, x), latex_formula(act.derivative, x)
-            f_text = text_formula(act.expression, x)
-            f_latex = latex_formula(act.expression, x)
-            notes.append(Sym(f"{where}: f(x) = {f_text}, f'(x) = {d_text}",
-                             rf"\text{{{where}: }} f(x) = {f_latex},\quad f'(x) = {d_latex}"))
-        if any(not l.activation.is_softmax and l.activation.derivative is not None
-               and l.activation.derivative.has(sympy.Heaviside) for l in spec.layers):
+            notes.append(Sym(f"{where}: f(x) = {text_formula(act.expression, x)}, f'(x) = {d_text}",
+                             rf"\text{{{where}: }} f(x) = {latex_formula(act.expression, x)},\quad f'(x) = {d_latex}"))
+        if any(not layer.activation.is_softmax and layer.activation.derivative.has(sympy.Heaviside)
+               for layer in spec.layers):
             notes.append(Sym("H(t) is the unit step: 1 for t > 0, 0 for t <= 0 "
                              "(at a kink the subgradient 0 is used)",
                              r"H(t) \text{ is the unit step: 1 for } t > 0 \text{, 0 for } t \le 0 "
                              r"\text{ (at a kink the subgradient 0 is used)}"))
-        loss_words = {
-            "half_squared_error": ("E = 1/2 Σ_j (ŷ_j - y_j)^2", r"E = \frac{1}{2} \sum_j (\hat{y}_j - y_j)^2"),
-            "mean_squared_error": ("E = 1/n Σ_j (ŷ_j - y_j)^2", r"E = \frac{1}{n} \sum_j (\hat{y}_j - y_j)^2"),
-            "cross_entropy": ("E = -Σ_j y_j log ŷ_j; with softmax, δ_j = ŷ_j - y_j",
-                              r"E = -\sum_j y_j \log \hat{y}_j;\ \text{with softmax } \delta_j = \hat{y}_j - y_j"),
-            "binary_cross_entropy": ("E = -Σ_j [y_j log ŷ_j + (1 - y_j) log(1 - ŷ_j)]",
-                                     r"E = -\sum_j [y_j \log \hat{y}_j + (1 - y_j) \log(1 - \hat{y}_j)]"),
-        }
         if spec.forward_only:
             return notes
+        E, El = n.loss_text, n.loss_latex
+        d, d_latex = ("e", "e") if n.matrix else ("δ", r"\delta")
+        loss_words = {
+            "half_squared_error": (f"{E} = 1/2 Σ_j (ŷ_j - y_j)^2", rf"{El} = \frac{{1}}{{2}} \sum_j (\hat{{y}}_j - y_j)^2"),
+            "mean_squared_error": (f"{E} = 1/n Σ_j (ŷ_j - y_j)^2", rf"{El} = \frac{{1}}{{n}} \sum_j (\hat{{y}}_j - y_j)^2"),
+            "cross_entropy": (f"{E} = -Σ_j y_j log ŷ_j; with softmax, {d}_j = ŷ_j - y_j",
+                              rf"{El} = -\sum_j y_j \log \hat{{y}}_j;\ \text{{with softmax }} "
+                              rf"{d_latex}_j = \hat{{y}}_j - y_j"),
+            "binary_cross_entropy": (f"{E} = -Σ_j [y_j log ŷ_j + (1 - y_j) log(1 - ŷ_j)] (0 log 0 = 0)",
+                                     rf"{El} = -\sum_j [y_j \log \hat{{y}}_j + (1 - y_j) \log(1 - \hat{{y}}_j)]"),
+        }
         text, latex = loss_words[spec.loss]
-        if n.matrix:
-            text, latex = text.replace("E =", "L =").replace("δ_j", "e_j"), latex.replace("E =", r"\mathcal{L} =").replace(r"\delta_j", "e_j")
         notes.append(Sym(f"loss: {text}", rf"\text{{loss: }} {latex}"))
         if self.several:
-            notes.append(Sym(f"{len(spec.samples)} samples; gradients are "
-                             f"{'summed' if spec.batch == 'sum' else 'averaged'} over them",
-                             rf"\text{{{len(spec.samples)} samples; gradients are "
-                             rf"{'summed' if spec.batch == 'sum' else 'averaged'} over them}}"))
-        updated = [name for name, flag in (("weights", spec.update_weights),
-                                           ("thresholds" if n.threshold else "biases", spec.update_offsets)) if flag]
+            how = "summed" if spec.batch == "sum" else "averaged"
+            notes.append(Sym(f"{len(spec.samples)} samples, written [k]; losses and gradients are {how} over them",
+                             rf"\text{{{len(spec.samples)} samples, written $[k]$; losses and gradients are {how} over them}}"))
+        w, o = n.weight_text, n.offset_text
+        rules = []
+        if spec.update_weights:
+            keep, keep_latex = ("(1 - ηλ) ", r"(1 - \eta\lambda) ") if spec.weight_decay else ("", "")
+            rules.append(Sym(f"{w}′ = {keep}{w} - η ∂{E}/∂{w}",
+                             rf"{w}' = {keep_latex}{w} - \eta \, \partial {El} / \partial {w}"))
+        if spec.update_offsets:
+            rules.append(Sym(f"{o}′ = {o} - η ∂{E}/∂{o}", rf"{n.offset_latex}' = {n.offset_latex} - \eta \, "
+                                                         rf"\partial {El} / \partial {n.offset_latex}"))
+        if not spec.update_offsets:
+            rules.append(Sym(f"{'thresholds' if n.threshold else 'biases'} are not updated",
+                             rf"\text{{{'thresholds' if n.threshold else 'biases'} are not updated}}"))
+        notes.append(Sym("update: " + "; ".join(r.text for r in rules),
+                         r"\text{update: } " + r";\ ".join(r.latex for r in rules)))
         if spec.weight_decay:
-            rule = ("w′ = (1 - ηλ) w - η ∂E/∂w", r"w' = (1 - \eta\lambda) w - \eta \, \partial E / \partial w")
-        else:
-            rule = ("w′ = w - η ∂E/∂w", r"w' = w - \eta \, \partial E / \partial w")
-        updated = ", ".join(updated) or "nothing"
-        notes.append(Sym(f"update: {rule[0]}; updated: {updated}",
-                         rf"\text{{update: }} {rule[1]};\ \text{{updated: {updated}}}"))
+            notes.append(Sym(f"weight decay λ enters the update only: the losses shown leave out λ/2 ‖{w}‖²",
+                             rf"\text{{weight decay enters the update only: the losses shown leave out }} "
+                             rf"\tfrac{{\lambda}}{{2}} \|{w}\|^2"))
+        if spec.iterations > 1 or spec.loss_after:
+            notes.append(Sym(f"a prime marks values after an update: {w}′ after one, {w}″ after two",
+                             rf"\text{{a prime marks values after an update: }} {w}' \text{{ after one, }} "
+                             rf"{w}'' \text{{ after two}}"))
         return notes
-

@@ -58,10 +58,10 @@ class SolutionPrinter:
 
     @staticmethod
     def given_groups(steps):
-        """Consecutive givens with the same key stem (`w[1][2]` of `w[1][2][3]`) as one group."""
+        """Consecutive givens of one group (a matrix row; else the same key stem) as one line."""
         groups = []
         for step in steps:
-            stem = step.key.rsplit("[", 1)[0]
+            stem = step.group or step.key.rsplit("[", 1)[0]
             if groups and groups[-1][0] == stem:
                 groups[-1][1].append(step)
             else:
