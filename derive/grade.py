@@ -137,6 +137,8 @@ class Grader:
             key, code, credit, credit * points, points, answer.text if answer else "", expected_text, **kw)
         if answer is None or answer.text.strip() == "":
             return make("MISSING", detail="no answer", calculation=self.calculation(step, {}))
+        if answer.refused:
+            return make("UNREADABLE", detail=answer.refused)
         if step.is_symbolic:
             return self.grade_expression(step, answer, make)
         if answer.number is None:

@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import DeriveError
+
 WRONG_CODES = ("SIGN", "ROUNDING", "WRONG", "UNREADABLE", "UNDECIDED")
 
 
@@ -56,7 +58,10 @@ def write_atomically(path, text):
     """Write `text` to `path` whole or not at all (temporary file, then rename)."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as error:
+        raise DeriveError(f"cannot write the report: {error.strerror}", path=str(path)) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)

@@ -25,12 +25,18 @@ MAX_ANSWER_LENGTH = 1000
 
 @dataclass(frozen=True)
 class Answer:
-    """What a student wrote for one key: `text`, its `number` if it is one, else `problem` says why not."""
+    """What a student wrote for one key.
+
+    text: as written; number: its value if it is a number; problem: why it
+    is not a number; refused: why it cannot be read at all (too long, a
+    mapping, a boolean), as opposed to text that may still be an expression.
+    """
 
     text: str
     number: float = None
     problem: str = ""
     line: int = None
+    refused: str = ""
 
 
 @dataclass
@@ -83,17 +89,20 @@ def read_answer(value, line=None):
     if value is None:
         return Answer("", line=line)
     if isinstance(value, bool):
-        return Answer(str(value).lower(), problem=f"{str(value).lower()} is not a number", line=line)
+        reason = f"{str(value).lower()} is not a number or an expression"
+        return Answer(str(value).lower(), problem=reason, line=line, refused=reason)
     if isinstance(value, (int, float)):
         number = float(value)
         if not math.isfinite(number):
             return Answer(str(value), problem="not a finite number", line=line)
         return Answer(_as_text(value), number, line=line)
     if isinstance(value, dict):
-        return Answer("{...}", problem="a mapping is not an answer", line=line)
+        reason = "a mapping is not an answer"
+        return Answer("{...}", problem=reason, line=line, refused=reason)
     text = str(value).strip()
     if len(text) > MAX_ANSWER_LENGTH:
-        return Answer(text[:40] + "...", problem=f"answer too long ({len(text)} characters)", line=line)
+        reason = f"answer too long ({len(text)} characters; at most {MAX_ANSWER_LENGTH})"
+        return Answer(text[:40] + "...", problem=reason, line=line, refused=reason)
     return Answer(text, *_number(text), line=line)
 
 

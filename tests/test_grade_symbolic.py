@@ -1,0 +1,95 @@
+"""Expression answers: equivalence decided by numbers, then SymPy; untrusted text never evaluated."""
+
+import pytest
+import sympy
+
+from derive.equivalence import equivalent
+from derive.grade import Grader
+from derive.problem import load_problem
+from derive.sheet import AnswerSheet, read_answer
+from conftest import PROBLEMS
+
+x = sympy.Symbol("x", real=True)
+
+
+@pytest.fixture(scope="module")
+def grader():
+    return Grader(load_problem(PROBLEMS / "lecture-bp-3layer.yaml"))
+
+
+def verdict(grader, text):
+    sheet = AnswerSheet("sheet.yaml", "student", {"fprime[2]": read_answer(text)})
+    return next(v for v in grader.grade(sheet).verdicts if v.key == "fprime[2]")
+
+
+# The derivative of the sigmoid, as students write it.
+EQUIVALENT = [
+    "s*(1-s)",
+    "s(1-s)",
+    "σ(1 - σ)",
+    "sigmoid(x)*(1-sigmoid(x))",
+    "σ(x)(1-σ(x))",
+    "exp(-x)/(1+exp(-x))**2",
+    "e^(-x)/(1+e^(-x))^2",
+    "e^x/(1+e^x)^2",
+    "1/(1+exp(-x)) - 1/(1+exp(-x))^2",
+    "f(1-f)",
+    "0.25*(1 - tanh(x/2)^2)",
+]
+
+NOT_EQUIVALENT = [
+    "s",
+    "1 - s",
+    "s*(1+s)",
+    "exp(-x)/(1+exp(-x))",
+    "s^2(1-s)",
+    "0.25",
+]
+
+
+@pytest.mark.parametrize("text", EQUIVALENT)
+def test_equivalent_forms_are_right(grader, text):
+    v = verdict(grader, text)
+    assert (v.code, v.points) == ("OK", 1)
+    assert v.decided_by in ("sympy", "numbers")
+
+
+@pytest.mark.parametrize("text", NOT_EQUIVALENT)
+def test_other_expressions_are_wrong_and_numbers_say_where(grader, text):
+    v = verdict(grader, text)
+    assert (v.code, v.decided_by) == ("WRONG", "numbers")
+    assert v.detail.startswith("not equivalent: at x = ")
+
+
+UNREADABLE = [
+    ("__import__('os').system('true')", "character \"'\" is not allowed (at position 12)"),
+    ("s.__class__", "attribute access '.' is not allowed (at position 2)"),
+    ("9**9**9**9", "exponent 387420489 too large (at most 1000 in size)"),
+    ("(" * 200 + "s" + ")" * 200, "expression nested too deeply (more than 60 levels)"),
+    ("s" * 5000, "answer too long (5000 characters; at most 1000)"),
+    ("y(1-y)", "unknown name 'y'; variables allowed here: f, s, sigma, x, σ"),
+    ("s(1-s", "expected ')' at the end"),
+]
+
+
+@pytest.mark.parametrize("text, reason", UNREADABLE, ids=lambda v: v[:30])
+def test_hostile_or_garbled_answers_are_unreadable_with_a_reason(grader, text, reason):
+    v = verdict(grader, text)
+    assert (v.code, v.points) == ("UNREADABLE", 0)
+    assert v.detail == reason
+
+
+def test_equal_only_on_part_of_the_domain_is_not_equivalent():
+    result = equivalent(sympy.sqrt(x**2), x, x)
+    assert result.equal is False and result.decided_by == "numbers"
+
+
+def test_sympy_decides_what_numbers_only_suggest():
+    result = equivalent(sympy.sin(x) ** 2 + sympy.cos(x) ** 2, sympy.Integer(1), x)
+    assert result.equal is True and result.decided_by == "sympy"
+
+
+def test_an_identical_answer_is_decided_once_per_class(grader):
+    first = verdict(grader, "s*(1-s)")
+    assert verdict(grader, "s*(1-s)") == first
+    assert ("fprime[2]", "s*(1-s)") in grader._expressions
