@@ -171,35 +171,41 @@ class Grader:
         `used` lists the student's numbers that differ from the correct ones;
         a candidate resting on none of them is no follow-through at all, and
         one resting on a 0 or a copied given (the gaming guard) is dropped.
+        Candidates come lazily, cheapest first: the student's numbers with
+        the correct values for the rest; then, only if the sheet skips a
+        dependency, with the values the student's own numbers imply for it.
         """
+        chains = [(self.exact_values, EXACT)]
+        if self.rounded_values is not None:
+            chains.append((self.rounded_values, self.rounding))
+        for values, rounding in chains:
+            candidate = self._candidate(step, rounding, lambda d, values=values: values[d], numbers)
+            if candidate:
+                yield candidate
+        if all(d in numbers or self.exact[d].is_given for d in step.deps):
+            return  # nothing skipped: the implied values are the student's own
         if not propagated:
             propagated.update(self._propagate(numbers))
-        candidates = []
-        for values, rounding in ((self.exact_values, EXACT), (self.rounded_values, self.rounding)):
-            if values is None:
-                continue
-            for source in ("direct", "propagated"):
-                if source == "propagated" and propagated[rounding.decimals] is None:
-                    continue
-                env = {}
-                used = []
-                for d in step.deps:
-                    if d in numbers:
-                        env[d] = numbers[d]
-                    elif source == "propagated":
-                        env[d] = propagated[rounding.decimals][d]
-                    else:
-                        env[d] = values[d]
-                    if env[d] != values[d] and not self._close(d, env[d]):
-                        used.append((d, env[d]))
-                if not used or any(self._suspicious(d, v) for d, v in used):
-                    continue
-                try:
-                    value = rounding.apply(evaluate_formula(step.formula, env, step.key))
-                except DeriveError:  # the student's numbers leave the formula's domain
-                    continue
-                candidates.append((used, value))
-        return candidates
+        for values, rounding in chains:
+            implied = propagated[rounding.decimals]
+            if implied is not None:
+                candidate = self._candidate(step, rounding, implied.__getitem__, numbers)
+                if candidate:
+                    yield candidate
+
+    def _candidate(self, step, rounding, fill, numbers):
+        env, used = {}, []
+        for d in step.deps:
+            value = numbers[d] if d in numbers else fill(d)
+            env[d] = value
+            if not self._close(d, value):
+                used.append((d, value))
+        if not used or any(self._suspicious(d, v) for d, v in used):
+            return None
+        try:
+            return used, rounding.apply(evaluate_formula(step.formula, env, step.key))
+        except DeriveError:  # the student's numbers leave the formula's domain
+            return None
 
     def _propagate(self, numbers):
         """Every step's value with the student's numbers standing in, per rounding mode
@@ -214,8 +220,9 @@ class Grader:
         return out
 
     def _close(self, key, value):
+        """The value is the correct one (exact, or the problem's rounded chain)."""
         expected = self.exact_values[key]
-        return math.isclose(value, expected, rel_tol=1e-12, abs_tol=1e-15) or (
+        return value == expected or math.isclose(value, expected, rel_tol=1e-12, abs_tol=1e-15) or (
             self.rounded_values is not None and value == self.rounded_values[key])
 
     def _right(self, key, value):

@@ -15,9 +15,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import AnswerSheetError, DeriveError, ExpressionError
+from .errors import AnswerSheetError, ExpressionError
 from .expr import parse_expression
-from .problem import Field, read_yaml
 
 IDENTITY_FIELDS = ("id", "student", "name")
 MAX_ANSWER_LENGTH = 1000
@@ -47,41 +46,128 @@ class AnswerSheet:
     warnings: list = field(default_factory=list)
 
 
+MAX_SHEET_BYTES = 1_000_000
+MAX_ANSWERS = 10_000
+
+
 def read_sheet(path, known_keys):
     """Read an answer sheet; raise AnswerSheetError (with file and line) if it is not one."""
-    try:
-        data, lines = read_yaml(path)
-    except DeriveError as error:
-        raise AnswerSheetError(error.message, path=error.path, line=error.line) from None
-    root = Field(data, str(path), lines)
+    data, lines = _load(path)
     if not isinstance(data, dict):
         raise AnswerSheetError("expected a mapping from step keys to answers", path=str(path), line=1)
     student = Path(path).stem
-    answers, warnings = {}, []
+    answers, unknown = {}, []
+    count = 0
     for key, value in data.items():
-        item = root.child(key, value)
+        line = lines.get(key)
         key = str(key)
         if key in IDENTITY_FIELDS:
             if key == "id" or student == Path(path).stem:
                 student = str(value)
             continue
-        for sub_key, sub_value, line in _expand(key, value, item):
+        for sub_key, sub_value in _expand(key, value):
+            count += 1
+            if count > MAX_ANSWERS:
+                raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=str(path), line=line)
             if sub_key not in known_keys:
-                close = difflib.get_close_matches(sub_key, list(known_keys), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                warnings.append(f"line {line}: unknown key {sub_key!r} ignored{hint}")
+                unknown.append((sub_key, line))
                 continue
             answers[sub_key] = read_answer(sub_value, line)
-    return AnswerSheet(str(path), student, answers, warnings)
+    return AnswerSheet(str(path), student, answers, _unknown_key_warnings(unknown, known_keys))
 
 
-def _expand(key, value, item):
-    """(key, value, line) triples: a list answer spreads over the key's next index."""
+def _unknown_key_warnings(unknown, known_keys, shown=10):
+    """One warning per unknown key, with the closest known key, for the first few."""
+    warnings = []
+    for key, line in unknown[:shown]:
+        close = difflib.get_close_matches(key, list(known_keys), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        warnings.append(f"line {line}: unknown key {key!r} ignored{hint}")
+    if len(unknown) > shown:
+        warnings.append(f"and {len(unknown) - shown} more unknown keys ignored")
+    return warnings
+
+
+def _load(path):
+    """(data, lines of the top-level keys) of a sheet, with libyaml when it is there.
+
+    A sheet is plain data: no duplicate keys, no tags that build objects
+    (the safe loader's), bounded size; aliases share values rather than copy
+    them, and `MAX_ANSWERS` bounds what a list can spread into.
+    """
+    import yaml
+
+    where = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise AnswerSheetError(f"cannot read: {error.strerror or error}", path=where) from None
+    if len(raw) > MAX_SHEET_BYTES:
+        raise AnswerSheetError(f"file too large ({len(raw)} bytes; at most {MAX_SHEET_BYTES})", path=where)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise AnswerSheetError(f"not UTF-8 text (byte {error.start})", path=where) from None
+    loader = _SheetLoader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        raise AnswerSheetError(f"malformed YAML: {error.problem or error.context or 'unreadable'}",
+                               path=where, line=mark.line + 1 if mark else None) from None
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError) as error:
+        raise AnswerSheetError(f"malformed YAML: {type(error).__name__}", path=where) from None
+    except _Duplicate as duplicate:
+        raise AnswerSheetError(f"duplicate key {duplicate.key!r}", path=where, line=duplicate.line) from None
+    finally:
+        loader.dispose()
+    if data is None:
+        raise AnswerSheetError("empty answer sheet", path=where, line=1)
+    return data, loader.key_lines
+
+
+class _Duplicate(Exception):
+    def __init__(self, key, line):
+        self.key, self.line = key, line
+
+
+def _loader_base():
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _SheetLoader(_loader_base()):
+    """The safe YAML loader, remembering the line of each top-level key and refusing duplicates."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.key_lines = {}
+        self.top = None
+
+    def construct_mapping(self, node, deep=False):
+        if self.top is None:
+            self.top = node
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (list, dict)):
+                continue  # an unhashable key: the base class reports it
+            if key in seen:
+                raise _Duplicate(key, key_node.start_mark.line + 1)
+            seen.add(key)
+            if node is self.top:
+                self.key_lines[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expand(key, value):
+    """(key, value) pairs: a list answer spreads over the key's next index."""
     if isinstance(value, list):
         for index, sub in enumerate(value, start=1):
-            yield from _expand(f"{key}[{index}]", sub, item.child(index - 1, sub))
+            yield from _expand(f"{key}[{index}]", sub)
     else:
-        yield key, value, item.line
+        yield key, value
 
 
 def read_answer(value, line=None):
