@@ -1,0 +1,79 @@
+"""Every verdict code, each from a sheet whose answer is worked out by hand.
+
+The lecture problem grades in its 4-decimal mode; the right values are the
+lecture's own (MATH.md §3): z^3 = 1.4436, yhat = 0.8090, delta^3 = -0.0264.
+"""
+
+import pytest
+import sympy
+
+from derive.equivalence import equivalent
+from derive.grade import CODES, Grader
+from derive.problem import load_problem
+from derive.sheet import AnswerSheet, read_answer
+from conftest import PROBLEMS
+
+
+@pytest.fixture(scope="module")
+def grader():
+    return Grader(load_problem(PROBLEMS / "lecture-bp-3layer.yaml"))
+
+
+def grade_one(grader, key, answer, **others):
+    answers = {k.replace("_", "[", 1): read_answer(v) for k, v in others.items()}
+    answers[key] = read_answer(answer)
+    sheet = AnswerSheet("s.yaml", "s", answers)
+    return next(v for v in grader.grade(sheet).verdicts if v.key == key)
+
+
+VERDICTS = [
+    ("z[3][1]", 1.4436, "OK"),  # the lecture's rounded chain
+    ("z[3][1]", 1.44355, "OK"),  # the exact chain (1.443550)
+    ("delta[3][1]", "-0.0264", "OK"),  # a number written as text
+    ("delta[3][1]", "−0.0264", "OK"),  # with a Unicode minus
+    ("delta[3][1]", 0.0264, "SIGN"),
+    ("z[3][1]", 1.44, "ROUNDING"),  # 1.4436 to 2 decimals; 4 are asked
+    ("yhat[1]", 0.81, "ROUNDING"),
+    ("z[3][1]", 1.5, "WRONG"),
+    ("z[3][1]", None, "MISSING"),
+    ("z[3][1]", "", "MISSING"),
+    ("z[3][1]", "one point four", "UNREADABLE"),
+    ("z[3][1]", True, "UNREADABLE"),
+    ("z[3][1]", "1,4436", "UNREADABLE"),
+]
+
+
+@pytest.mark.parametrize("key, answer, code", VERDICTS)
+def test_verdict(grader, key, answer, code):
+    verdict = grade_one(grader, key, answer)
+    assert verdict.code == code
+    assert verdict.points == (1 if code == "OK" else 0)
+
+
+def test_follow_through_verdict(grader):
+    # delta^2_1 from the student's delta^3_1 = -0.05: -0.05 * 1 * 0.9781 * 0.0219 = -0.00107 -> -0.0011
+    sheet = AnswerSheet("s.yaml", "s", {"delta[3][1]": read_answer(-0.05), "delta[2][1]": read_answer(-0.0011)})
+    verdict = next(v for v in grader.grade(sheet).verdicts if v.key == "delta[2][1]")
+    assert (verdict.code, verdict.points) == ("FT", 1)
+
+
+def test_undecided_when_neither_numbers_nor_sympy_can_decide(monkeypatch):
+    # Both are undefined (as real numbers) everywhere on [-3, 3], so no point can compare
+    # them; with SymPy unable to prove the difference 0 (forced here), nothing decides.
+    import derive.equivalence
+
+    monkeypatch.setattr(derive.equivalence, "_difference_is_zero", lambda difference: False)
+    x = sympy.Symbol("x", real=True)
+    result = equivalent(sympy.log(x - 10) + sympy.log(x - 11), sympy.log(x - 10) + sympy.log(x - 11), x)
+    assert (result.equal, result.decided_by) == (None, "undecided")
+
+
+def test_only_one_side_defined_is_not_equivalent():
+    x = sympy.Symbol("x", real=True)
+    result = equivalent(2 * sympy.log(x - 10), sympy.log((x - 10) ** 2), x)
+    assert (result.equal, result.decided_by) == (False, "numbers")
+    assert result.detail.startswith("only the expected expression is defined at x = ")
+
+
+def test_the_codes_are_the_documented_ones():
+    assert CODES == ("OK", "FT", "SIGN", "ROUNDING", "WRONG", "MISSING", "UNREADABLE", "UNDECIDED")
