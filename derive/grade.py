@@ -132,9 +132,11 @@ class Grader:
         step = self.exact[key]
         points = self.config.points.get(key, 1.0)
         tolerance = self.config.item_tolerance.get(key, self.config.tolerance)
-        expected_text = self.expected_text[key]
-        make = lambda code, credit=0.0, **kw: Verdict(  # noqa: E731
-            key, code, credit, credit * points, points, answer.text if answer else "", expected_text, **kw)
+        written = answer.text if answer else ""
+
+        def make(code, credit=0.0, **fields):
+            return Verdict(key, code, credit, credit * points, points, written, self.expected_text[key], **fields)
+
         if answer is None or answer.text.strip() == "":
             return make("MISSING", detail="no answer", calculation=self.calculation(step, {}))
         if answer.refused:
