@@ -4,8 +4,11 @@ Text is tokenised and parsed by a small recursive-descent parser straight
 into SymPy objects. Nothing here calls `eval`, `exec`, `sympify` or
 `parse_expr` (all of which run Python code): only the names, functions and
 operators listed below exist, and the size of what is built is bounded
-(length, nesting, exponents), so hostile text ends in an ExpressionError,
-quickly.
+(length, nesting, exponents, digits, values in one max or min), so hostile
+text ends in an ExpressionError, quickly. Digits are ASCII and names that
+are not understood are shown with their code points, so that a fullwidth
+`ｘ` or a Cyrillic `х` is told apart from `x`; values that are no real
+number (log(0), sqrt(-1)) are refused where they appear.
 
 What people write is accepted where it is unambiguous: `^` or `**` for
 powers, implicit multiplication (`2x`, `s(1-s)`, `(a)(b)`), `σ` for the
@@ -15,6 +18,7 @@ sigmoid, `e^x`, `ln`, `·`, `×` and the Unicode minus sign.
 import difflib
 import math
 import re
+import unicodedata
 
 import sympy
 
@@ -25,7 +29,9 @@ MAX_DEPTH = 60
 MAX_EXPONENT = 1000
 MAX_NUMBER_DIGITS = 1000  # decimal digits of a constant the parser may build
 MAX_LITERAL = 40  # characters of one numeric literal
+MAX_LATTICE_ARGS = 8  # values in one max() or min(), after nested ones are merged
 _LARGEST = 10**MAX_NUMBER_DIGITS
+_LARGEST_FLOAT = 1e300  # beyond this a float constant only overflows later
 
 
 def _sigmoid(x):
@@ -38,6 +44,22 @@ def _relu(x):
 
 def _softplus(x):
     return sympy.log(1 + sympy.exp(x))
+
+
+def _lattice(function):
+    """max or min, refusing more than MAX_LATTICE_ARGS values in all.
+
+    SymPy compares every pair of arguments when it builds Max or Min, and
+    merges nested ones (`max(max(a, b), c)` has three), so the cost grows
+    with the merged count, which is bounded before SymPy is called.
+    """
+    def build(*args):
+        merged = sum(len(arg.args) if isinstance(arg, function) else 1 for arg in args)
+        if merged > MAX_LATTICE_ARGS:
+            name = function.__name__.lower()
+            raise ExpressionError(f"{name}() of too many values ({merged}; at most {MAX_LATTICE_ARGS})")
+        return function(*args)
+    return build
 
 
 # name -> (minimum arguments, maximum arguments, builder)
@@ -54,8 +76,8 @@ FUNCTIONS = {
     "tanh": (1, 1, sympy.tanh),
     "atan": (1, 1, sympy.atan),
     "abs": (1, 1, sympy.Abs),
-    "max": (2, 8, sympy.Max),
-    "min": (2, 8, sympy.Min),
+    "max": (2, MAX_LATTICE_ARGS, _lattice(sympy.Max)),
+    "min": (2, MAX_LATTICE_ARGS, _lattice(sympy.Min)),
     "sigmoid": (1, 1, _sigmoid),
     "sigma": (1, 1, _sigmoid),
     "σ": (1, 1, _sigmoid),
@@ -70,7 +92,7 @@ _TRANSLATE = str.maketrans({"−": "-", "·": "*", "×": "*", "⋅": "*", "∗":
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
-  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+(?![A-Za-z_]))?)
+  | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+(?![A-Za-z_]))?)
   | (?P<name>[^\W\d]\w*)
   | (?P<op>\*\*|[-+*/^(),])
     """,
@@ -104,7 +126,7 @@ def _tokenize(text):
         if match is None:
             char = text[position]
             what = "attribute access" if char == "." else "character"
-            raise ExpressionError(f"{what} {char!r} is not allowed (at position {position + 1})")
+            raise ExpressionError(f"{what} {_quoted(char)} is not allowed (at position {position + 1})")
         kind = match.lastgroup
         value = match.group()
         if kind == "number" and len(value) > MAX_LITERAL:
@@ -226,7 +248,7 @@ class _Parser:
     def name(self, name, position):
         if name.startswith("_"):
             raise ExpressionError(f"{name!r} is not an allowed name")
-        if name in self.variables:
+        if name in self.variables and not (name in FUNCTIONS and self._reads_as_call()):
             return self.variables[name]
         if name in FUNCTIONS:
             if self.peek()[1] != "(":
@@ -241,14 +263,32 @@ class _Parser:
             if not low <= len(args) <= high:
                 count = f"{low}" if low == high else f"{low} to {high}"
                 raise ExpressionError(f"{name}() takes {count} argument(s), got {len(args)}")
-            return build(*args)
+            return _defined(build(*args))
         if name in CONSTANTS:
             return CONSTANTS[name]
         known = sorted(set(self.variables) | set(FUNCTIONS) | set(CONSTANTS))
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         allowed = ", ".join(sorted(self.variables)) or "none"
-        raise ExpressionError(f"unknown name {name!r}{hint}; variables allowed here: {allowed}")
+        raise ExpressionError(f"unknown name {_quoted(name)}{hint}; variables allowed here: {allowed}")
+
+    def _reads_as_call(self):
+        """For a name that is both a variable and a function (σ for σ(x)): is `name(...)` a call?
+
+        It is, unless the parentheses hold a name that stands for an expression
+        (an alias such as σ itself): `σ(x)` and `σ(2x)` are calls, `σ(1 - σ)`
+        is σ times (1 - σ), as the lecture writes the sigmoid's derivative.
+        """
+        if self.peek()[1] != "(":
+            return False
+        depth = 0
+        for kind, value, _ in self.tokens[self.index:]:
+            depth += {"(": 1, ")": -1}.get(value, 0)
+            if depth == 0:
+                return True
+            if kind == "name" and value in self.variables and not self.variables[value].is_Symbol:
+                return False
+        return True
 
 
 def _number(text):
@@ -262,26 +302,71 @@ def _number(text):
 
 
 def _power(base, exponent):
-    """base**exponent, refusing powers whose size would explode (9**9**9**9)."""
+    """base**exponent, refusing powers whose size would explode (9**9**9**9).
+
+    SymPy raises a product's numeric factor to the power at once
+    (`(10x)^3` is `1000 x^3`), so that factor's size is checked too.
+    """
     if exponent.is_Number:
         if abs(exponent) > MAX_EXPONENT:
             raise ExpressionError(f"exponent {_short(exponent)} too large (at most {MAX_EXPONENT} in size)")
-        if base.is_Number and base != 0:
-            magnitude = abs(float(exponent)) * abs(math.log10(abs(float(base)) or 1e-300))
-            if magnitude > MAX_NUMBER_DIGITS:
-                raise ExpressionError(f"power {_short(base)}**{_short(exponent)} too large")
+        factor = base.as_coeff_Mul()[0]
+        if factor != 0 and abs(exponent) * abs(_digits(factor)) > MAX_NUMBER_DIGITS:
+            raise ExpressionError(f"power {_short(base)}**{_short(exponent)} too large")
     if base == 0 and exponent.is_Number and exponent < 0:
         raise ExpressionError("division by zero (0 to a negative power)")
-    return _bounded(sympy.Pow(base, exponent))
+    return _defined(_bounded(sympy.Pow(base, exponent)))
 
 
 def _bounded(value):
-    """Refuse numbers too big to be worth building on (products of huge literals)."""
-    if value.is_Integer and abs(value) > _LARGEST:
-        raise ExpressionError("number too large")
+    """Refuse numbers too big to be worth building on (products of huge literals).
+
+    The numeric factor of a product is checked as well as a lone number:
+    `x*10^999*10^999` would otherwise carry a 2000-digit factor.
+    """
+    factor = value.as_coeff_Mul()[0]
+    if factor.is_Float and abs(factor) > _LARGEST_FLOAT:
+        raise ExpressionError(f"number too large (more than {_LARGEST_FLOAT:g})")
+    if factor.is_Rational and max(abs(factor.p), factor.q) > _LARGEST:
+        raise ExpressionError(f"number with too many digits (more than {MAX_NUMBER_DIGITS})")
     return value
 
 
-def _short(number):
-    text = str(number)
-    return text if len(text) <= 20 else f"{text[:8]}...({len(text)} digits)"
+def _defined(value):
+    """Refuse a value that is no real number (log(0), tan(pi/2), sqrt(-1))."""
+    if value.has(sympy.zoo, sympy.nan, sympy.oo, sympy.S.NegativeInfinity):
+        raise ExpressionError("undefined value (such as log(0) or tan(pi/2))")
+    if value.has(sympy.I) or (value.is_number and value.is_extended_real is False):
+        raise ExpressionError("not a real number (such as sqrt(-1) or log(-1))")
+    return value
+
+
+def _digits(number):
+    """log10 of a nonzero SymPy number's size, without converting it to a float.
+
+    A float is stored as mantissa * 2**exponent; SymPy keeps far larger and
+    smaller ones than Python's float can hold.
+    """
+    if number.is_Rational:
+        return math.log10(abs(number.p)) - math.log10(number.q)
+    _, _, exponent, bits = number._mpf_
+    return (exponent + bits) * math.log10(2)
+
+
+def _quoted(text):
+    """`text` in quotes, with the code points of its non-ASCII characters.
+
+    A fullwidth `ｘ` or a Cyrillic `х` looks like `x` in a message; the code
+    point shows why it was not understood.
+    """
+    shown = text if len(text) <= 30 else text[:27] + "..."
+    odd = list(dict.fromkeys(c for c in shown if not c.isascii()))[:3]
+    codes = [f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd]
+    return f"{shown!r} ({', '.join(codes)})" if codes else repr(shown)
+
+
+def _short(value):
+    text = str(value)
+    if len(text) <= 20:
+        return text
+    return f"{text[:8]}...({len(text)} {'digits' if text.isdigit() else 'characters'})"

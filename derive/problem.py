@@ -10,6 +10,7 @@ name of what it holds, so any complaint about it becomes one line:
 
 import difflib
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,15 +19,22 @@ from .steps import EXACT, Rounding
 
 MAX_FILE_BYTES = 2_000_000
 MAX_NODES = 200_000
+MAX_DEPTH = 32  # of nested mappings and lists; a problem file needs about five
+MAX_DIGITS = 100  # of a whole number; longer ones are slow to convert, and no float holds 400
 _MISSING = object()
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")}
+# YAML 1.1 reads 1e-3 as text (it wants 1.0e-3); people mean a number, as YAML 1.2 says.
+_EXPONENT_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+")
 
 
 def read_yaml(path):
     """(data, lines) of a YAML file; lines maps field paths (tuples) to line numbers.
 
     Only plain data is built (mappings, lists, strings, numbers, booleans):
-    no tags that construct objects, no duplicate keys, and a bound on the
-    number of nodes so that aliases cannot blow up ("billion laughs").
+    no tags that construct objects, no duplicate keys, and bounds on nesting
+    and on the number of values so that aliases cannot blow up ("billion
+    laughs"). Errors found inside the file say their line; the path is added
+    here, on the way up.
     """
     import yaml
 
@@ -35,85 +43,168 @@ def read_yaml(path):
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ProblemError("no such file", path=str(path)) from None
-    except (IsADirectoryError, PermissionError, OSError) as error:
+    except IsADirectoryError:
+        raise ProblemError("expected a problem file, got a directory", path=str(path)) from None
+    except OSError as error:
         raise ProblemError(f"cannot read: {error.strerror or error}", path=str(path)) from None
     if len(raw) > MAX_FILE_BYTES:
         raise ProblemError(f"file too large ({len(raw)} bytes; at most {MAX_FILE_BYTES})", path=str(path))
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ProblemError(f"not UTF-8 text (byte {error.start})", path=str(path)) from None
-    try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml when present: 10x faster
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        what = error.problem or error.context or "malformed"
-        raise ProblemError(f"malformed YAML: {what}", path=str(path), line=line) from None
-    except yaml.YAMLError as error:
-        raise ProblemError(f"malformed YAML: {error}", path=str(path)) from None
-    if node is None:
-        raise ProblemError("empty file", path=str(path), line=1)
-    lines = {}
-    data = _Builder(yaml, loader, str(path), lines).build(node, ())
+        text = _decode(raw)
+        loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
+        check_yaml_depth(yaml, loader_class, text)
+        loader = loader_class(text)
+        node = _compose(yaml, loader, text)
+        lines = {}
+        data = _Builder(yaml, loader, lines).build(node, ())
+    except ProblemError as error:
+        raise error.locate(path=str(path)) from None
     return data, lines
+
+
+def _decode(raw):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ProblemError(f"expected UTF-8 text, got byte 0x{raw[error.start]:02x}", line=line) from None
+
+
+def check_yaml_depth(yaml, loader_class, text):
+    """Refuse nesting deeper than MAX_DEPTH before a node tree is composed.
+
+    The composer recurses once per level (libyaml's in C, where a deep
+    enough `[[[[...` crashes the process), so the depth is counted first on
+    the parser's events, which come from a loop, not a recursion.
+    """
+    loader = loader_class(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = event.start_mark.line + 1
+                    raise ProblemError(f"nested too deeply (more than {MAX_DEPTH} levels)", line=line)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as error:
+        raise _yaml_error(yaml, error, text) from None
+    finally:
+        loader.dispose()
+
+
+def _compose(yaml, loader, text):
+    """The YAML node tree of `text` (one document), not yet turned into data."""
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError as error:
+        raise _yaml_error(yaml, error, text) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise ProblemError("expected a mapping of fields, got an empty file", line=1)
+    return node
+
+
+def _yaml_error(yaml, error, text):
+    """The ProblemError, with its line, for an error of the YAML parser."""
+    if isinstance(error, yaml.reader.ReaderError):
+        # libyaml counts the position in bytes, PyYAML in characters: find the character instead
+        line = text.count("\n", 0, max(text.find(chr(error.character)), 0)) + 1
+        return ProblemError(f"expected text, got the control character U+{error.character:04X}", line=line)
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return ProblemError(f"malformed YAML: {str(error).splitlines()[0]}")
+    mark = error.problem_mark or error.context_mark
+    what = error.problem or error.context or "unreadable"
+    return ProblemError(f"malformed YAML: {what}", line=mark.line + 1 if mark else None)
 
 
 class _Builder:
     """Turns a composed YAML node tree into plain data, recording lines."""
 
-    def __init__(self, yaml, loader, path, lines):
+    def __init__(self, yaml, loader, lines):
         self.yaml = yaml
         self.loader = loader
-        self.path = path
         self.lines = lines
         self.count = 0
 
     def build(self, node, where):
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise ProblemError(f"too many values (more than {MAX_NODES}; aliases expanding?)", path=self.path)
         line = node.start_mark.line + 1
+        self.count += 1
+        if self.count > MAX_NODES or len(where) > MAX_DEPTH:
+            # aliases repeat nodes written elsewhere: name the top-level field that expands them
+            what = (f"too many values (more than {MAX_NODES}; aliases expanding?)" if self.count > MAX_NODES
+                    else f"nested too deeply (more than {MAX_DEPTH} levels)")
+            raise ProblemError(what, line=self.lines.get(where[:1], line), field=_dotted(where[:1]) or None)
+        if node.tag not in _PLAIN_TAGS:
+            raise ProblemError(_tag_message(node.tag), line=line, field=_dotted(where) or None)
         self.lines[where] = line
-        yaml = self.yaml
-        if isinstance(node, yaml.MappingNode):
-            result = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    raise ProblemError("a key must be a plain name", path=self.path, line=key_node.start_mark.line + 1)
-                key = self.scalar(key_node)
-                if not isinstance(key, (str, int)) or isinstance(key, bool):
-                    raise ProblemError(f"a key must be a name, got {key!r}", path=self.path, line=key_node.start_mark.line + 1)
-                if key in result:
-                    raise ProblemError(f"duplicate key {key!r}", path=self.path, line=key_node.start_mark.line + 1,
-                                       field=_dotted(where + (key,)))
-                result[key] = self.build(value_node, where + (key,))
-            return result
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, self.yaml.MappingNode):
+            return self.mapping(node, where)
+        if isinstance(node, self.yaml.SequenceNode):
             return [self.build(item, where + (index,)) for index, item in enumerate(node.value)]
-        return self.scalar(node)
+        return self.scalar(node, where)
 
-    def scalar(self, node):
-        tag = node.tag
-        if not tag.startswith("tag:yaml.org,2002:") or tag.rsplit(":", 1)[1] not in (
-            "str", "int", "float", "bool", "null"
-        ):
-            raise ProblemError(f"unsupported YAML tag {tag}", path=self.path, line=node.start_mark.line + 1)
-        try:
-            return self.loader.construct_object(node)
-        except (self.yaml.YAMLError, ValueError) as error:
-            raise ProblemError(f"unreadable value {node.value!r}", path=self.path,
-                               line=node.start_mark.line + 1) from None
+    def mapping(self, node, where):
+        result = {}
+        first_lines = {}
+        for key_node, value_node in node.value:
+            key = self.key(key_node, where)
+            line = key_node.start_mark.line + 1
+            if key in result:
+                raise ProblemError(f"duplicate field (first given at line {first_lines[key]})",
+                                   line=line, field=_dotted(where + (key,)))
+            first_lines[key] = line
+            result[key] = self.build(value_node, where + (key,))
+        return result
+
+    def key(self, node, where):
+        """A mapping key: a name (or a whole number, as in `1: ...`)."""
+        line = node.start_mark.line + 1
+        if isinstance(node, self.yaml.MappingNode):
+            got = "a mapping"
+        elif isinstance(node, self.yaml.SequenceNode):
+            got = "a list"
+        elif node.tag not in _PLAIN_TAGS:
+            raise ProblemError(_tag_message(node.tag), line=line, field=_dotted(where) or None)
+        else:
+            key = self.scalar(node, where)
+            if isinstance(key, (str, int)) and not isinstance(key, bool):
+                return key
+            got = _describe(key)
+        raise ProblemError(f"expected a field name, got {got}", line=line, field=_dotted(where) or None)
+
+    def scalar(self, node, where):
+        plain = not node.style  # None in PyYAML, "" in libyaml
+        if node.tag == "tag:yaml.org,2002:str" and plain and _EXPONENT_FLOAT.fullmatch(node.value):
+            return float(node.value)
+        if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_DIGITS:
+            raise ProblemError(f"number too long ({len(node.value)} digits; at most {MAX_DIGITS})",
+                               line=node.start_mark.line + 1, field=_dotted(where) or None)
+        return self.loader.construct_object(node)
+
+
+def _tag_message(tag):
+    short = tag.replace("tag:yaml.org,2002:", "!!")
+    if short == "!!timestamp":
+        return "expected a number or text, got a date (quote it to make it text)"
+    if short == "!!merge":
+        return "merge keys (<<) are not supported"
+    return f"unsupported YAML tag {short} (only plain values are read)"
 
 
 def _dotted(where):
+    """A field's path as people write it (`layers[1].weights`), each name kept to one short line."""
     out = ""
     for part in where:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        if not part.isprintable() or len(part) > 40:
+            part = repr(part if len(part) <= 40 else part[:37] + "...")
+        out += f".{part}" if out else part
     return out
 
 
@@ -155,20 +246,28 @@ class Field:
             for key in self.value:
                 if key not in allowed:
                     close = difflib.get_close_matches(str(key), list(allowed), n=1)
-                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    if close:
+                        raise self.child(key, None).error(f"unknown field (did you mean {close[0]!r}?)")
                     raise self.child(key, None).error(
-                        f"unknown field{hint}; allowed: {', '.join(sorted(allowed))}"
+                        f"unknown field; expected one of {', '.join(sorted(allowed))}"
                     )
         return self
 
     def get(self, key, default=_MISSING):
-        """The field `key` of this mapping; a missing one is an error unless a default is given."""
+        """The field `key` of this mapping; a missing one is an error unless a default is given.
+
+        The error for a missing field names the field and the line of the
+        mapping that lacks it.
+        """
         if key in self.value:
             return self.child(key, self.value[key])
         if default is _MISSING:
-            raise ProblemError(f"missing field {key!r}", path=self.path, line=self.line,
-                               field=self.name or None)
+            raise self.missing(key, "missing required field")
         return self.child(key, default)
+
+    def missing(self, key, message):
+        """The error for the field `key`, absent from this mapping."""
+        return ProblemError(message, path=self.path, line=self.line, field=_dotted(self.where + (key,)))
 
     def has(self, key):
         return key in self.value
@@ -205,15 +304,16 @@ class Field:
             raise self.error(f"expected true or false, got {_describe(self.value)}")
         return self.value
 
-    def text(self):
+    def text(self, expected="text"):
+        """The value as a string; `expected` says what kind of text, for the error."""
         if not isinstance(self.value, str):
-            raise self.error(f"expected text, got {_describe(self.value)}")
+            raise self.error(f"expected {expected}, got {_describe(self.value)}")
         return self.value
 
     def choice(self, options):
         value = self.value
         if not isinstance(value, str) or value not in options:
-            close = difflib.get_close_matches(str(value), list(options), n=1)
+            close = difflib.get_close_matches(value, list(options), n=1) if isinstance(value, str) else []
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise self.error(f"expected one of {', '.join(options)}, got {_describe(value)}{hint}")
         return value
@@ -233,9 +333,10 @@ class Field:
         expected = f"expected a {rows}x{columns} matrix{meaning}"
         if not isinstance(self.value, list) or not all(isinstance(r, list) for r in self.value):
             raise self.error(f"{expected}, got {_describe(self.value)}")
-        shape = f"{len(self.value)}x{'/'.join(sorted({str(len(r)) for r in self.value})) or 0}"
         if len(self.value) != rows or any(len(r) != columns for r in self.value):
-            raise self.error(f"{expected}, got {shape}")
+            widths = sorted({len(r) for r in self.value}) or [0]
+            shown = "/".join(map(str, widths)) if len(widths) <= 3 else f"{widths[0]}..{widths[-1]}"
+            raise self.error(f"{expected}, got {len(self.value)}x{shown}")
         return tuple(tuple(cell.number() for cell in row.items()) for row in self.items())
 
 
@@ -267,9 +368,13 @@ class Problem:
     grading: object = None  # the `grading` Field, read by derive.grading when a sheet is marked
 
     def solve(self, rounding=None):
+        """The Solution; an error found while solving (a value that cannot be computed) names this file."""
         from .kinds import KINDS
 
-        return KINDS[self.kind].solve(self, self.rounding if rounding is None else rounding)
+        try:
+            return KINDS[self.kind].solve(self, self.rounding if rounding is None else rounding)
+        except DeriveError as error:
+            raise error.locate(path=self.path) from None
 
 
 COMMON_FIELDS = {"kind", "title", "source", "notes", "rounding", "grading"}
@@ -298,11 +403,13 @@ def load_problem(path):
 
 
 def read_rounding(field):
-    if field.value == "exact":
+    """`rounding: exact` or a number of decimals from 0 to 12."""
+    value = field.value
+    if value == "exact":
         return EXACT
-    if isinstance(field.value, int) and not isinstance(field.value, bool):
-        return Rounding(field.integer(minimum=0, maximum=12))
-    raise field.error(f"expected exact or a number of decimals (0 to 12), got {_describe(field.value)}")
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 12:
+        return Rounding(value)
+    raise field.error(f"expected exact or a number of decimals (0 to 12), got {_describe(value)}")
 
 
 BUNDLED = Path(__file__).resolve().parent.parent / "problems"

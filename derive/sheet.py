@@ -15,8 +15,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import AnswerSheetError, ExpressionError
+from .errors import AnswerSheetError, DeriveError, ExpressionError
 from .expr import parse_expression
+from .problem import check_yaml_depth
 
 IDENTITY_FIELDS = ("id", "student", "name")
 MAX_ANSWER_LENGTH = 1000
@@ -108,6 +109,10 @@ def _load(path):
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise AnswerSheetError(f"not UTF-8 text (byte {error.start})", path=where) from None
+    try:
+        check_yaml_depth(yaml, _loader_base(), text)
+    except DeriveError as error:
+        raise AnswerSheetError(error.message, path=where, line=error.line) from None
     loader = _SheetLoader(text)
     try:
         data = loader.get_single_data()

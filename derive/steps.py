@@ -279,6 +279,15 @@ def _log(v):
     return math.log(v)
 
 
+def _is_one_plus_exp(e):
+    return e.is_Add and len(e.args) == 2 and 1 in e.args and any(isinstance(a, sympy.exp) for a in e.args)
+
+
+def _softplus(u):
+    """log(1 + exp(u)) without overflow for large u (softplus)."""
+    return u + math.log1p(math.exp(-u)) if u > 0 else math.log1p(math.exp(u))
+
+
 def _heaviside(v, at_zero=0.0):
     return 1.0 if v > 0 else (at_zero if v == 0 else 0.0)
 
@@ -312,6 +321,9 @@ def _compile(e):
     if e.is_Number or e.is_NumberSymbol:
         constant = float(e)
         return lambda env: constant
+    if isinstance(e, sympy.log) and _is_one_plus_exp(e.args[0]):
+        exponent = _compile(next(a for a in e.args[0].args if isinstance(a, sympy.exp)).args[0])
+        return lambda env: _softplus(exponent(env))
     parts = [_compile(arg) for arg in e.args]
     if e.is_Add:
         def add(env):

@@ -31,6 +31,7 @@ FIELDS = {
 LAYER_FIELDS = {"activation", "weights", "thresholds", "biases"}
 LOSSES = ("half_squared_error", "mean_squared_error", "cross_entropy", "binary_cross_entropy")
 MAX_WIDTH, MAX_LAYERS, MAX_SAMPLES, MAX_ITERATIONS = 64, 16, 32, 20
+MAX_STEPS = 20_000  # a solution printed step by step; the solver makes about 3000 a second
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def read(root):
             )
         act_field = field.get("activation")
         try:
-            act = read_activation(act_field.value)
+            act = read_activation(act_field.text("an activation name or an expression in x"))
         except ExpressionError as error:
             raise act_field.located(error) from None
         if act.is_softmax and l != len(sizes) - 1:
@@ -118,16 +119,19 @@ def read(root):
             continue
         y_field = field.get("y")
         y = y_field.vector(sizes[-1])
-        if loss == "cross_entropy" and (abs(sum(y) - 1) > 1e-9 or min(y) < 0):
-            raise y_field.error(f"cross_entropy needs targets that are probabilities summing to 1, got {list(y)}")
+        if loss == "cross_entropy" and min(y) < 0:
+            raise y_field.error(f"expected probabilities for cross_entropy, got {min(y):g}")
+        if loss == "cross_entropy" and abs(sum(y) - 1) > 1e-9:
+            raise y_field.error(f"expected probabilities summing to 1 for cross_entropy, got a sum of {sum(y):g}")
         if loss == "binary_cross_entropy" and not all(0 <= v <= 1 for v in y):
-            raise y_field.error(f"binary_cross_entropy needs targets between 0 and 1, got {list(y)}")
+            outside = next(v for v in y if not 0 <= v <= 1)
+            raise y_field.error(f"expected targets between 0 and 1 for binary_cross_entropy, got {outside:g}")
         samples.append((x, y))
 
     with_targets = [y is not None for _, y in samples]
     if any(with_targets) and not all(with_targets):
         missing = with_targets.index(False)
-        raise sample_fields[missing].error("missing field 'y' (give every sample a target, or none for a forward pass only)")
+        raise sample_fields[missing].missing("y", "missing (give every sample a target, or none for a forward pass only)")
     forward_only = not any(with_targets)
     if forward_only:
         for name in ("learning_rate", "iterations", "update", "weight_decay", "loss_after", "batch", "loss"):
@@ -152,6 +156,12 @@ def read(root):
         for item, l in zip(derivative_field.items(), derivatives):
             if layers[l - 1].activation.is_softmax:
                 raise item.error("softmax is not a one-variable function; ask for another layer's derivative")
+    iterations = root.get("iterations", 1).integer(1, MAX_ITERATIONS)
+    loss_after = root.get("loss_after", False).boolean()
+    steps = _solution_size(sizes, len(samples), iterations, forward_only, loss_after)
+    if steps > MAX_STEPS:
+        raise sizes_field.error(f"problem too large to solve step by step (about {steps} steps; at most {MAX_STEPS}); "
+                                "use fewer neurons, samples or iterations")
     return MlpSpec(
         sizes=sizes,
         layers=tuple(layers),
@@ -161,14 +171,30 @@ def read(root):
         samples=tuple(samples),
         batch=root.get("batch", "sum").choice(("sum", "mean")),
         learning_rate=learning_rate,
-        iterations=root.get("iterations", 1).integer(1, MAX_ITERATIONS),
+        iterations=iterations,
         update_weights="weights" in update,
         update_offsets=offset_field in update,
         weight_decay=weight_decay,
-        loss_after=root.get("loss_after", False).boolean(),
+        loss_after=loss_after,
         forward_only=forward_only,
         derivatives=derivatives,
     )
+
+
+def _solution_size(sizes, samples, iterations, forward_only, loss_after):
+    """About how many steps the Solution of such a network has (its time and length grow with it).
+
+    Per sample: z and h of every neuron, the loss, every delta and every
+    gradient; per iteration: the batch totals and the updates.
+    """
+    neurons = sum(sizes[1:])
+    parameters = sum(n_from * n_to + n_to for n_from, n_to in zip(sizes, sizes[1:]))
+    forward = samples * 2 * neurons
+    if forward_only:
+        return parameters + samples * sizes[0] + forward
+    givens = parameters + samples * (sizes[0] + sizes[-1])
+    iteration = forward + samples * (1 + neurons + parameters) + (parameters + 1 if samples > 1 else 0) + parameters
+    return givens + iterations * iteration + (forward + samples + 1 if loss_after else 0)
 
 
 # -- notation -------------------------------------------------------------------
@@ -582,6 +608,8 @@ class _MlpSolver:
                 d_text, d_latex = "f(x)(1 - f(x)), written h(1 - h)", "f(x)(1 - f(x))"
             elif act.name == "tanh":
                 d_text, d_latex = "1 - f(x)^2, written 1 - h^2", "1 - f(x)^2"
+            elif act.name == "softplus":
+                d_text, d_latex = "1/(1 + exp(-x)), the sigmoid", r"\frac{1}{1 + e^{-x}}"
             else:
                 d_text, d_latex = text_formula(act.derivative, x), latex_formula(act.derivative, x)
             notes.append(Sym(f"{where}: f(x) = {text_formula(act.expression, x)}, f'(x) = {d_text}",

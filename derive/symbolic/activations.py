@@ -5,8 +5,13 @@ terms of the activation's own output where that is the custom
 (`σ'(z) = h (1 - h)`, `tanh'(z) = 1 - h²`); any other one-variable
 expression (`max(1, x)`) is parsed safely and differentiated by SymPy.
 Kinks use the subgradient 0: the unit step H(t) is 0 at t = 0.
+
+A written activation is bounded in size before SymPy differentiates it, and
+its derivative after: the solver substitutes the derivative once per neuron,
+sample and iteration, so its size multiplies the time of the whole solution.
 """
 
+import difflib
 from dataclasses import dataclass
 
 import sympy
@@ -17,6 +22,8 @@ from ..expr import parse_expression
 X = sympy.Symbol("x", real=True)
 
 NAMED = ("sigmoid", "tanh", "relu", "linear", "softplus", "softmax")
+MAX_NODES = 40  # of f(x); the tanh approximation of GELU has 20
+MAX_DERIVATIVE_NODES = 100  # of f'(x); that GELU's has 56
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ class Activation:
             return sympy.Mul(h, sympy.Add(1, -h, evaluate=False), evaluate=False)
         if self.name == "tanh":
             return sympy.Add(1, -h**2, evaluate=False)
+        if self.name == "softplus":
+            return 1 / (1 + sympy.exp(-z))  # softplus' = sigmoid, which stays finite for large z
         if self.derivative == 1:
             return None
         return self.derivative.subs(X, z)
@@ -56,8 +65,9 @@ class Activation:
 
 def _step_at_kinks(expression):
     """Heaviside(t) with the value 0 at t = 0 (the subgradient used at kinks)."""
+    # SymPy writes Heaviside(t) as Heaviside(t, 1/2): whatever value it carries at 0 becomes 0.
     return expression.replace(
-        lambda e: isinstance(e, sympy.Heaviside) and len(e.args) == 1,
+        lambda e: isinstance(e, sympy.Heaviside),
         lambda e: sympy.Heaviside(e.args[0], 0),
     )
 
@@ -65,8 +75,16 @@ def _step_at_kinks(expression):
 def _from_expression(name, expression):
     derivative = _step_at_kinks(sympy.diff(expression, X))
     if derivative.has(sympy.Derivative, sympy.Subs, sympy.DiracDelta):
-        raise ExpressionError(f"the derivative of {name!r} has no closed form derive can evaluate")
+        raise ExpressionError(f"the derivative of {_short(name)!r} has no closed form derive can evaluate")
     return Activation(name, expression, derivative)
+
+
+def _nodes(expression):
+    return sum(1 for _ in sympy.preorder_traversal(expression))
+
+
+def _short(text):
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 _NAMED_EXPRESSIONS = {
@@ -81,11 +99,11 @@ _NAMED_EXPRESSIONS = {
 def activation(text):
     """The Activation named or written as `text` (an expression in x).
 
-    Raises ExpressionError for an unknown name or an expression that is not
-    a function of x.
+    Raises ExpressionError for an unknown name, an expression that is not
+    a function of x, or one too large to differentiate and substitute.
     """
     if not isinstance(text, str):
-        raise ExpressionError(f"expected an activation name or an expression in x, got {text!r}")
+        raise ExpressionError(f"expected an activation name or an expression in x, got {type(text).__name__}")
     name = text.strip()
     if name == "softmax":
         return Activation("softmax", None, None)
@@ -93,17 +111,21 @@ def activation(text):
         return _from_expression(name, _NAMED_EXPRESSIONS[name])
     try:
         expression = parse_expression(name, {"x": X})
-    except ExpressionError as error:
-        if name.isidentifier():
-            import difflib
-
+    except ExpressionError:
+        if name.isidentifier() and name.isascii():
             close = difflib.get_close_matches(name, NAMED, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ExpressionError(
-                f"unknown activation {name!r}{hint}; expected one of {', '.join(NAMED)} "
-                "or an expression in x such as max(0, x)"
+                f"expected {', '.join(NAMED)} or an expression in x, got {_short(name)!r}{hint}"
             ) from None
-        raise ExpressionError(f"activation {name!r}: {error.message}") from None
+        raise
     if X not in expression.free_symbols:
-        raise ExpressionError(f"activation {name!r} is not a function of x")
-    return _from_expression(name, expression)
+        raise ExpressionError(f"expected a function of x, got the constant {_short(name)!r}")
+    size = _nodes(expression)
+    if size > MAX_NODES:
+        raise ExpressionError(f"activation too large ({size} nodes; at most {MAX_NODES})")
+    result = _from_expression(name, expression)
+    size = _nodes(result.derivative)
+    if size > MAX_DERIVATIVE_NODES:
+        raise ExpressionError(f"derivative too large ({size} nodes; at most {MAX_DERIVATIVE_NODES})")
+    return result

@@ -1,0 +1,132 @@
+"""Activations and losses in numpy, each value beside its derivative.
+
+As micrograd defines an operation's output together with its `_backward`,
+every entry here pairs a forward function with its derivative, so the two
+cannot drift apart. Arrays are batches: one row per sample, one column per
+neuron. Kinks use the subgradient 0 (ReLU'(0) = 0, unit step H(0) = 0).
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _unit_step(t, at_zero=None):
+    """H(t) with H(0) = 0, whatever value at 0 the SymPy expression carries."""
+    return np.heaviside(t, 0.0)
+
+
+# name -> (f, f'), both elementwise on an array of z
+ELEMENTWISE = {
+    "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1.0 - _sigmoid(z))),
+    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(float)),
+    "linear": (lambda z: z, np.ones_like),
+    "softplus": (lambda z: np.logaddexp(0.0, z), _sigmoid),  # softplus' = sigma
+}
+
+
+@dataclass(frozen=True)
+class ActivationOp:
+    """A layer's activation: `forward(z) -> h` and its vector-Jacobian product.
+
+    `backward(z, h, grad_h) -> grad_z` turns dE/dh into dE/dz; for an
+    elementwise f it is grad_h * f'(z), for softmax the Jacobian
+    s_i (delta_ij - s_j) applied to grad_h.
+    """
+
+    name: str
+    forward: object
+    backward: object
+
+
+def _elementwise(name, f, derivative):
+    return ActivationOp(name, f, lambda z, h, grad_h: grad_h * derivative(z))
+
+
+def _softmax(z):
+    shifted = np.exp(z - z.max(axis=1, keepdims=True))  # the shift leaves softmax unchanged
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def _softmax_backward(z, h, grad_h):
+    # sum_i grad_i s_i (delta_ij - s_j) = s_j (grad_j - sum_i grad_i s_i)
+    return h * (grad_h - (grad_h * h).sum(axis=1, keepdims=True))
+
+
+@lru_cache(maxsize=None)
+def activation_op(activation):
+    """The ActivationOp of a derive.symbolic Activation.
+
+    Named activations come from the tables above; any other expression is
+    compiled with SymPy's lambdify, together with the derivative the
+    Activation holds (the unit step taken as 0 at 0).
+    """
+    if activation.is_softmax:
+        return ActivationOp("softmax", _softmax, _softmax_backward)
+    if activation.name in ELEMENTWISE:
+        return _elementwise(activation.name, *ELEMENTWISE[activation.name])
+    import sympy
+
+    from ..symbolic.activations import X
+
+    modules = [{"Heaviside": _unit_step}, "numpy"]
+    f = sympy.lambdify(X, activation.expression, modules)
+    slope = sympy.lambdify(X, activation.derivative, modules)
+    # a constant derivative (x -> 2x) lambdifies to a scalar: broadcast it to z's shape
+    return _elementwise(activation.name, f, lambda z: slope(z) + np.zeros_like(z))
+
+
+@dataclass(frozen=True)
+class LossOp:
+    """A per-sample loss E(yhat, y) (one value per row) and its gradient dE/dyhat."""
+
+    name: str
+    value: object
+    gradient: object
+
+
+def _y_log(y, p):
+    """y log p with 0 log 0 = 0, the limit the cross-entropies take for a target of 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y == 0, 0.0, y * np.log(p))
+
+
+LOSSES = {
+    "half_squared_error": LossOp(
+        "half_squared_error",
+        lambda yhat, y: 0.5 * ((yhat - y) ** 2).sum(axis=1),
+        lambda yhat, y: yhat - y,
+    ),
+    "mean_squared_error": LossOp(
+        "mean_squared_error",
+        lambda yhat, y: ((yhat - y) ** 2).mean(axis=1),
+        lambda yhat, y: 2.0 * (yhat - y) / yhat.shape[1],
+    ),
+    "cross_entropy": LossOp(
+        "cross_entropy",
+        lambda yhat, y: -_y_log(y, yhat).sum(axis=1),
+        lambda yhat, y: -y / yhat,
+    ),
+    "binary_cross_entropy": LossOp(
+        "binary_cross_entropy",
+        lambda yhat, y: -(_y_log(y, yhat) + _y_log(1.0 - y, 1.0 - yhat)).sum(axis=1),
+        lambda yhat, y: (yhat - y) / (yhat * (1.0 - yhat)),
+    ),
+}
+
+
+# (output activation, loss) -> dE/dz of the output layer, for the pairs whose
+# product of dE/dyhat and the activation's Jacobian simplifies: computed
+# directly it stays finite where yhat rounds to 0 or 1 and the two factors
+# would be 0 and infinity (as losses on logits do in deep-learning libraries).
+OUTPUT_DELTAS = {
+    ("sigmoid", "binary_cross_entropy"): lambda yhat, y: yhat - y,
+    # sum_i (-y_i / s_i) s_i (delta_ij - s_j) = s_j sum_i y_i - y_j
+    ("softmax", "cross_entropy"): lambda yhat, y: yhat * y.sum(axis=1, keepdims=True) - y,
+}
