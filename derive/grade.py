@@ -114,8 +114,14 @@ class Grader:
         self.given_numbers = {float(v) for v in givens if isinstance(v, (int, float))}
         self.items = config.items
         self.expected_text = {key: self.show(key) for key in self.items}
+        chains = [self.exact_values] + ([self.rounded_values] if self.rounded_values else [])
+        self._plan = [  # per item, what grading it needs, looked up once
+            (key, self.exact[key], config.points.get(key, 1.0),
+             config.item_tolerance.get(key, config.tolerance), tuple(chain[key] for chain in chains))
+            for key in self.items]
         self._calculations = {}  # (key, student's numbers used) -> the printed calculation
         self._expressions = {}  # (key, answer text) -> verdict fields, decided once per distinct answer
+        self._settled = {}  # (key, answer text) -> the verdict of an answer right or missing for everyone
 
     # -- one sheet ----------------------------------------------------------
     def grade(self, sheet):
@@ -123,15 +129,19 @@ class Grader:
         result = SheetResult(sheet.student, sheet.path, warnings=list(sheet.warnings))
         numbers = {key: a.number for key, a in sheet.answers.items() if a.number is not None}
         propagated = {}
-        for key in self.items:
-            verdict = self.grade_item(key, sheet.answers.get(key), numbers, propagated)
+        settled = self._settled
+        for plan in self._plan:
+            answer = sheet.answers.get(plan[0])
+            verdict = settled.get((plan[0], answer.text if answer else ""))
+            if verdict is None:
+                verdict = self.grade_item(plan, answer, numbers, propagated)
+                if verdict.code in ("OK", "MISSING") and not plan[1].is_symbolic:
+                    settled[plan[0], verdict.answer] = verdict  # the same for every student who wrote it
             result.verdicts.append(verdict)
         return result
 
-    def grade_item(self, key, answer, numbers, propagated):
-        step = self.exact[key]
-        points = self.config.points.get(key, 1.0)
-        tolerance = self.config.item_tolerance.get(key, self.config.tolerance)
+    def grade_item(self, plan, answer, numbers, propagated):
+        key, step, points, tolerance, expected_values = plan
         written = answer.text if answer else ""
 
         def make(code, credit=0.0, **fields):
@@ -146,8 +156,7 @@ class Grader:
         if answer.number is None:
             return make("UNREADABLE", detail=answer.problem or "not a number")
         a = answer.number
-        chains = [self.exact_values] + ([self.rounded_values] if self.rounded_values else [])
-        if any(tolerance.accepts(a, chain[key]) for chain in chains):
+        if any(tolerance.accepts(a, expected) for expected in expected_values):
             return make("OK", 1.0)
         if not step.is_given:
             for used, value in self.follow_through(step, numbers, propagated):
@@ -160,8 +169,8 @@ class Grader:
         calculation = self.calculation(step, {})
         if own:  # show what the student's own earlier numbers give, and where that differs
             calculation = "with your numbers: " + self.calculation(step, own)
-        expected = self.exact_values[key]
-        if expected != 0 and any(tolerance.accepts(-a, chain[key]) for chain in chains):
+        expected = expected_values[0]
+        if expected != 0 and any(tolerance.accepts(-a, value) for value in expected_values):
             return make("SIGN", detail="the sign is wrong", calculation=calculation)
         if a not in self.given_numbers and _coarsely_rounded(a, expected, tolerance):
             return make("ROUNDING", detail="rounded too coarsely or too early", calculation=calculation)

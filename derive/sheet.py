@@ -12,6 +12,7 @@ are reported as warnings with the closest known key, and ignored.
 
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,10 @@ class AnswerSheet:
 
 MAX_SHEET_BYTES = 1_000_000
 MAX_ANSWERS = 10_000
+# Every level of YAML nesting starts at one of `[ { - : ?`; a sheet with fewer of
+# them than this cannot nest deep enough to trouble libyaml or Python's recursion,
+# and skips the (slower) event-by-event depth check.
+_SHALLOW = 200
 
 
 def read_sheet(path, known_keys):
@@ -89,6 +94,60 @@ def _unknown_key_warnings(unknown, known_keys, shown=10):
     return warnings
 
 
+_FLAT_LINE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\[\]]*):(?:[ ]+(?P<value>[^#]*?))?[ ]*(?:[ ]#.*)?")
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?P<fraction>\.[0-9]+)?")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
+
+
+def _flat(text):
+    """(data, lines) of a sheet made only of top-level `key: value` lines, or None.
+
+    The common sheet (`delta[2][1]: -0.0006`, `fprime[2]: "s(1-s)"`,
+    `delta[2]: [-0.0006, -0.0008]`) is read here directly, giving exactly
+    the values the YAML loader would; anything else (indentation, nested
+    lists, escapes, exponents, anchors...) returns None and goes to the
+    YAML loader.
+    """
+    if "\t" in text:
+        return None  # YAML refuses some tabs; let it say so
+    data, lines = {}, {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        stripped = line.rstrip("\r")
+        if not stripped.strip() or stripped.lstrip().startswith("#"):
+            continue
+        match = _FLAT_LINE.fullmatch(stripped)
+        if match is None or match["key"] in data:
+            return None
+        value = _flat_value(match["value"] or "")
+        if value is _NOT_FLAT:
+            return None
+        data[match["key"]] = value
+        lines[match["key"]] = number
+    return (data, lines) if data else None
+
+
+_NOT_FLAT = object()
+
+
+def _flat_value(text):
+    if not text:
+        return None
+    if _DECIMAL.fullmatch(text):
+        return float(text) if "." in text else int(text)
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" and text[0] not in text[1:-1] \
+            and "\\" not in text:
+        return text[1:-1]
+    if text[0] == "[" and text[-1] == "]" and "[" not in text[1:]:
+        items = [item.strip() for item in text[1:-1].split(",")]
+        if items and all(_DECIMAL.fullmatch(item) for item in items):
+            return [float(item) if "." in item else int(item) for item in items]
+        return _NOT_FLAT
+    if _WORD.fullmatch(text) and text.lower() not in _YAML_WORDS:
+        return text
+    return _NOT_FLAT
+
+
 def _load(path):
     """(data, lines of the top-level keys) of a sheet, with libyaml when it is there.
 
@@ -109,10 +168,14 @@ def _load(path):
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise AnswerSheetError(f"not UTF-8 text (byte {error.start})", path=where) from None
-    try:
-        check_yaml_depth(yaml, _loader_base(), text)
-    except DeriveError as error:
-        raise AnswerSheetError(error.message, path=where, line=error.line) from None
+    flat = _flat(text)
+    if flat is not None:
+        return flat
+    if sum(text.count(c) for c in "[{-:?") > _SHALLOW:  # else it cannot nest deeply enough to matter
+        try:
+            check_yaml_depth(yaml, _loader_base(), text)
+        except DeriveError as error:
+            raise AnswerSheetError(error.message, path=where, line=error.line) from None
     loader = _SheetLoader(text)
     try:
         data = loader.get_single_data()
