@@ -11,14 +11,12 @@ decides, and the verdict says so.
 
 import math
 import random
-import signal
-import threading
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .errors import DeriveError, Timeout
 from .steps import evaluate_formula
+from .symbolic.limits import time_limit
 
 POINTS = 12
 SIMPLIFY_SECONDS = 2.0
@@ -33,22 +31,22 @@ class Equivalence:
     detail: str = ""
 
 
-def equivalent(answer, expected, variable, domain=(-3.0, 3.0), points=POINTS):
-    """Compare two SymPy expressions in one variable (a Symbol) over `domain`."""
-    seed = zlib.crc32(str(expected).encode())
-    rng = random.Random(seed)
-    name = variable.name
+def equivalent(answer, expected, variables, domain=(-3.0, 3.0), points=POINTS):
+    """Compare two SymPy expressions over `domain` in each of `variables` (a Symbol or several)."""
+    names = [variables.name] if hasattr(variables, "name") else [v.name for v in variables]
+    rng = random.Random(zlib.crc32(str(expected).encode()))
     agreed = 0
     for _ in range(points):
-        x = rng.uniform(*domain)
-        a, e = _value(answer, name, x), _value(expected, name, x)
+        point = {name: rng.uniform(*domain) for name in names}
+        where = ", ".join(f"{name} = {value:.4g}" for name, value in point.items())
+        a, e = _value(answer, point), _value(expected, point)
         if a is None and e is None:
             continue
         if a is None or e is None:
             side = "the expected expression" if a is None else "your expression"
-            return Equivalence(False, "numbers", f"only {side} is defined at {name} = {x:.4g}")
+            return Equivalence(False, "numbers", f"only {side} is defined at {where}")
         if not math.isclose(a, e, rel_tol=1e-8, abs_tol=1e-10):
-            return Equivalence(False, "numbers", f"at {name} = {x:.4g} yours is {a:.6g}, expected {e:.6g}")
+            return Equivalence(False, "numbers", f"at {where} yours is {a:.6g}, expected {e:.6g}")
         agreed += 1
     try:
         with time_limit(SIMPLIFY_SECONDS):
@@ -71,28 +69,9 @@ def _difference_is_zero(difference):
     return sympy.simplify(difference) == 0
 
 
-def _value(expression, name, x):
+def _value(expression, point):
     try:
-        value = evaluate_formula(expression, {name: x})
+        value = evaluate_formula(expression, point)
     except (DeriveError, TypeError):
         return None
     return value if math.isfinite(value) else None
-
-
-@contextmanager
-def time_limit(seconds):
-    """Raise Timeout in the block after `seconds` (main thread only; elsewhere no limit is set,
-    and the caller's bounded input sizes are the only guard)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        raise Timeout("no time limit available outside the main thread")
-
-    def expire(signum, frame):
-        raise Timeout(f"took longer than {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)

@@ -260,12 +260,12 @@ class Grader:
     def _decide_expression(self, step, text):
         from .equivalence import equivalent
 
-        variable, names = answer_variables(step)
+        variables, names = answer_variables(step)
         try:
             expression = parse_expression(text, names)
         except ExpressionError as error:
             return "UNREADABLE", 0.0, {"detail": error.message}
-        verdict = equivalent(expression, step.value, variable)
+        verdict = equivalent(expression, step.value, variables)
         fields = {"decided_by": verdict.decided_by}
         if verdict.equal is True:
             return "OK", 1.0, dict(fields, detail=f"equivalent ({verdict.detail})")
@@ -307,20 +307,21 @@ class Grader:
 
 
 def answer_variables(step):
-    """(variable, names) for parsing an expression answer to a symbolic step.
+    """(variables, names) for parsing an expression answer to a symbolic step.
 
-    The variable is the one of the expected expression; `f` stands for the
-    function being differentiated, and for the sigmoid also `s`, `σ`, `sigma`.
+    The variables are those of the expected expression and its formula; when
+    the formula differentiates a function of one variable, `f` stands for
+    that function, and for the sigmoid also `s`, `σ`, `sigma`.
     """
     formula = step.formula
-    variable = sorted(step.value.free_symbols | formula.free_symbols, key=str)[0]
-    names = {variable.name: variable}
-    if isinstance(formula, sympy.Derivative):
-        function = formula.args[0]
+    variables = tuple(sorted(step.value.free_symbols | formula.free_symbols, key=str))
+    names = {variable.name: variable for variable in variables}
+    if isinstance(formula, sympy.Derivative) and len(variables) == 1:
+        function, variable = formula.args[0], variables[0]
         names["f"] = function
         if function == 1 / (1 + sympy.exp(-variable)):
             names.update({"s": function, "σ": function, "sigma": function})
-    return variable, names
+    return variables, names
 
 
 def _coarsely_rounded(answer, expected, tolerance):

@@ -1,12 +1,52 @@
-"""Problem kinds: each module reads its fields (`read`) and builds a Solution (`solve`).
+"""Problem kinds: one module per kind, each reading its fields and building a Solution.
 
 A kind module exposes FIELDS (the problem-file fields it reads besides the
 common ones), `read(root_field) -> spec` and `solve(problem, rounding) ->
-Solution`. Register it here.
+Solution`. A kind is registered by adding its module to `derive/kinds/` and
+its name to NAMES; modules are imported only when a problem of their kind is
+read, so start-up stays cheap.
 """
 
-from . import mlp_backprop
+import importlib
 
-KINDS = {
-    "mlp_backprop": mlp_backprop,
-}
+NAMES = (
+    "mlp_backprop",
+    "derivative",
+    "softmax",
+    "backprop_derivation",
+    "op_count",
+    "critical_points",
+    "conv_derivation",
+    "pool_derivation",
+    "conv_backprop",
+)
+
+
+def available():
+    """The kinds whose modules exist, in NAMES order."""
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    return [name for name in NAMES if (here / f"{name}.py").exists()]
+
+
+class _Registry(dict):
+    """name -> kind module, imported on first use."""
+
+    def __missing__(self, name):
+        if name not in available():
+            raise KeyError(name)
+        module = self[name] = importlib.import_module(f"{__name__}.{name}")
+        return module
+
+    def __iter__(self):
+        return iter(available())
+
+    def __contains__(self, name):
+        return name in available()
+
+    def __len__(self):
+        return len(available())
+
+
+KINDS = _Registry()

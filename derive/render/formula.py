@@ -172,8 +172,18 @@ class FormulaPrinter(Printer):
     _print_Heaviside = _print_Function
 
     def _print_Derivative(self, expr, leading=False):
+        if len(expr.variable_count) != 1:
+            return self._print_Basic(expr)
         (variable, order), = expr.variable_count
-        return self.derivative(self._print(expr.expr, leading=True), self._print(variable), order)
+        return self.derivative(self._print(expr.expr, leading=True), self._print(variable), order,
+                               partial=len(expr.expr.free_symbols) > 1)
+
+    def _print_MatrixBase(self, expr, leading=False):
+        rows = [[self._print(expr[i, j], leading=True) for j in range(expr.cols)] for i in range(expr.rows)]
+        return self.matrix(rows)
+
+    def matrix(self, rows):
+        return "[" + ", ".join("[" + ", ".join(row) + "]" for row in rows) + "]"
 
     def _print_Basic(self, expr, leading=False):
         return self.call(type(expr).__name__, [self._print(a, leading=True) for a in expr.args])
@@ -205,9 +215,10 @@ class FormulaPrinter(Printer):
     def exponential(self, argument):
         return f"exp({argument})"
 
-    def derivative(self, inner, variable, order):
-        power = "" if order == 1 else str(order)
-        return f"d{power}/d{variable}{power} [{inner}]"
+    def derivative(self, inner, variable, order, partial=False):
+        d = "∂" if partial else "d"
+        power = "" if order == 1 else "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(order))
+        return f"{d}{power}/{d}{variable}{power} [{inner}]"
 
 
 class TextFormula(FormulaPrinter):
@@ -246,9 +257,14 @@ class LatexFormula(FormulaPrinter):
     def exponential(self, argument):
         return f"e^{{{argument}}}"
 
-    def derivative(self, inner, variable, order):
+    def derivative(self, inner, variable, order, partial=False):
+        d = r"\partial " if partial else "d"
         power = "" if order == 1 else f"^{{{order}}}"
-        return rf"\frac{{d{power}}}{{d{variable}{power}}}\left[{inner}\right]"
+        return rf"\frac{{{d}{power}}}{{{d}{variable}{power}}}\left[{inner}\right]"
+
+    def matrix(self, rows):
+        body = r" \\ ".join(" & ".join(row) for row in rows)
+        return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
 
     def times(self, left, right):
         if left.is_Rational and not left.is_Integer and self._settings["values"] is None:
@@ -282,7 +298,7 @@ class KeyFormula(FormulaPrinter):
 
     function_names = {"Max": "max", "Min": "min", "Heaviside": "heaviside", "Abs": "abs", "log": "log"}
 
-    def derivative(self, inner, variable, order):
+    def derivative(self, inner, variable, order, partial=False):
         return f"diff({inner}, {variable}, {order})" if order != 1 else f"diff({inner}, {variable})"
 
     def _print_Function(self, expr, leading=False):
