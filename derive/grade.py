@@ -309,12 +309,16 @@ class Grader:
 def answer_variables(step):
     """(variables, names) for parsing an expression answer to a symbolic step.
 
-    The variables are those of the expected expression and its formula; when
+    The variables are those of the expected expression (and the variable a
+    derivative is taken in; never the step keys a formula refers to); when
     the formula differentiates a function of one variable, `f` stands for
     that function, and for the sigmoid also `s`, `σ`, `sigma`.
     """
     formula = step.formula
-    variables = tuple(sorted(step.value.free_symbols | formula.free_symbols, key=str))
+    free = set(step.value.free_symbols)
+    if isinstance(formula, sympy.Derivative):
+        free |= set(formula.variables)  # d/dx of a constant is still a function of x
+    variables = tuple(sorted(free, key=str))
     names = {variable.name: variable for variable in variables}
     if isinstance(formula, sympy.Derivative) and len(variables) == 1:
         function, variable = formula.args[0], variables[0]

@@ -300,7 +300,10 @@ def blank_sheet(problem, solution, items):
         step = solution[key]
         what = f"{step.symbol.text}: {step.section}"
         if step.is_symbolic:
-            what += " (an expression in x, in quotes)"
+            from .grade import answer_variables
+
+            names = ", ".join(v.name for v in answer_variables(step)[0]) or "no variable"
+            what += f" (an expression in {names}, in quotes)"
         lines.append(f"{key + ':':<{width + 1}}   # {what}")
     return "\n".join(lines) + "\n"
 

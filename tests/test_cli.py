@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from derive.cli import cli
+from derive.kinds import available
 from conftest import PROBLEMS
 
 COMMANDS = [name for name in cli.commands]
@@ -24,7 +25,7 @@ def test_list_shows_every_bundled_problem_once(runner):
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert sorted(line.split()[0] for line in lines) == sorted(p.stem for p in PROBLEMS.glob("*.yaml"))
-    assert all(" mlp_backprop " in line for line in lines)
+    assert all(line.split()[1] in available() for line in lines)
 
 
 @pytest.mark.parametrize("format_", ["text", "markdown", "latex", "json"])

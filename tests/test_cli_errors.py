@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from derive.cli import cli
+from derive.kinds import available
 
 VALID = """\
 kind: mlp_backprop
@@ -110,8 +111,8 @@ FAILURES = [
     (add("a" * 1000 + ": 1"), "p.yaml:10: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...': unknown field; expected one of batch, "
                                  "derivatives, grading, iterations, kind, layers, learning_rate, loss, loss_after, notes, "
                                  "offset, rounding, samples, sizes, source, title, update, weight_decay, weights_layout"),
-    (edit(1, "kind: mlp_backprob"), "p.yaml:1: kind: expected one of mlp_backprop, got text 'mlp_backprob' "
-                                    "(did you mean 'mlp_backprop'?)"),
+    (edit(1, "kind: mlp_backprob"), f"p.yaml:1: kind: expected one of {', '.join(sorted(available()))}, "
+                                    "got text 'mlp_backprob' (did you mean 'mlp_backprop'?)"),
     # wrong shapes and types
     (edit(5, "    weights: [[0.5, -0.5]]"),
      "p.yaml:5: layers[0].weights: expected a 2x1 matrix (rows = the 2 neurons of layer 0, columns = the 1 of layer 1), "

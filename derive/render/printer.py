@@ -43,8 +43,9 @@ class SolutionPrinter:
         them (rounded, in a rounding mode), so the line can be checked by hand.
         """
         if step.is_symbolic:
-            return [formula_printer(step.formula, symbols=self.symbols),
-                    formula_printer(step.value, symbols=self.symbols)]
+            formula = formula_printer(step.formula, symbols=self.symbols)
+            value = formula_printer(step.value, symbols=self.symbols)
+            return [formula] if formula == value else [formula, value]
         values = {key: self.solution[key].value for key in step.deps}
         formula = formula_printer(step.formula, symbols=self.symbols)
         substituted = formula_printer(step.formula, values=values, rounding=self.solution.rounding)
