@@ -654,7 +654,6 @@ def test_every_problem_solves_and_prints_in_every_rounding_mode(path, rounding):
     if rounding.decimals == 0:
         return  # see test_zero_decimals_keep_the_losses_finite
     numbers = [step for step in solution if isinstance(step.value, float)]  # symbolic steps aside
-    assert numbers
     for step in numbers:
         assert math.isfinite(step.value), f"{path.stem}: {step.key}"
 

@@ -178,12 +178,94 @@ class FormulaPrinter(Printer):
         return self.derivative(self._print(expr.expr, leading=True), self._print(variable), order,
                                partial=len(expr.expr.free_symbols) > 1)
 
+    def _print_KroneckerDelta(self, expr, leading=False):
+        """δᵢⱼ: 1 when its two indices are equal, else 0."""
+        return self.kronecker([self._print(index, leading=True) for index in expr.args])
+
     def _print_MatrixBase(self, expr, leading=False):
         rows = [[self._print(expr[i, j], leading=True) for j in range(expr.cols)] for i in range(expr.rows)]
         return self.matrix(rows)
 
     def matrix(self, rows):
         return "[" + ", ".join("[" + ", ".join(row) + "]" for row in rows) + "]"
+
+    def _print_DisplaySymbol(self, expr, leading=False):
+        """A Symbol that carries its own display Sym (a derivation's w₁₁, δ⁽ˡ⁾₂₁), whatever its name."""
+        return self.symbol_text(expr.display)
+
+    def _print_DisplayFunctionBase(self, expr, leading=False):
+        """A function that carries its own display Sym (a derivation's f₁, f′₂), applied to its arguments.
+
+        SymPy dispatches a Function subclass to its own name or to a base
+        whose name ends in `Base`, hence the name."""
+        return self.call(self.symbol_text(expr.display), [self._print(a, leading=True) for a in expr.args])
+
+    def _print_DisplayMatrix(self, expr, leading=False):
+        """A matrix symbol that carries its own display Sym (W⁽²⁾, e⁽¹⁾)."""
+        return self.symbol_text(expr.display)
+
+    def _print_MatMul(self, expr, leading=False):
+        """A matrix product, factors side by side (`W⁽²⁾ᵀ e⁽²⁾`); a leading -1 is a minus sign."""
+        factors = list(expr.args)
+        if factors[0] == -1:
+            return self.minus + self.product(factors[1:], leading=False)
+        return self.product(factors, leading=leading)
+
+    def _print_Transpose(self, expr, leading=False):
+        inner = self._print(expr.arg, leading=True)
+        return self.transpose(inner if expr.arg.is_symbol else self.group(inner))
+
+    def _print_HadamardProduct(self, expr, leading=False):
+        """The elementwise product ⊙; a matrix product inside it is parenthesised."""
+        parts = [self._print(a, leading=True) for a in expr.args]
+        return self.hadamard([self.group(p) if a.is_MatMul else p for a, p in zip(expr.args, parts)])
+
+    def transpose(self, inner):
+        return f"{inner}ᵀ"
+
+    def hadamard(self, parts):
+        return " ⊙ ".join(parts)
+
+    def _print_Indexed(self, expr, leading=False):
+        """An indexed name inside a general sum: `a⁽ˡ⁻¹⁾[u + 1, v]`."""
+        return self.indexed(self._print(expr.base.label), [self._print(i, leading=True) for i in expr.indices])
+
+    def _print_Sum(self, expr, leading=False):
+        """Σ over index ranges; neighbouring ranges with equal bounds share one sign (`Σ_{u,v=1..2}`)."""
+        ranges = []
+        for variable, low, high in expr.limits:
+            bounds = (self._print(low, leading=True), self._print(high, leading=True))
+            if ranges and ranges[-1][1] == bounds:
+                ranges[-1][0].append(self._print(variable))
+            else:
+                ranges.append(([self._print(variable)], bounds))
+        return self.summation(ranges, self.paren(expr.function, MUL))
+
+    def indexed(self, base, indices):
+        return f"{base}[{', '.join(indices)}]"
+
+    def summation(self, ranges, body):
+        limits = ", ".join(f"{','.join(names)}={low}..{high}" for names, (low, high) in ranges)
+        return f"Σ_{{{limits}}} {body}"
+
+    def _print_Piecewise(self, expr, leading=False):
+        """Cases: `{a if x > 1; b otherwise}`; a last condition that is always true reads "otherwise"."""
+        pieces = [(self._print(value, leading=True), None if condition == True else self._print(condition))
+                  for value, condition in expr.args]
+        return self.cases(pieces)
+
+    def _print_Relational(self, expr, leading=False):
+        """A comparison in a condition: `x > 1`, `x ≤ 0`."""
+        relation = self.relations.get(expr.rel_op, expr.rel_op)
+        return f"{self._print(expr.lhs, leading=True)} {relation} {self._print(expr.rhs, leading=True)}"
+
+    relations = {"<=": "≤", ">=": "≥", "!=": "≠", "==": "="}
+
+    def cases(self, pieces):
+        """pieces: (value, condition or None for "otherwise") as printed."""
+        shown = [f"{value} if {condition}" if condition is not None else f"{value} otherwise"
+                 for value, condition in pieces]
+        return "{" + "; ".join(shown) + "}"
 
     def _print_Basic(self, expr, leading=False):
         return self.call(type(expr).__name__, [self._print(a, leading=True) for a in expr.args])
@@ -219,6 +301,10 @@ class FormulaPrinter(Printer):
         d = "∂" if partial else "d"
         power = "" if order == 1 else "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(order))
         return f"{d}{power}/{d}{variable}{power} [{inner}]"
+
+    def kronecker(self, indices):
+        separator = "," if any(len(index) > 1 for index in indices) else ""
+        return "δ" + subscript(separator.join(indices))
 
 
 class TextFormula(FormulaPrinter):
@@ -262,9 +348,33 @@ class LatexFormula(FormulaPrinter):
         power = "" if order == 1 else f"^{{{order}}}"
         return rf"\frac{{{d}{power}}}{{{d}{variable}{power}}}\left[{inner}\right]"
 
+    def kronecker(self, indices):
+        separator = "," if any(len(index) > 1 for index in indices) else ""
+        return rf"\delta_{{{separator.join(indices)}}}"
+
+    relations = {"<=": r"\le", ">=": r"\ge", "!=": r"\ne", "==": "="}
+
+    def cases(self, pieces):
+        otherwise = r"\text{otherwise}"
+        rows = [f"{value} & {otherwise if condition is None else condition}" for value, condition in pieces]
+        return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+
     def matrix(self, rows):
         body = r" \\ ".join(" & ".join(row) for row in rows)
         return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
+
+    def indexed(self, base, indices):
+        return f"{base}_{{{', '.join(indices)}}}"
+
+    def transpose(self, inner):
+        return f"{{{inner}}}^{{\\top}}"
+
+    def hadamard(self, parts):
+        return r" \odot ".join(parts)
+
+    def summation(self, ranges, body):
+        signs = "".join(rf"\sum_{{{','.join(names)}={low}}}^{{{high}}}" for names, (low, high) in ranges)
+        return f"{signs} {body}"
 
     def times(self, left, right):
         if left.is_Rational and not left.is_Integer and self._settings["values"] is None:
@@ -290,6 +400,24 @@ class KeyFormula(FormulaPrinter):
     def _print_Symbol(self, expr, leading=False):
         return expr.name
 
+    _print_DisplaySymbol = _print_Symbol
+
+    def _print_DisplayFunctionBase(self, expr, leading=False):
+        return self.call(type(expr).__name__, [self._print(a, leading=True) for a in expr.args])
+
+    def _print_DisplayMatrix(self, expr, leading=False):
+        return expr.name
+
+    def transpose(self, inner):
+        return f"transpose({inner})"
+
+    def hadamard(self, parts):
+        return self.call("hadamard", parts)
+
+    def summation(self, ranges, body):
+        limits = ", ".join(f"({name}, {low}, {high})" for names, (low, high) in ranges for name in names)
+        return f"sum({body}, {limits})"
+
     def number(self, value):
         return repr(float(value)) if value != int(value) else str(int(value))
 
@@ -301,6 +429,15 @@ class KeyFormula(FormulaPrinter):
     def derivative(self, inner, variable, order, partial=False):
         return f"diff({inner}, {variable}, {order})" if order != 1 else f"diff({inner}, {variable})"
 
+    def kronecker(self, indices):
+        return f"KroneckerDelta({', '.join(indices)})"
+
+    relations = {}
+
+    def cases(self, pieces):
+        return self.call("piecewise", [f"({value}, {condition if condition is not None else 'True'})"
+                                       for value, condition in pieces])
+
     def _print_Function(self, expr, leading=False):
         name = self.function_names.get(type(expr).__name__, type(expr).__name__.lower())
         return self.call(name, [self._print(a, leading=True) for a in expr.args])
@@ -308,6 +445,16 @@ class KeyFormula(FormulaPrinter):
     _print_Max = _print_Function
     _print_Min = _print_Function
     _print_Heaviside = _print_Function
+
+
+_SUBSCRIPTS = dict(zip("0123456789+-=(),aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎,ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
+
+
+def subscript(text):
+    """`text` in Unicode subscripts (`12` -> ₁₂, `ij` -> ᵢⱼ); `_text` where a character has none."""
+    if all(character in _SUBSCRIPTS for character in text):
+        return "".join(_SUBSCRIPTS[character] for character in text)
+    return f"_{text}" if len(text) == 1 else f"_({text})"
 
 
 def _reciprocal(expr):
