@@ -48,7 +48,9 @@ def cli():
               help="Output format.")
 @click.option("--exact", is_flag=True, help="Do not round intermediates, whatever the problem file says.")
 @click.option("--keys", is_flag=True, help="Show each step's answer-sheet key (text, markdown, latex).")
-def solve(problem, format_, exact, keys):
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Also draw the error surface (critical_points, 2 parameters) to this .png or .svg file.")
+def solve(problem, format_, exact, keys, plot_path):
     """Print the worked solution of PROBLEM (a file, or a bundled problem's name)."""
     from .problem import find_problem, load_problem
     from .render import render
@@ -56,6 +58,10 @@ def solve(problem, format_, exact, keys):
 
     loaded = load_problem(find_problem(problem))
     solution = loaded.solve(EXACT if exact else None)
+    if plot_path:  # drawn before printing, so that a refusal is the only line printed
+        from .plot import plot_solution
+
+        plot_solution(loaded, solution, plot_path)
     settings = {} if format_ == "json" else {"keys": keys}
     click.echo(render(solution, format_, **settings), nl=False)
 
