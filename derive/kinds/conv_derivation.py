@@ -52,7 +52,8 @@ class DisplaySymbol(sympy.Symbol):
         return (self.name, self.display), {}
 
     def _hashable_content(self):
-        return super()._hashable_content() + (self.display,)
+        # plain strings: SymPy orders hashable contents when it sorts terms, and a Sym has no order
+        return super()._hashable_content() + (self.display.text, self.display.latex)
 
 
 def indexed_sym(text, latex, layer, *indices):
