@@ -8,24 +8,14 @@ Usage: python bench/solve.py [--runs N]
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from timing import median_wall_time
+
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEM = ROOT / "problems" / "lecture-bp-3layer.yaml"
-
-
-def wall_time(command, runs):
-    """Median wall time of `command` over `runs` runs (after one warm-up run)."""
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main():
@@ -39,8 +29,8 @@ def main():
     # Interleave the two measurements so that machine load affects both alike.
     tool, sympy_only = [], []
     for _ in range(runs):
-        tool.append(wall_time(solve, 1))
-        sympy_only.append(wall_time(baseline, 1))
+        tool.append(median_wall_time(solve, 1))
+        sympy_only.append(median_wall_time(baseline, 1))
     t, b = statistics.median(tool), statistics.median(sympy_only)
     print(f"derive solve lecture-bp-3layer: {t * 1000:7.1f} ms (median of {runs})")
     print(f"python -c 'import sympy':        {b * 1000:7.1f} ms (median of {runs})")

@@ -11,11 +11,11 @@ Usage: python bench/symbolic.py [--runs N] [--kinds derivative,softmax,...]
 
 import argparse
 import shutil
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from timing import median_wall_time
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,17 +34,6 @@ def symbolic_problems(kinds):
         if data.get("kind") in kinds:
             found.append((path, data["kind"]))
     return found
-
-
-def median_wall_time(command, runs):
-    """Median wall time of `command` over `runs` runs, after one warm-up run whose failure stops the bench."""
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main():

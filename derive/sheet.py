@@ -273,7 +273,7 @@ def _number(text):
         number = float(plain)
         return (number, "") if math.isfinite(number) else (None, "not a finite number")
     except ValueError:
-        pass
+        pass  # not a plain number: perhaps a constant expression such as 1/2
     try:
         expression = parse_expression(text, {})
     except ExpressionError as error:

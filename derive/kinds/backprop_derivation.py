@@ -33,6 +33,7 @@ from ..errors import DeriveError, ExpressionError
 from ..steps import SolutionBuilder, Sym
 from ..symbolic.activations import X
 from ..symbolic.activations import activation as read_activation
+from ..symbolic.display import DisplaySymbol
 from ..symbolic.limits import time_limit
 
 FIELDS = {"notation", "sizes", "activations", "offset", "loss", "point"}
@@ -164,26 +165,6 @@ def _ascii(name, sup=None, sub=""):
         return re.sub(r"[^A-Za-z0-9]", "", str(part).replace("+", "p").replace("-", "m"))
     sup, sub = clean("" if sup is None else sup), clean(sub)
     return name + sup + ("_" if sup and sub else "") + sub
-
-
-class DisplaySymbol(sympy.Symbol):
-    """A Symbol shown as `display` (w¹₁₂) whose name is what an answer writes (`w1_12`).
-
-    The same shape as conv_derivation's DisplaySymbol, so the formula
-    printers' `_print_DisplaySymbol` shows it; the display is part of its identity.
-    """
-
-    def __new__(cls, name, display):
-        symbol = sympy.Symbol.__xnew__(cls, name)
-        symbol.display = display
-        return symbol
-
-    def __getnewargs_ex__(self):
-        return (self.name, self.display), {}
-
-    def _hashable_content(self):
-        # strings, not the Sym: SymPy orders symbols by comparing this content, and a Sym has no order
-        return super()._hashable_content() + (self.display.text, self.display.latex)
 
 
 class DisplayMatrix(sympy.MatrixSymbol):

@@ -23,6 +23,7 @@ from sympy import Add, IndexedBase, Mul, Sum
 from ..errors import DeriveError, ExpressionError
 from ..steps import SolutionBuilder, Sym
 from ..symbolic.activations import activation as read_activation
+from ..symbolic.display import DisplaySymbol
 from ..symbolic.limits import time_limit
 
 FIELDS = {"input_size", "kernel_size", "stride", "padding", "activation", "at"}
@@ -32,28 +33,6 @@ SYMPY_SECONDS = 10.0
 
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 LAYER_TEXT = {"l": "⁽ˡ⁾", "l-1": "⁽ˡ⁻¹⁾"}
-
-
-class DisplaySymbol(sympy.Symbol):
-    """A SymPy Symbol with a name a student can type (`delta12`) and its own display (δ⁽ˡ⁾₁₂).
-
-    Derivations work on symbols that are not steps of the solution (the
-    entries of a kernel, of an input map), so they carry how they are shown;
-    the formula printers show `display`, the JSON and the answer sheets use
-    `name`. The display is part of the symbol's identity.
-    """
-
-    def __new__(cls, name, display):
-        symbol = sympy.Symbol.__xnew__(cls, name)
-        symbol.display = display
-        return symbol
-
-    def __getnewargs_ex__(self):
-        return (self.name, self.display), {}
-
-    def _hashable_content(self):
-        # plain strings: SymPy orders hashable contents when it sorts terms, and a Sym has no order
-        return super()._hashable_content() + (self.display.text, self.display.latex)
 
 
 def indexed_sym(text, latex, layer, *indices):

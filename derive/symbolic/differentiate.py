@@ -370,7 +370,7 @@ def locate_kink(function, a, b, x, da, db, used, used_text):
         if 1 <= poly.degree() <= 2:
             points = sorted((p for p in sympy.solve(poly.as_expr(), x) if p.is_real), key=float)
     except sympy.PolynomialError:
-        pass
+        pass  # not a polynomial: no kink points to list
     if not points:
         return Kink(text(function), where, jump=jump, used=used_text)
     found = []
