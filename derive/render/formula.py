@@ -136,14 +136,18 @@ class FormulaPrinter(Printer):
         return self.times_symbols
 
     def divide(self, numerator, denominator):
-        """numerator / denominator, each a list of factors (an empty numerator is 1)."""
-        return f"{self.division_part(numerator)}/{self.division_part(denominator)}"
+        """numerator / denominator, each a list of factors (an empty numerator is 1).
 
-    def division_part(self, factors):
+        A product above the bar needs no parentheses (`a b/c` reads as (a b)/c);
+        below it, a product or a negative number does (`a/(b c)`, `a/(-2)`).
+        """
+        return f"{self.division_part(numerator, below=False)}/{self.division_part(denominator, below=True)}"
+
+    def division_part(self, factors, below):
         if not factors:
             return "1"
-        text = self.product(factors, leading=True)
-        if len(factors) > 1 or self._precedence(factors[0]) == MUL:
+        text = self.product(factors, leading=not below)
+        if (below and len(factors) > 1) or (len(factors) == 1 and self._precedence(factors[0]) == MUL):
             return self.group(text)
         return text
 
@@ -381,7 +385,7 @@ class LatexFormula(FormulaPrinter):
             return self.times_symbols
         return super().times(left, right)
 
-    def division_part(self, factors):
+    def division_part(self, factors, below=False):
         if len(factors) == 1:
             return self._print(factors[0], leading=True)
         return self.product(factors, leading=True) if factors else "1"
