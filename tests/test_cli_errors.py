@@ -202,9 +202,11 @@ FAILURES = [
      "p.yaml:6: layers[0].biases: this problem uses thresholds (offset: threshold); write thresholds: or set offset: bias"),
     (edit(8, "iterations: 2", edit(9, "")),
      "p.yaml:8: iterations: has no meaning without targets (the samples have no y: forward pass only)"),
-    # found while solving: the file is named, the step too
+    # found while solving: the activation's line and field are named, and the step
     (activation("sqrt(x - 5)"),
-     "p.yaml: cannot evaluate yhat[1]: outside the domain of a function (log or sqrt of a negative number?)"),
+     "p.yaml:4: layers[0].activation: cannot evaluate yhat[1]: outside the domain of a function "
+     "(log or sqrt of a negative number?)"),
+    (activation("1/(x - 0.5)"), "p.yaml:4: layers[0].activation: cannot evaluate yhat[1]: division by zero"),  # z = 0.5
 ]
 
 

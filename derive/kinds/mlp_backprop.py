@@ -15,12 +15,13 @@ Conventions (../shared/MATH.md §1-2), chosen by the problem file:
 """
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sympy
 from sympy import Add, Mul, Pow, Rational
 
-from ..errors import ExpressionError
+from ..errors import DeriveError, ExpressionError
 from ..steps import SolutionBuilder, Sym
 from ..symbolic.activations import activation as read_activation
 
@@ -36,11 +37,16 @@ MAX_STEPS = 20_000  # a solution printed step by step; the solver makes about 30
 
 @dataclass(frozen=True)
 class Layer:
-    """One layer l >= 1: its activation, weights[i][j] (from i to j) and offsets[j]."""
+    """One layer l >= 1: its activation, weights[i][j] (from i to j) and offsets[j].
+
+    activation_at: (line, field) of the activation in the file, so that a value
+    it cannot take (sqrt of a negative z) is reported where the activation is written.
+    """
 
     activation: object
     weights: tuple
     offsets: tuple
+    activation_at: tuple = (None, None)
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ def read(root):
                                                                f"columns = the {n_from} of layer {l - 1})")
             weights = tuple(zip(*stored))
         offsets = field.get(offset_field, [0] * n_to).vector(n_to)
-        layers.append(Layer(act, weights, offsets))
+        layers.append(Layer(act, weights, offsets, (act_field.line, act_field.name)))
 
     loss = root.get("loss", "half_squared_error").choice(LOSSES)
     output = layers[-1].activation
@@ -318,6 +324,15 @@ class _MlpSolver:
     def _symbol(self, name, *indices, sample=None, prefix=""):
         return sympy.Symbol(self.key(name, *indices, sample=sample, prefix=prefix))
 
+    @contextmanager
+    def activation_of(self, l):
+        """Errors evaluating layer l's activation or its derivative name the `activation:` line."""
+        try:
+            yield
+        except DeriveError as error:
+            line, field = self.spec.layers[l - 1].activation_at
+            raise error.locate(line=line, field=field) from None
+
     def _sample_section(self, heading, name, k):
         return _section(heading, name + (f", sample {k}" if self.several else ""))
 
@@ -425,7 +440,8 @@ class _MlpSolver:
                     key, symbol = self.key("yhat", j, sample=k, prefix=prefix), n.yhat(j, primes, k)
                 else:
                     key, symbol = self.key("h", l, j, sample=k, prefix=prefix), n.h(l, j, primes, k)
-                hs.append(out.step(key, symbol, formula, section))
+                with self.activation_of(l):
+                    hs.append(out.step(key, symbol, formula, section))
             previous = hs
         self.yhat, self.z_out = previous, zs
         if spec.forward_only:
@@ -510,8 +526,9 @@ class _MlpSolver:
         section = self._sample_section(heading, "Backward pass", k)
         deltas = {}
         for j in range(1, spec.sizes[-1] + 1):
-            deltas[self.L, j] = out.step(self.key("delta", self.L, j, sample=k, prefix=prefix),
-                                         n.delta(self.L, j, primes, k), self.output_delta(j, k), section)
+            with self.activation_of(self.L):
+                deltas[self.L, j] = out.step(self.key("delta", self.L, j, sample=k, prefix=prefix),
+                                             n.delta(self.L, j, primes, k), self.output_delta(j, k), section)
         for l in range(self.L - 1, 0, -1):
             act = spec.layers[l - 1].activation
             for j in range(1, spec.sizes[l] + 1):
@@ -520,8 +537,9 @@ class _MlpSolver:
                 z = self._symbol("z", l, j, sample=k, prefix=prefix)
                 h = self._symbol("h", l, j, sample=k, prefix=prefix)
                 formula = _product(back, act.derivative_at(z, h))
-                deltas[l, j] = out.step(self.key("delta", l, j, sample=k, prefix=prefix),
-                                        n.delta(l, j, primes, k), formula, section)
+                with self.activation_of(l):
+                    deltas[l, j] = out.step(self.key("delta", l, j, sample=k, prefix=prefix),
+                                            n.delta(l, j, primes, k), formula, section)
         return deltas
 
     def gradients(self, deltas, k, prefix, heading, primes):
