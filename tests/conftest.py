@@ -35,3 +35,15 @@ def golden(request):
         assert text == path.read_text(encoding="utf-8"), f"output differs from {path}"
 
     return check
+
+
+def edited(problem, line, text):
+    """`problem` (YAML text) with its line `line` (1-based) replaced by `text` (several lines, or none)."""
+    lines = problem.splitlines(keepends=True)
+    lines[line - 1] = text + "\n" if text else ""
+    return "".join(lines)
+
+
+def extended(problem, text):
+    """`problem` (YAML text) with the line(s) `text` added at the end."""
+    return problem + text + "\n"

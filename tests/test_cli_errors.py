@@ -13,6 +13,7 @@ import pytest
 
 from derive.cli import cli
 from derive.kinds import available
+from conftest import edited, extended
 
 VALID = """\
 kind: mlp_backprop
@@ -42,15 +43,11 @@ loss: cross_entropy
 
 
 def edit(line, text, problem=VALID):
-    """The problem with its line `line` (1-based) replaced by `text` (which may be several lines, or none)."""
-    lines = problem.splitlines(keepends=True)
-    lines[line - 1] = text + "\n" if text else ""
-    return "".join(lines)
+    return edited(problem, line, text)
 
 
 def add(text, problem=VALID):
-    """The problem with the line(s) `text` added at the end."""
-    return problem + text + "\n"
+    return extended(problem, text)
 
 
 def activation(text):

@@ -23,7 +23,7 @@ from derive.problem import load_problem
 from derive.render import render
 from derive.render.formula import key_formula, latex_formula, text_formula
 from derive.sheet import AnswerSheet, read_answer
-from conftest import PROBLEMS
+from conftest import PROBLEMS, edited, extended
 
 
 @pytest.fixture(scope="module")
@@ -382,13 +382,11 @@ y: [0, 0, 1]
 
 
 def edit(line, text, problem=VALID):
-    lines = problem.splitlines(keepends=True)
-    lines[line - 1] = text + "\n" if text else ""
-    return "".join(lines)
+    return edited(problem, line, text)
 
 
 def add(text, problem=VALID):
-    return problem + text + "\n"
+    return extended(problem, text)
 
 
 FAILURES = [
