@@ -5,11 +5,13 @@ Prints, in one run:
 - the same for a naive baseline on a sample of the same sheets: every item
   re-derived (the problem solved again) and every expression compared with
   `sympy.simplify(a - b) == 0`; and the ratio of the two;
+- the same sheets graded without naming the slips behind wrong answers, and
+  the cost of that diagnosis as a ratio (with / without);
 - the wall time of one `derive grade` process over the whole directory,
   start-up included.
 
 Targets on a 2-core machine: >= 1,000 sheets/s in-process, ratio >= 50x,
-the whole directory in < 5 s.
+diagnosis at most 2x the grading time without it, the whole directory in < 5 s.
 Usage: python bench/grade.py [--sheets N] [--baseline-sample N]
 """
 
@@ -106,8 +108,14 @@ def main():
 
         grader = Grader(problem)  # a fresh grader: nothing cached from generating the sheets
         start = time.perf_counter()
-        grade_all(grader, paths)
-        ours = len(paths) / (time.perf_counter() - start)
+        graded = grade_all(grader, paths)
+        with_slips = time.perf_counter() - start
+        ours = len(paths) / with_slips
+
+        start = time.perf_counter()
+        grade_all(Grader(problem, diagnose=False), paths)
+        without_slips = time.perf_counter() - start
+        diagnosed = sum(1 for result in graded for v in result.verdicts if v.slip)
 
         sample = paths[: args.baseline_sample]
         start = time.perf_counter()
@@ -123,6 +131,9 @@ def main():
     print(f"in-process:  {ours:8.0f} sheets/s  ({len(paths)} sheets; target >= 1000)")
     print(f"naive:       {naive:8.2f} sheets/s  (a sample of {len(sample)} of the same sheets)")
     print(f"ratio:       {ours / naive:8.0f}x        (target >= 50x)")
+    print(f"no slips:    {without_slips:8.2f} s        (grading without diagnosis)")
+    print(f"slips:       {with_slips:8.2f} s        (grading with diagnosis: {diagnosed} wrong answers named)")
+    print(f"diagnosis:   {with_slips / without_slips:8.2f}x        (with / without; target <= 2x)")
     print(f"one process: {whole:8.2f} s        (derive grade on the {len(paths)}-sheet directory; target < 5 s)")
 
 

@@ -59,6 +59,23 @@ def equivalent(answer, expected, variables, domain=(-3.0, 3.0), points=POINTS):
     return Equivalence(None, "undecided", "could not be evaluated at enough points, and SymPy did not decide")
 
 
+def agrees(answer, expected, variables, domain=(-3.0, 3.0), points=POINTS):
+    """Numbers only: the two expressions agree at every sampled point where either is defined
+    (and at three at least). Used to match a wrong answer against a slip's rewritten expression."""
+    names = [variables.name] if hasattr(variables, "name") else [v.name for v in variables]
+    rng = random.Random(zlib.crc32(str(expected).encode()))
+    agreed = 0
+    for _ in range(points):
+        point = {name: rng.uniform(*domain) for name in names}
+        a, e = _value(answer, point), _value(expected, point)
+        if a is None and e is None:
+            continue
+        if a is None or e is None or not math.isclose(a, e, rel_tol=1e-8, abs_tol=1e-10):
+            return False
+        agreed += 1
+    return agreed >= 3
+
+
 def _difference_is_zero(difference):
     """Prove difference == 0: exponentials and cancelled fractions settle what students write
     (sigmoid and tanh forms) cheaply; `simplify` is the slow last resort."""

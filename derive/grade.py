@@ -21,6 +21,12 @@ by the student's own earlier answers, whichever credits the student, and
 either the exact or the problem's rounded arithmetic. A wrong number early
 in a chain therefore costs marks once.
 
+Slips: an item graded SIGN, ROUNDING or WRONG is diagnosed (derive.diagnose):
+when exactly one known slip reproduces the student's number, the verdict
+names it ("looks like δ³₁ w³₁₁ without the factor σ′(z²₁) = ..."). The
+diagnosis changes no mark unless the problem's `grading.slips` gives that
+slip partial credit.
+
 Gaming guard: follow-through is refused when a wrong earlier value it would
 rest on is 0 or a copy of a given number (an input, a weight, the learning
 rate) while the correct value is not: such values make later steps trivial.
@@ -48,7 +54,10 @@ class Verdict:
     student wrote (text); expected: the expected value as printed; detail:
     one line of feedback; used: (key, value) pairs of the student's own
     numbers a follow-through verdict rests on; decided_by: for expressions,
-    "numbers" or "sympy".
+    "numbers" or "sympy"; calculation: the line that gives the expected (or
+    follow-through) value; slip: for a wrong answer a known slip explains,
+    its code (or "ambiguous"), with slip_codes (every code that explains it)
+    and slip_detail (one line: "looks like ...").
     """
 
     key: str
@@ -62,6 +71,9 @@ class Verdict:
     used: tuple = ()
     decided_by: str = ""
     calculation: str = ""
+    slip: str = ""
+    slip_codes: tuple = ()
+    slip_detail: str = ""
 
     @property
     def right(self):
@@ -96,13 +108,15 @@ class GradingConfig:
     tolerance: object
     item_tolerance: dict
     follow_through: float
+    slips: dict = field(default_factory=dict)  # slip code -> credit for a wrong answer it alone explains
 
 
 class Grader:
     """Grades sheets against one problem; everything that does not depend on the sheet is computed once."""
 
-    def __init__(self, problem, config=None):
+    def __init__(self, problem, config=None, diagnose=True):
         self.problem = problem
+        self.diagnose = diagnose  # name the slips behind wrong answers (derive.diagnose)
         self.exact = problem.solve(EXACT)
         self.config = config = config or read_grading(problem, self.exact)
         self.rounding = problem.rounding
@@ -122,6 +136,7 @@ class Grader:
         self._calculations = {}  # (key, student's numbers used) -> the printed calculation
         self._expressions = {}  # (key, answer text) -> verdict fields, decided once per distinct answer
         self._settled = {}  # (key, answer text) -> the verdict of an answer right or missing for everyone
+        self._diagnoser = None
 
     # -- one sheet ----------------------------------------------------------
     def grade(self, sheet):
@@ -145,6 +160,7 @@ class Grader:
         written = answer.text if answer else ""
 
         def make(code, credit=0.0, **fields):
+            credit = fields.pop("credit", credit)
             return Verdict(key, code, credit, credit * points, points, written, self.expected_text[key], **fields)
 
         if answer is None or answer.text.strip() == "":
@@ -171,10 +187,30 @@ class Grader:
             calculation = "with your numbers: " + self.calculation(step, own)
         expected = expected_values[0]
         if expected != 0 and any(tolerance.accepts(-a, value) for value in expected_values):
-            return make("SIGN", detail="the sign is wrong", calculation=calculation)
-        if a not in self.given_numbers and _coarsely_rounded(a, expected, tolerance):
-            return make("ROUNDING", detail="rounded too coarsely or too early", calculation=calculation)
-        return make("WRONG", detail="wrong", calculation=calculation)
+            code, detail = "SIGN", "the sign is wrong"
+        elif a not in self.given_numbers and _coarsely_rounded(a, expected, tolerance):
+            code, detail = "ROUNDING", "rounded too coarsely or too early"
+        else:
+            code, detail = "WRONG", "wrong"
+        diagnosis = self.diagnoser.numeric(step, a, written, numbers, tolerance) if self.diagnose else None
+        return make(code, detail=detail, calculation=calculation, **self._slip_fields(diagnosis))
+
+    @property
+    def diagnoser(self):
+        if self._diagnoser is None:
+            from .diagnose import Diagnoser
+
+            self._diagnoser = Diagnoser(self)
+        return self._diagnoser
+
+    def _slip_fields(self, diagnosis):
+        """The Verdict fields a diagnosis sets: the slip, and its partial credit if the problem gives one."""
+        if diagnosis is None:
+            return {}
+        fields = {"slip": diagnosis.code, "slip_codes": diagnosis.codes, "slip_detail": diagnosis.text}
+        if diagnosis.code in self.config.slips:
+            fields["credit"] = self.config.slips[diagnosis.code]
+        return fields
 
     def follow_through(self, step, numbers, propagated):
         """(used, value) candidates: the step's formula on the student's own earlier numbers.
@@ -271,7 +307,9 @@ class Grader:
             return "OK", 1.0, dict(fields, detail=f"equivalent ({verdict.detail})")
         if verdict.equal is None:
             return "UNDECIDED", 0.0, dict(fields, detail=verdict.detail)
-        return "WRONG", 0.0, dict(fields, detail=f"not equivalent: {verdict.detail}")
+        if self.diagnose:
+            fields.update(self._slip_fields(self.diagnoser.expression(step, expression, variables)))
+        return "WRONG", fields.pop("credit", 0.0), dict(fields, detail=f"not equivalent: {verdict.detail}")
 
     # -- display ------------------------------------------------------------
     def show(self, key):
@@ -299,11 +337,15 @@ class Grader:
         values.update(used)
         env = {d: values[d] for d in step.deps}
         rounding = self.rounding if self.rounded else None
-        result = evaluate_formula(step.formula, env, step.key)
+        shown = (f"{step.symbol.text} = {text_formula(step.formula, self.symbols)} = "
+                 f"{text_formula(step.formula, values=env, rounding=rounding)}")
+        try:
+            result = evaluate_formula(step.formula, env, step.key)
+        except DeriveError as error:  # the student's numbers leave the formula's domain: say so, grade on
+            return f"{shown}: {str(error).split(': ', 1)[-1]}"
         if rounding:
             result = rounding.apply(result)
-        return (f"{step.symbol.text} = {text_formula(step.formula, self.symbols)} = "
-                f"{text_formula(step.formula, values=env, rounding=rounding)} = {format_number(result, rounding)}")
+        return f"{shown} = {format_number(result, rounding)}"
 
 
 def answer_variables(step):
@@ -339,7 +381,7 @@ def _coarsely_rounded(answer, expected, tolerance):
     return False
 
 
-GRADING_FIELDS = {"items", "points", "tolerance", "item_tolerance", "follow_through"}
+GRADING_FIELDS = {"items", "points", "tolerance", "item_tolerance", "follow_through", "slips"}
 
 
 def read_grading(problem, solution):
@@ -390,7 +432,29 @@ def read_grading(problem, solution):
         follow_through = entry.number()
         if not 0 <= follow_through <= 1:
             raise entry.error(f"expected a fraction from 0 to 1, got {follow_through:g}")
-    return GradingConfig(tuple(items), points, tolerance, item_tolerance, follow_through)
+    slips = _read_slip_credit(field.get("slips")) if field.has("slips") else {}
+    return GradingConfig(tuple(items), points, tolerance, item_tolerance, follow_through, slips)
+
+
+def _read_slip_credit(field):
+    """`grading.slips`: slip code -> the fraction of an item's points a wrong answer it explains earns."""
+    import difflib
+
+    from .slips import CODES
+
+    credit = {}
+    mapping = field.mapping()
+    for code, value in mapping.value.items():
+        entry = mapping.child(code, value)
+        if str(code) not in CODES:
+            close = difflib.get_close_matches(str(code), CODES, n=1)
+            raise entry.error(f"unknown slip {code!r}" + (f" (did you mean {close[0]!r}?)" if close else
+                                                           f"; known: {', '.join(CODES)}"))
+        number = entry.number()
+        if not 0 <= number <= 1:
+            raise entry.error(f"expected a fraction from 0 to 1, got {number:g}")
+        credit[str(code)] = number
+    return credit
 
 
 def _match(pattern, keys):

@@ -35,13 +35,15 @@ class ClassResult:
         return sum(self.points.get(key, 1.0) for key in self.items)
 
     def summary(self):
-        """Per item: counts by outcome and the most frequent wrong answers (value, count)."""
+        """Per item: counts by outcome, the most frequent wrong answers (value, count), and the
+        slips that explain wrong answers (code -> count, "ambiguous" for answers several explain)."""
         rows = []
         graded = [r for r in self.results if not r.error]
         for key in self.items:
             verdicts = [v for r in graded for v in r.verdicts if v.key == key]
             codes = Counter(v.code for v in verdicts)
             wrong_answers = Counter(v.answer for v in verdicts if v.code in WRONG_CODES)
+            slips = Counter(v.slip for v in verdicts if v.slip)
             rows.append({
                 "key": key,
                 "right": codes["OK"],
@@ -50,6 +52,7 @@ class ClassResult:
                 "missing": codes["MISSING"],
                 "codes": dict(sorted(codes.items())),
                 "frequent_wrong": sorted(wrong_answers.items(), key=lambda kv: (-kv[1], kv[0]))[:3],
+                "slips": dict(sorted(slips.items(), key=lambda kv: (-kv[1], kv[0]))),
             })
         return rows
 
@@ -87,6 +90,19 @@ def gradebook_csv(result):
     return out.getvalue()
 
 
+def summary_csv(result):
+    """The class summary, one row per item: counts by outcome and the slips behind the wrong answers."""
+    from .slips import LABELS
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["item", "right", "follow_through", "wrong", "missing", "slips"])
+    for row in result.summary():
+        slips = "; ".join(f"{LABELS.get(code, code)} ({code}): {count}" for code, count in row["slips"].items())
+        writer.writerow([row["key"], row["right"], row["follow_through"], row["wrong"], row["missing"], slips])
+    return out.getvalue()
+
+
 def verdicts_json(result):
     """Every verdict of every sheet, and the class summary."""
     document = {
@@ -108,7 +124,8 @@ def _sheet_json(sheet):
             {"key": v.key, "code": v.code, "credit": v.credit, "points": v.points, "max_points": v.max_points,
              "answer": v.answer, "expected": v.expected, "detail": v.detail,
              "used": [{"key": k, "value": value} for k, value in v.used],
-             "decided_by": v.decided_by or None, "calculation": v.calculation or None}
+             "decided_by": v.decided_by or None, "calculation": v.calculation or None,
+             "slip": {"code": v.slip, "codes": list(v.slip_codes), "detail": v.slip_detail} if v.slip else None}
             for v in sheet.verdicts])
     return entry
 
@@ -127,6 +144,8 @@ def gradescope_json(result):
         score += sheet.score
         for v in sheet.verdicts:
             output = f"{v.code}: {v.detail}" if v.detail else v.code
+            if v.slip_detail:
+                output += f"\n{v.slip_detail}"
             if not v.right or v.code == "FT":
                 output += f"\nyour answer: {v.answer or '(none)'}; expected: {v.expected}"
                 if v.calculation:

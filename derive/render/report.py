@@ -34,7 +34,21 @@ class TextReportPrinter(SolutionPrinter):
             frequent = ", ".join(f"{answer} ({count})" for answer, count in row["frequent_wrong"])
             lines.append(f"  {row['key']:<{key_width}}  {row['right']:>5} {row['follow_through']:>4} "
                          f"{row['wrong']:>6} {row['missing']:>8}  {frequent}".rstrip())
+        lines += self.slips(result)
         return "\n".join(lines) + "\n"
+
+    def slips(self, result):
+        """What to re-teach: per item with wrong answers a known slip explains, how many it explains."""
+        from ..slips import LABELS
+
+        rows = [row for row in result.summary() if row["slips"]]
+        if not rows:
+            return []
+        lines = ["", "Slips behind the wrong answers (what to re-teach):"]
+        for row in rows:
+            named = ", ".join(f"{count} of them {LABELS.get(code, code)}" for code, count in row["slips"].items())
+            lines.append(f"  {row['key']}: {row['wrong']} wrong, {named}")
+        return lines
 
     def header(self, problem):
         return f"Grading: {problem.title} ({problem.name})\n"
@@ -66,6 +80,8 @@ class TextReportPrinter(SolutionPrinter):
             lines.append(f"{indent}{v.detail}")
         else:
             lines.append(f"{indent}{v.detail}; expected {v.expected}" if v.detail else f"{indent}expected {v.expected}")
+        if v.slip_detail:
+            lines.append(f"{indent}{v.slip_detail}")
         if v.calculation:
             lines.append(f"{indent}{v.calculation}")
         return lines

@@ -1,0 +1,214 @@
+"""Naming the slip behind a wrong answer: which rule of the catalogue reproduces the student's number.
+
+For an item graded wrong, every Variant the catalogue (derive.slips) makes of
+the step's formula is evaluated on the correct values (exact and, where the
+problem rounds, its rounded chain) and on the student's own earlier numbers
+standing in for the correct ones. A rule explains the answer when one of
+its variants lands within the item's tolerance of it *and* agrees with it
+to the digits the student wrote (-0.0014 matches -0.00136, -0.00132 does
+not), while differing from the right value there (a variant that changes
+nothing explains nothing). A variant may read only steps that come before
+the one it rewrites.
+Exactly one rule explaining: that slip. Two or more: "ambiguous", with each.
+None: silence. A diagnosis never changes a mark, unless the problem file
+gives the slip partial credit (`grading.slips`).
+
+Variants are made once per step, and their values on the correct chains
+once per step; a sheet's own numbers cost one evaluation per variant, and
+only for the variants that read a number the student changed.
+"""
+
+from dataclasses import dataclass
+
+from .errors import DeriveError
+from .slips import CATALOGUE, SlipContext
+
+MAX_VARIANTS = 400  # per step: a bound on the work one wrong answer can cause
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """codes: the slip codes that explain the answer (one, or several when ambiguous); text: one line."""
+
+    codes: tuple
+    text: str
+
+    @property
+    def code(self):
+        return self.codes[0] if len(self.codes) == 1 else "ambiguous"
+
+
+class Diagnoser:
+    """Diagnoses wrong answers against one Grader's solution."""
+
+    def __init__(self, grader, catalogue=CATALOGUE):
+        self.grader = grader
+        self.catalogue = catalogue
+        self.context = SlipContext(grader.exact)
+        self._numeric = {}  # step key -> [(code, variant, deps, [(value, right) per correct chain])]
+        self._expressions = {}  # step key -> [(code, variant)]
+        self._cache = {}  # (key, answer, the student's differing numbers) -> Diagnosis or None
+
+    # -- numbers -----------------------------------------------------------------
+    def numeric(self, step, answer, text, numbers, tolerance):
+        """The Diagnosis of a wrong number `answer` (written as `text`) to `step`, or None."""
+        variants = self._variants(step)
+        if not variants:
+            return None
+        grader = self.grader
+        relevant = {d for _, _, deps, _ in variants for d in deps}
+        own = tuple(sorted((d, numbers[d]) for d in relevant if d in numbers and not grader._close(d, numbers[d])))
+        cache_key = (step.key, answer, text, own)
+        if cache_key not in self._cache:
+            self._cache[cache_key] = self._explain(step, answer, _half_unit(text), dict(own), variants, tolerance)
+        return self._cache[cache_key]
+
+    def _explain(self, step, answer, half_unit, own, variants, tolerance):
+        chains = self._chains()
+        explained = {}
+        copied = answer in self.grader.given_numbers
+
+        def matches(value, right):
+            return (tolerance.accepts(answer, value) and abs(answer - value) <= half_unit + 1e-12 * abs(value)
+                    and not tolerance.accepts(right, value))
+
+        for code, variant, deps, on_chains in variants:
+            if code in explained or (copied and variant.places is not None):
+                continue  # a copied given is no rounding slip
+            hit = any(matches(value, right) for value, right in on_chains)
+            if not hit and own and any(d in own for d in deps):
+                for values, rounding in chains:
+                    env = {d: own.get(d, values[d]) for d in deps | set(step.deps)}
+                    try:
+                        value = variant.evaluate({d: env[d] for d in deps}, rounding)
+                        right = rounding.apply(_evaluate(step.formula, env))
+                    except (DeriveError, TypeError):
+                        continue
+                    if matches(value, right):
+                        hit = True
+                        break
+            if hit:
+                explained[code] = variant
+        return _diagnosis(explained)
+
+    def _chains(self):
+        grader = self.grader
+        chains = [(grader.exact_values, grader.exact.rounding)]
+        if grader.rounded_values is not None:
+            chains.append((grader.rounded_values, grader.rounding))
+        return chains
+
+    def _variants(self, step):
+        if step.key not in self._numeric:
+            self._numeric[step.key] = self._make_variants(step)
+        return self._numeric[step.key]
+
+    def _make_variants(self, step):
+        out, seen = [], []
+        chains = self._chains()
+        earlier = self.context.before(step.key)
+        for slip in self.catalogue:
+            try:
+                made = list(slip.variants(step, self.context))
+            except (DeriveError, TypeError, ValueError, ZeroDivisionError):
+                continue  # a rule that cannot read this formula explains nothing here
+            for variant in made:
+                if len(out) >= MAX_VARIANTS:
+                    return out
+                deps = {s.name for s in variant.formula.free_symbols}
+                if not deps <= earlier:
+                    continue  # a variant reads only what is known before the step
+                on_chains = []
+                for values, rounding in chains:
+                    try:
+                        on_chains.append((variant.evaluate({d: values[d] for d in deps}, rounding),
+                                          values[step.key]))
+                    except (DeriveError, TypeError):
+                        continue
+                signature = _signature(variant, deps, self.grader.exact_values)
+                if signature is not None and signature in seen:
+                    continue  # the same formula as an earlier rule's: that rule names it
+                seen.append(signature)
+                out.append((slip.code, variant, deps, on_chains))
+        return out
+
+    # -- expressions ----------------------------------------------------------------
+    def expression(self, step, expression, variables):
+        """The Diagnosis of a wrong expression answer, or None."""
+        from .equivalence import agrees
+
+        if step.key not in self._expressions:
+            made, seen = [], []
+            for slip in self.catalogue:
+                try:
+                    variants = list(slip.expression_variants(step, self.context))
+                except (DeriveError, TypeError, ValueError, ZeroDivisionError):
+                    continue
+                for variant in variants:
+                    if any(agrees(variant.formula, earlier, variables) for earlier in seen):
+                        continue
+                    seen.append(variant.formula)
+                    made.append((slip.code, variant))
+            self._expressions[step.key] = made
+        explained = {}
+        for code, variant in self._expressions[step.key]:
+            if code not in explained and agrees(expression, variant.formula, variables):
+                explained[code] = variant
+        return _diagnosis(explained)
+
+
+def _half_unit(text):
+    """Half a unit in the last digit the student wrote (-0.0014: 0.00005); unbounded if unreadable."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        exponent = Decimal(text.strip().replace("\u2212", "-")).as_tuple().exponent
+    except (InvalidOperation, ValueError, AttributeError):
+        return float("inf")
+    if not isinstance(exponent, int):
+        return float("inf")
+    return 0.5 * 10.0 ** exponent
+
+
+def _diagnosis(explained):
+    if not explained:
+        return None
+    if len(explained) == 1:
+        (code, variant), = explained.items()
+        return Diagnosis((code,), f"looks like {variant.text}")
+    texts = [variant.text for variant in explained.values()]
+    return Diagnosis(tuple(explained), "ambiguous: looks like " + "; or ".join(texts))
+
+
+def _evaluate(formula, env):
+    from .steps import evaluate_formula
+
+    return evaluate_formula(formula, env)
+
+
+_PROBES = (1.0137, 0.9731)  # two perturbations of the correct values, to tell formulas apart
+
+
+def _signature(variant, deps, values):
+    """The variant's values at perturbed points: equal signatures mean the same formula."""
+    out = []
+    for k, factor in enumerate(_PROBES):
+        env = {}
+        for n, d in enumerate(sorted(deps)):
+            value = float(values[d])
+            env[d] = value * factor + 0.001 * (n + 1) * (k + 1)
+        try:
+            out.append(round(variant.evaluate(env, _EXACT), 9))
+        except (DeriveError, TypeError, ValueError):
+            return None
+    out.append((variant.places, variant.inputs))
+    return tuple(out)
+
+
+class _Exact:
+    @staticmethod
+    def apply(value):
+        return value
+
+
+_EXACT = _Exact()
