@@ -24,6 +24,9 @@ from .errors import DeriveError
 from .slips import CATALOGUE, SlipContext
 
 MAX_VARIANTS = 400  # per step: a bound on the work one wrong answer can cause
+# What a rule or a variant's evaluation may raise when a formula is not of the shape it reads:
+# it then explains nothing, and grading goes on.
+UNREADABLE = (DeriveError, TypeError, ValueError, ZeroDivisionError, KeyError, AttributeError, IndexError)
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ class Diagnoser:
                     try:
                         value = variant.evaluate({d: env[d] for d in deps}, rounding)
                         right = rounding.apply(_evaluate(step.formula, env))
-                    except (DeriveError, TypeError):
+                    except UNREADABLE:
                         continue
                     if matches(value, right):
                         hit = True
@@ -110,7 +113,7 @@ class Diagnoser:
         for slip in self.catalogue:
             try:
                 made = list(slip.variants(step, self.context))
-            except (DeriveError, TypeError, ValueError, ZeroDivisionError):
+            except UNREADABLE:
                 continue  # a rule that cannot read this formula explains nothing here
             for variant in made:
                 if len(out) >= MAX_VARIANTS:
@@ -123,7 +126,7 @@ class Diagnoser:
                     try:
                         on_chains.append((variant.evaluate({d: values[d] for d in deps}, rounding),
                                           values[step.key]))
-                    except (DeriveError, TypeError):
+                    except UNREADABLE:
                         continue
                 signature = _signature(variant, deps, self.grader.exact_values)
                 if signature is not None and signature in seen:
@@ -142,7 +145,7 @@ class Diagnoser:
             for slip in self.catalogue:
                 try:
                     variants = list(slip.expression_variants(step, self.context))
-                except (DeriveError, TypeError, ValueError, ZeroDivisionError):
+                except UNREADABLE:
                     continue
                 for variant in variants:
                     if any(agrees(variant.formula, earlier, variables) for earlier in seen):
@@ -199,7 +202,7 @@ def _signature(variant, deps, values):
             env[d] = value * factor + 0.001 * (n + 1) * (k + 1)
         try:
             out.append(round(variant.evaluate(env, _EXACT), 9))
-        except (DeriveError, TypeError, ValueError):
+        except UNREADABLE:
             return None
     out.append((variant.places, variant.inputs))
     return tuple(out)

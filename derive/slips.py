@@ -274,7 +274,7 @@ def _is_derivative(mul, positions, h, z, function, derivative):
             h_value = evaluate_formula(function, {z: t})
             expected = evaluate_formula(derivative, {z: t})
             value = evaluate_formula(product, {z: t, h: h_value})
-        except (DeriveError, TypeError):
+        except (DeriveError, TypeError, KeyError):
             continue
         if not math.isclose(value, expected, rel_tol=1e-9, abs_tol=1e-12):
             return False
@@ -303,9 +303,10 @@ def rebuild(expr, replace):
     args = [rebuild(arg, replace) for arg in expr.args]
     if all(a is b for a, b in zip(args, expr.args)):
         return expr
-    if expr.is_Add or expr.is_Mul or expr.is_Pow:
-        return expr.func(*args, evaluate=False)
-    return expr.func(*args)
+    try:
+        return expr.func(*args, evaluate=False)  # as written; Max and Min would otherwise simplify, slowly
+    except TypeError:
+        return expr.func(*args)
 
 
 def substitute(expr, old, new):
@@ -750,7 +751,7 @@ def _same_function(a, b, variable):
             if not math.isclose(evaluate_formula(a, {variable.name: t}), evaluate_formula(b, {variable.name: t}),
                                 rel_tol=1e-9, abs_tol=1e-12):
                 return False
-        except (DeriveError, TypeError):
+        except (DeriveError, TypeError, KeyError):  # not a function of the one variable alone
             return False
     return True
 

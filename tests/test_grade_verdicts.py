@@ -77,3 +77,13 @@ def test_only_one_side_defined_is_not_equivalent():
 
 def test_the_codes_are_the_documented_ones():
     assert CODES == ("OK", "FT", "SIGN", "ROUNDING", "WRONG", "MISSING", "UNREADABLE", "UNDECIDED")
+
+
+def test_a_calculation_the_students_numbers_cannot_evaluate_is_said_and_grading_goes_on():
+    # A probability of -0.5 puts log(ŷ₁) outside its domain: the loss is still graded, and the line says why.
+    grader = Grader(load_problem(PROBLEMS / "softmax-cross-entropy.yaml"))
+    sheet = AnswerSheet("s.yaml", "s", {"yhat[1]": read_answer(-0.5), "loss": read_answer(2.5)})
+    verdicts = {v.key: v for v in grader.grade(sheet).verdicts}
+    assert verdicts["loss"].code == "WRONG"
+    assert verdicts["loss"].calculation.startswith("with your numbers: L = ")
+    assert verdicts["loss"].calculation.endswith("outside the domain of a function (log or sqrt of a negative number?)")
