@@ -80,9 +80,9 @@ def test_the_codes_are_the_documented_ones():
 
 
 def test_a_calculation_the_students_numbers_cannot_evaluate_is_said_and_grading_goes_on():
-    # A probability of -0.5 puts log(ŷ₁) outside its domain: the loss is still graded, and the line says why.
+    # A probability of -0.5 for the target class puts log(ŷ₂) outside its domain: the loss is still graded, and the line says why.
     grader = Grader(load_problem(PROBLEMS / "softmax-cross-entropy.yaml"))
-    sheet = AnswerSheet("s.yaml", "s", {"yhat[1]": read_answer(-0.5), "loss": read_answer(2.5)})
+    sheet = AnswerSheet("s.yaml", "s", {"yhat[2]": read_answer(-0.5), "loss": read_answer(2.5)})
     verdicts = {v.key: v for v in grader.grade(sheet).verdicts}
     assert verdicts["loss"].code == "WRONG"
     assert verdicts["loss"].calculation.startswith("with your numbers: L = ")
