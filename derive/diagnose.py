@@ -69,7 +69,7 @@ class Diagnoser:
     def _explain(self, step, answer, half_unit, own, variants, tolerance):
         chains = self._chains()
         explained = {}
-        copied = answer in self.grader.given_numbers
+        copied = answer in self.grader.given_numbers or answer == 0  # a copied given, or nothing at all
 
         def matches(value, right):
             return (tolerance.accepts(answer, value) and abs(answer - value) <= half_unit + 1e-12 * abs(value)
@@ -77,7 +77,7 @@ class Diagnoser:
 
         for code, variant, deps, on_chains in variants:
             if code in explained or (copied and variant.places is not None):
-                continue  # a copied given is no rounding slip
+                continue  # neither a copied given nor a 0 is a rounding slip
             hit = any(matches(value, right) for value, right in on_chains)
             if not hit and own and any(d in own for d in deps):
                 for values, rounding in chains:
