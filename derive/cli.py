@@ -49,7 +49,8 @@ def cli():
 @click.option("--exact", is_flag=True, help="Do not round intermediates, whatever the problem file says.")
 @click.option("--keys", is_flag=True, help="Show each step's answer-sheet key (text, markdown, latex).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
-              help="Also draw the error surface (critical_points, 2 parameters) to this .png or .svg file.")
+              help="Also draw the error surface (critical_points) or the optimisers' paths (optimizer), "
+                   "for 2 parameters, to this .png or .svg file.")
 def solve(problem, format_, exact, keys, plot_path):
     """Print the worked solution of PROBLEM (a file, or a bundled problem's name)."""
     from .problem import find_problem, load_problem
@@ -110,8 +111,14 @@ def template(problem):
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write every verdict as JSON here.")
 @click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False),
               help="Write Gradescope's results.json here.")
-def grade(problem, sheets, csv_path, json_path, gradescope_path):
+@click.option("--variants", "variants_dir", type=click.Path(file_okay=False),
+              help="Mark each sheet against its student's own variant in this directory (from `derive variants`).")
+@click.option("--summary-csv", "summary_path", type=click.Path(dir_okay=False),
+              help="Write the per-item class summary (outcomes and slips) as CSV here.")
+def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, summary_path):
     """Mark answer SHEETS (files or directories of .yaml files) against PROBLEM.
+
+    With --variants, a sheet is matched to `<id>.yaml` by its `id` field or its file name.
 
     Exit status: 0 all sheets graded, 1 some sheets unreadable, 2 bad usage or problem file.
     """
@@ -119,7 +126,7 @@ def grade(problem, sheets, csv_path, json_path, gradescope_path):
     from .grade import Grader, SheetResult
     from .problem import find_problem, load_problem
     from .render.report import TextReportPrinter
-    from .report import ClassResult, gradebook_csv, gradescope_json, verdicts_json, write_atomically
+    from .report import ClassResult, gradebook_csv, gradescope_json, summary_csv, verdicts_json, write_atomically
     from .sheet import read_sheet, sheet_paths
 
     loaded = load_problem(find_problem(problem))
@@ -129,17 +136,47 @@ def grade(problem, sheets, csv_path, json_path, gradescope_path):
         raise DeriveError(f"no answer sheets (.yaml or .yml files) in {', '.join(sheets)}")
     known = set(grader.exact_values)
     result = ClassResult(loaded, grader.items, grader.config.points)
+    graders = None
+    if variants_dir:
+        from .variants import VariantGraders
+
+        graders = VariantGraders(grader, variants_dir)
     for path in paths:
         try:
-            result.results.append(grader.grade(read_sheet(path, known)))
+            sheet = read_sheet(path, known)
+            result.results.append((graders.for_sheet(sheet) if graders else grader).grade(sheet))
         except DeriveError as error:  # one bad sheet is reported; the others are still graded
             result.results.append(SheetResult(path.stem, str(path), error=str(error)))
-    for target, write in ((csv_path, gradebook_csv), (json_path, verdicts_json), (gradescope_path, gradescope_json)):
+    for target, write in ((csv_path, gradebook_csv), (json_path, verdicts_json), (gradescope_path, gradescope_json),
+                          (summary_path, summary_csv)):
         if target:
             write_atomically(target, write(result))
     click.echo(TextReportPrinter().doprint(result), nl=False)
     if result.unreadable:
         raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.argument("problem")
+@click.option("--roster", required=True, type=click.Path(dir_okay=False),
+              help="CSV file with a header line and an id column: one variant per student.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for <id>.yaml per student, answer-key.md and answer-key.tex.")
+@click.option("--draws", default=1000, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Draws tried per student before a constraint is reported as unmet.")
+def variants(problem, roster, out_dir, draws):
+    """Write one variant of PROBLEM per student of a roster, and their answer key.
+
+    The numbers marked `random` are drawn from the SHA-256 of the problem's text
+    and the student's id, so the same id always gets the same file.
+    """
+    from .problem import find_problem
+    from .variants import make_variants, read_roster, write_variants
+
+    students = read_roster(roster)
+    made = make_variants(find_problem(problem), students, draws)
+    for path in write_variants(made, out_dir):
+        click.echo(f"wrote {path}")
 
 
 def main():

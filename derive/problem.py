@@ -377,7 +377,9 @@ class Problem:
             raise error.locate(path=self.path) from None
 
 
-COMMON_FIELDS = {"kind", "title", "source", "notes", "rounding", "grading"}
+# random, constraints: read by derive.variants (`derive variants`); id, variant_of: written by it
+COMMON_FIELDS = {"kind", "title", "source", "notes", "rounding", "grading", "random", "constraints", "id",
+                 "variant_of"}
 
 
 def load_problem(path):

@@ -43,7 +43,7 @@ from .errors import DeriveError
 from .steps import Rounding as RoundTo, Sym, evaluate_formula
 
 PLACEHOLDER = "\u27e8slip\u27e9"  # a Symbol name no key can take: shown with a Sym of our choosing
-_KEY = re.compile(r"^(?P<prefix>(?:[A-Za-z_]\w*\.)*)(?P<base>[A-Za-z_]\w*?)(?P<indices>(?:\[\d+\])*)$")
+_KEY = re.compile(r"^(?P<prefix>(?:[A-Za-z_]\w*\.)*)(?P<base>[A-Za-z_]\w*?)(?P<indices>(?:\[\w+\])*)$")
 _TEST_POINTS = (-1.7, -0.45, 0.3, 1.15, 2.35)  # where a product is compared with an activation's derivative
 _ARITY = {"h": 2, "z": 2, "delta": 2, "w": 3, "grad_w": 3, "w_new": 3,
           "theta": 2, "b": 2, "grad_theta": 2, "grad_b": 2, "theta_new": 2, "b_new": 2}
@@ -102,10 +102,12 @@ class ParsedKey:
 
 
 def parse_key(key):
+    """`it2.w[1][2][1]` -> ParsedKey("it2.", "w", (1, 2, 1)); an index may also be a name (`theta[0][w1]`)."""
     match = _KEY.match(key)
     if match is None:
         return None
-    return ParsedKey(match["prefix"], match["base"], tuple(int(i) for i in re.findall(r"\d+", match["indices"])))
+    indices = tuple(int(i) if i.isdigit() else i for i in re.findall(r"\[(\w+)\]", match["indices"]))
+    return ParsedKey(match["prefix"], match["base"], indices)
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ class SlipContext:
         for position, index in enumerate(parsed.indices):
             for other in sorted({p.indices[position] for p in self.by_parsed
                                  if p.base == parsed.base and p.prefix == parsed.prefix
-                                 and len(p.indices) == len(parsed.indices)}):
+                                 and len(p.indices) == len(parsed.indices)}, key=str):
                 if other == index:
                     continue
                 indices = parsed.indices[:position] + (other,) + parsed.indices[position + 1:]
@@ -200,13 +202,15 @@ class SlipContext:
         Indices in front of a quantity's own (layer, neuron) are the sample's.
         """
         out, last = {}, {}
-        for parsed, key in self.by_parsed.items():
+        numbered = {parsed: key for parsed, key in self.by_parsed.items()
+                    if all(isinstance(i, int) for i in parsed.indices)}
+        for parsed, key in numbered.items():
             if parsed.base in ("h", "z", "delta") and len(parsed.indices) >= 2:
                 sample, (layer, neuron) = parsed.indices[:-2], parsed.indices[-2:]
                 out[key] = (parsed.base, parsed.prefix, sample, layer, (neuron,))
                 if parsed.base == "h":
                     last[parsed.prefix] = max(last.get(parsed.prefix, 0), layer)
-        for parsed, key in self.by_parsed.items():
+        for parsed, key in numbered.items():
             if parsed.base == "yhat" and parsed.indices:
                 layer = last.get(parsed.prefix, 0) + 1
                 out[key] = ("h", parsed.prefix, parsed.indices[:-1], layer, parsed.indices[-1:])
@@ -408,6 +412,11 @@ class UpdateSign(Slip):
     label = "w + η g for w − η g"
 
     def variants(self, step, context):
+        formula = step.formula
+        if formula.is_Mul and formula.could_extract_minus_sign() and any(_is_rate(s.name) for s in formula.free_symbols):
+            yield Variant(-formula, f"{context.show(-formula)}: the update's sign (a step against the gradient "
+                                    "subtracts η times the gradient)")
+            return
         if not step.formula.is_Add:
             return
         terms = step.formula.args
