@@ -73,9 +73,12 @@ def check(problems):
     """Validate problem files without printing a solution."""
     from .problem import find_problem, load_problem
 
+    from .variants import check_random
+
     for problem in problems:
         loaded = load_problem(find_problem(problem))
         loaded.solve()
+        check_random(loaded.path, loaded)  # the fields `derive variants` reads
         click.echo(f"{loaded.path}: ok ({loaded.kind})")
 
 

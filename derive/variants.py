@@ -301,6 +301,18 @@ def make_variants(path, students, max_draws=MAX_DRAWS):
     return VariantSet(base, digest, tuple(variants))
 
 
+def check_random(path, base):
+    """Validate a problem file's `random` and `constraints` fields without drawing (for `derive check`)."""
+    from .problem import Field, read_yaml
+
+    data, lines = read_yaml(path)
+    root = Field(data, str(path), lines)
+    if not isinstance(data, dict) or not (root.has("random") or root.has("constraints")):
+        return
+    read_random(root, data)
+    read_constraints(root, base, base.solve())
+
+
 def _variant(base, root, entries, constraints, digest, student, max_draws, scratch):
     from .problem import load_problem
 

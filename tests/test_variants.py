@@ -357,3 +357,14 @@ def test_chained_paired_and_unquoted_constraints_hold_on_every_variant(tmp_path,
         assert -1 < z < 0.5 and abs(round(yhat, 4) - 0.6225) > 1e-4  # base: w1 = 0.5, yhat = σ(0.5) = 0.6225
         step = 0.5 * abs((yhat - 1) * yhat * (1 - yhat))  # η |δ| x₁, the move of w₁; w₂ never moves (x₂ = 0)
         assert step < 0.06 + 1e-4
+
+
+def test_derive_check_validates_the_random_and_constraint_fields(tmp_path):
+    text = COMPANION.read_text(encoding="utf-8").replace("  - loss_change < 0 ", "  - loss_chnge < 0 ")
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index(next(l for l in text.splitlines() if "loss_chnge" in l)) + 1
+    result = run("check", path)
+    assert result.exit_code == 2
+    assert result.output == f"{path}:{line}: constraints[4]: unknown step key 'loss_chnge' (did you mean 'loss_change'?)\n"
+    assert run("check", COMPANION).exit_code == 0
