@@ -19,6 +19,11 @@ NAMES = (
     "conv_derivation",
     "pool_derivation",
     "conv_backprop",
+    "dropout",
+    "symmetry",
+    "rnn_bptt",
+    "lstm_step",
+    "optimizer",
 )
 
 

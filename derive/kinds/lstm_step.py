@@ -1,0 +1,311 @@
+"""`kind: lstm_step`: LSTM time steps forward with the lecture's gates, then back.
+
+The lecture's cell (seed 002, LSTM 前向传播; ../shared/MATH.md §8):
+
+    f^t = σ(W_f h^{t-1} + U_f x^t + b_f)        forget gate (遗忘门)
+    i^t = σ(W_i h^{t-1} + U_i x^t + b_i)        input gate (输入门)
+    a^t = tanh(W_a h^{t-1} + U_a x^t + b_a)     the candidate written into the cell
+    C^t = C^{t-1} ⊙ f^t + i^t ⊙ a^t             cell update
+    o^t = σ(W_o h^{t-1} + U_o x^t + b_o)        output gate (输出门)
+    h^t = o^t ⊙ tanh(C^t)
+
+The forward pass prints each gate's pre-activation z_g and the gate; the
+backward pass starts from ∂L/∂h^T (given, or from a loss 1/2 Σ (h^T - y)²)
+and prints, time step by time step, ∂L/∂h^t, ∂L/∂C^t (which the forget gate
+carries back additively: the reason the LSTM eases vanishing gradients), the
+gradient of every gate and of its pre-activation δ_g = ∂L/∂z_g, then the
+gradients of every W_g, U_g, b_g summed over time.
+"""
+
+from dataclasses import dataclass
+
+import sympy
+from sympy import Mul, Pow, Rational, tanh
+
+from ..steps import SolutionBuilder, Sym
+from .recurrent import (
+    grad_sym, key, minus, one_minus, read_matrix, read_sequence, read_vector, square_size,
+    time_sym, times, total,
+)
+
+GATES = ("f", "i", "a", "o")  # the lecture's order: forget, input, candidate, output
+GATE_NAMES = {"f": "forget gate", "i": "input gate", "a": "candidate", "o": "output gate"}
+FIELDS = {"inputs", "h0", "C0", "grad_h", "target"} | {f"{m}_{g}" for g in GATES for m in ("W", "U", "b")}
+MAX_TIME = 4  # an LSTM step prints about 20 lines per hidden unit
+MAX_HIDDEN = 3
+
+
+@dataclass(frozen=True)
+class LstmSpec:
+    """A validated lstm_step problem (see the README's field reference).
+
+    inputs: one vector x^t per time step; weights: gate -> (W_g hidden x hidden,
+    U_g hidden x inputs, b_g); h0, C0: the state before the first step;
+    grad_h: the given ∂L/∂h^T, or None when `target` (y) gives the loss.
+    """
+
+    inputs: tuple
+    weights: dict
+    h0: tuple
+    C0: tuple
+    grad_h: object
+    target: object
+
+    @property
+    def steps(self):
+        return len(self.inputs)
+
+    @property
+    def sizes(self):
+        """(inputs, hidden units)."""
+        return len(self.inputs[0]), len(self.h0)
+
+
+def read(root):
+    """Validate the lstm_step fields into an LstmSpec."""
+    inputs = read_sequence(root.get("inputs"), max_time=MAX_TIME)
+    n_in = len(inputs[0])
+    n_h = square_size(root.get("W_f"), MAX_HIDDEN)
+    weights = {}
+    for g in GATES:
+        weights[g] = (read_matrix(root.get(f"W_{g}"), n_h, n_h, " (hidden x hidden)"),
+                      read_matrix(root.get(f"U_{g}"), n_h, n_in, " (hidden x inputs)"),
+                      read_vector(root.get(f"b_{g}", None), n_h))
+    h0 = read_vector(root.get("h0", None), n_h)
+    C0 = read_vector(root.get("C0", None), n_h)
+    if root.has("grad_h") == root.has("target"):
+        raise root.error("give either grad_h (∂L/∂h at the last step, from above) or target (y for the loss "
+                         "1/2 Σ (h - y)² at the last step)")
+    grad_h = root.get("grad_h").vector(n_h) if root.has("grad_h") else None
+    target = root.get("target").vector(n_h) if root.has("target") else None
+    return LstmSpec(inputs, weights, h0, C0, grad_h, target)
+
+
+# -- the solver ---------------------------------------------------------------------
+
+def solve(problem, rounding):
+    """The Solution of an lstm_step problem."""
+    return _LstmSolver(problem, rounding).solve()
+
+
+def _sigmoid(z):
+    return 1 / (1 + sympy.exp(-z))
+
+
+class _LstmSolver:
+    """Builds the steps: givens, the forward pass step by step, the loss, the backward pass, the gradients."""
+
+    def __init__(self, problem, rounding):
+        self.problem = problem
+        self.spec = problem.spec
+        self.out = SolutionBuilder(rounding)
+        self.T = self.spec.steps
+        self.n_in, self.n_h = self.spec.sizes
+
+    # keys and symbols: an index of size 1 is left out -------------------------------------
+    def _h(self, j):
+        return j if self.n_h > 1 else None
+
+    def unit(self, name, text, latex, t, j):
+        """(key, Sym) of a per-unit quantity at time t: `f[2][1]`, f⁽²⁾₁."""
+        return key(name, t, self._h(j)), time_sym(text, latex, t, self._h(j))
+
+    def x(self, t, j):
+        j = j if self.n_in > 1 else None
+        return key("x", t, j), time_sym("x", "x", t, j)
+
+    def parameter(self, kind, g, i, j=None):
+        """(key, Sym) of W_g[i][j], U_g[i][j] or b_g[i]; a 1x1 matrix or a length-1 vector has no index."""
+        name = f"{kind}_{g}"
+        cols = {"W": self.n_h, "U": self.n_in, "b": 1}[kind]
+        if kind == "b":
+            indices = (self._h(i),)
+        elif self.n_h == 1 and cols == 1:
+            indices = (None, None)
+        else:
+            indices = (i, j)
+        return key(name, *indices), time_sym(name, "{%s_%s}" % (kind, g), None, *indices)
+
+    def z(self, g, t, j):
+        return self.unit(f"z_{g}", f"z_{g}", "{z_%s}" % g, t, j)
+
+    def gate(self, g, t, j):
+        return self.unit(g, g, g, t, j)
+
+    def delta(self, g, t, j):
+        return self.unit(f"delta_{g}", f"δ_{g}", r"{\delta_%s}" % g, t, j)
+
+    @staticmethod
+    def S(pair):
+        return sympy.Symbol(pair[0])
+
+    # the whole solution ----------------------------------------------------------------------
+    def solve(self):
+        self.givens()
+        for t in range(1, self.T + 1):
+            self.forward(t)
+        if self.spec.target is not None:
+            self.loss()
+        for t in range(self.T, 0, -1):
+            self.backward(t)
+        self.initial_state_gradients()
+        self.parameter_gradients()
+        problem = self.problem
+        return self.out.build(problem.name, problem.kind, problem.title, notes=self.notes())
+
+    def givens(self):
+        spec, out = self.spec, self.out
+        for t, x in enumerate(spec.inputs, start=1):
+            for j, value in enumerate(x, start=1):
+                out.given(*self.x(t, j), value, group="x" if self.n_in == 1 else f"x{t}")
+        for name, values in (("h", spec.h0), ("C", spec.C0)):
+            for j, value in enumerate(values, start=1):
+                out.given(*self.unit(name, name, name, 0, j), value, group=name + "0")
+        for g in GATES:
+            W, U, b = spec.weights[g]
+            for kind, matrix in (("W", W), ("U", U)):
+                for i, row in enumerate(matrix, start=1):
+                    for j, value in enumerate(row, start=1):
+                        out.given(*self.parameter(kind, g, i, j), value, group=f"{kind}_{g}{i}")
+            for i, value in enumerate(b, start=1):
+                out.given(*self.parameter("b", g, i), value, group=f"b_{g}")
+        last = self.T
+        if spec.target is not None:
+            for j, value in enumerate(spec.target, start=1):
+                out.given(key("y", self._h(j)), time_sym("y", "y", None, self._h(j)), value, group="y")
+        else:
+            for j, value in enumerate(spec.grad_h, start=1):
+                name, shown = self.unit("grad_h", "h", "h", last, j)
+                out.given(name, grad_sym(shown), value, group="grad_h")
+
+    def forward(self, t):
+        out = self.out
+        section = f"Forward pass, t = {t}"
+        for g in GATES:
+            for i in range(1, self.n_h + 1):
+                terms = [Mul(self.S(self.parameter("W", g, i, j)), self.S(self.unit("h", "", "", t - 1, j)),
+                             evaluate=False) for j in range(1, self.n_h + 1)]
+                terms += [Mul(self.S(self.parameter("U", g, i, j)), self.S(self.x(t, j)), evaluate=False)
+                          for j in range(1, self.n_in + 1)]
+                terms.append(self.S(self.parameter("b", g, i)))
+                out.step(*self.z(g, t, i), total(terms), section)
+            for i in range(1, self.n_h + 1):
+                z = self.S(self.z(g, t, i))
+                out.step(*self.gate(g, t, i), tanh(z) if g == "a" else _sigmoid(z), section,
+                         note=GATE_NAMES[g] if i == 1 else "")
+            if g == "a":
+                for j in range(1, self.n_h + 1):
+                    formula = total([Mul(self.S(self.unit("C", "", "", t - 1, j)), self.S(self.gate("f", t, j)),
+                                         evaluate=False),
+                                     Mul(self.S(self.gate("i", t, j)), self.S(self.gate("a", t, j)), evaluate=False)])
+                    out.step(*self.unit("C", "C", "C", t, j), formula, section, note="cell update" if j == 1 else "")
+        for j in range(1, self.n_h + 1):
+            out.step(*self.unit("h", "h", "h", t, j),
+                     Mul(self.S(self.gate("o", t, j)), tanh(self.S(self.unit("C", "", "", t, j))), evaluate=False),
+                     section)
+
+    def loss(self):
+        T = self.T
+        pairs = [(self.S(self.unit("h", "", "", T, j)), sympy.Symbol(key("y", self._h(j))))
+                 for j in range(1, self.n_h + 1)]
+        squares = total([Pow(minus(h, y), 2, evaluate=False) for h, y in pairs])
+        self.out.step("loss", Sym("L", "L"), Mul(Rational(1, 2), squares, evaluate=False), "Loss")
+        for j, (h, y) in enumerate(pairs, start=1):
+            name, shown = self.unit("grad_h", "h", "h", T, j)
+            self.out.step(name, grad_sym(shown), minus(h, y), "Loss")
+
+    def backward(self, t):
+        """∂L/∂h^t, ∂L/∂C^t, the gates' gradients and δ_g = ∂L/∂z_g at time t."""
+        out, n_h = self.out, self.n_h
+        section = f"Backward pass, t = {t}"
+
+        def grad(name, shown_name, j, at=t):
+            return self.unit(name, shown_name, shown_name, at, j)
+
+        if t < self.T:
+            for j in range(1, n_h + 1):
+                terms = [Mul(self.S(self.delta(g, t + 1, i)), self.S(self.parameter("W", g, i, j)), evaluate=False)
+                         for g in GATES for i in range(1, n_h + 1)]
+                name, shown = grad("grad_h", "h", j)
+                out.step(name, grad_sym(shown), total(terms), section)
+        for j in range(1, n_h + 1):
+            name, shown = grad("grad_o", "o", j)
+            out.step(name, grad_sym(shown),
+                     Mul(self.S(grad("grad_h", "", j)), tanh(self.S(self.unit("C", "", "", t, j))), evaluate=False),
+                     section)
+        for j in range(1, n_h + 1):
+            C = self.S(self.unit("C", "", "", t, j))
+            terms = [times(self.S(grad("grad_h", "", j)), self.S(self.gate("o", t, j)),
+                           one_minus(Pow(tanh(C), 2, evaluate=False)))]
+            if t < self.T:
+                terms.append(Mul(self.S(grad("grad_C", "", j, t + 1)), self.S(self.gate("f", t + 1, j)),
+                                 evaluate=False))
+            name, shown = grad("grad_C", "C", j)
+            out.step(name, grad_sym(shown), total(terms), section)
+        sources = {"f": lambda j: self.S(self.unit("C", "", "", t - 1, j)),
+                   "i": lambda j: self.S(self.gate("a", t, j)),
+                   "a": lambda j: self.S(self.gate("i", t, j))}
+        for g in ("f", "i", "a"):
+            for j in range(1, n_h + 1):
+                name, shown = grad(f"grad_{g}", g, j)
+                out.step(name, grad_sym(shown), Mul(self.S(grad("grad_C", "", j)), sources[g](j), evaluate=False),
+                         section)
+        for g in GATES:
+            for j in range(1, n_h + 1):
+                value = self.S(self.gate(g, t, j))
+                slope = one_minus(Pow(value, 2, evaluate=False)) if g == "a" else \
+                    Mul(value, one_minus(value), evaluate=False)
+                out.step(*self.delta(g, t, j), times(self.S(grad(f"grad_{g}", "", j)), slope), section)
+
+    def initial_state_gradients(self):
+        """∂L/∂h⁰ through every gate at t = 1, and ∂L/∂C⁰ through the forget gate."""
+        section = "Backward pass, t = 0"
+        for j in range(1, self.n_h + 1):
+            terms = [Mul(self.S(self.delta(g, 1, i)), self.S(self.parameter("W", g, i, j)), evaluate=False)
+                     for g in GATES for i in range(1, self.n_h + 1)]
+            name, shown = self.unit("grad_h", "h", "h", 0, j)
+            self.out.step(name, grad_sym(shown), total(terms), section)
+        for j in range(1, self.n_h + 1):
+            name, shown = self.unit("grad_C", "C", "C", 0, j)
+            self.out.step(name, grad_sym(shown), Mul(self.S(self.unit("grad_C", "", "", 1, j)),
+                                                     self.S(self.gate("f", 1, j)), evaluate=False), section)
+
+    def parameter_gradients(self):
+        for g in GATES:
+            section = f"Gradients of the {GATE_NAMES[g]}'s weights, summed over time"
+            for i in range(1, self.n_h + 1):
+                deltas = [self.S(self.delta(g, t, i)) for t in range(1, self.T + 1)]
+                for kind, cols, source in (("W", self.n_h, lambda t, j: self.unit("h", "", "", t - 1, j)),
+                                           ("U", self.n_in, self.x)):
+                    for j in range(1, cols + 1):
+                        terms = [Mul(d, self.S(source(t, j)), evaluate=False)
+                                 for t, d in enumerate(deltas, start=1)]
+                        name, shown = self.parameter(kind, g, i, j)
+                        self.out.step("grad_" + name, grad_sym(shown), total(terms), section)
+                name, shown = self.parameter("b", g, i)
+                self.out.step("grad_" + name, grad_sym(shown), total(deltas), section)
+
+    # notes -------------------------------------------------------------------------------------
+    def notes(self):
+        notes = [
+            Sym("gates, as the lecture: f⁽ᵗ⁾ = σ(W_f h⁽ᵗ⁻¹⁾ + U_f x⁽ᵗ⁾ + b_f), i⁽ᵗ⁾ = σ(W_i h⁽ᵗ⁻¹⁾ + U_i x⁽ᵗ⁾ + b_i), "
+                "a⁽ᵗ⁾ = tanh(W_a h⁽ᵗ⁻¹⁾ + U_a x⁽ᵗ⁾ + b_a), o⁽ᵗ⁾ = σ(W_o h⁽ᵗ⁻¹⁾ + U_o x⁽ᵗ⁾ + b_o); z_g is the sum "
+                "inside gate g, σ(x) = 1/(1 + exp(-x))",
+                r"f^{(t)} = \sigma(W_f h^{(t-1)} + U_f x^{(t)} + b_f),\ \dots"),
+            Sym("C⁽ᵗ⁾ = C⁽ᵗ⁻¹⁾ ⊙ f⁽ᵗ⁾ + i⁽ᵗ⁾ ⊙ a⁽ᵗ⁾, h⁽ᵗ⁾ = o⁽ᵗ⁾ ⊙ tanh(C⁽ᵗ⁾)",
+                r"C^{(t)} = C^{(t-1)} \odot f^{(t)} + i^{(t)} \odot a^{(t)},\ h^{(t)} = o^{(t)} \odot \tanh(C^{(t)})"),
+        ]
+        if self.spec.target is not None:
+            last = time_sym("h", "h", self.T).text
+            notes.append(Sym(f"loss on the last state: L = 1/2 Σ_j ({last}_j - y_j)², so ∂L/∂{last} = {last} - y",
+                             r"L = \frac{1}{2} \sum_j (h^{(T)}_j - y_j)^2"))
+        else:
+            notes.append(Sym("∂L/∂h at the last step is given (the error from above); nothing else reaches the cell",
+                             r"\partial L / \partial h^{(T)} \text{ is given}"))
+        notes.append(Sym("backward: ∂L/∂C⁽ᵗ⁾ = ∂L/∂h⁽ᵗ⁾ o⁽ᵗ⁾ (1 - tanh²C⁽ᵗ⁾) + ∂L/∂C⁽ᵗ⁺¹⁾ f⁽ᵗ⁺¹⁾ (the cell path is "
+                         "added, not multiplied by W: the reason the LSTM eases vanishing gradients); "
+                         "δ_g = ∂L/∂z_g = ∂L/∂g · σ′ (g(1 - g), or 1 - a² for a); ∂L/∂h⁽ᵗ⁻¹⁾ = Σ_g W_gᵀ δ_g⁽ᵗ⁾; "
+                         "∂L/∂W_g = Σ_t δ_g⁽ᵗ⁾ h⁽ᵗ⁻¹⁾ᵀ, ∂L/∂U_g = Σ_t δ_g⁽ᵗ⁾ x⁽ᵗ⁾ᵀ, ∂L/∂b_g = Σ_t δ_g⁽ᵗ⁾",
+                         r"\frac{\partial L}{\partial C^{(t)}} = \frac{\partial L}{\partial h^{(t)}} o^{(t)} "
+                         r"(1 - \tanh^2 C^{(t)}) + \frac{\partial L}{\partial C^{(t+1)}} f^{(t+1)}"))
+        return notes
