@@ -12,6 +12,11 @@ Conventions (../shared/MATH.md §1-2), chosen by the problem file:
   `offset: bias` means z = sum + b (dE/db = delta).
 - `batch: sum` adds the per-sample gradients (seed 000), `mean` averages
   them (seed 001).
+- Regularisation (seed 001, 正则化): `weight_decay: λ` is L2, the lecture's
+  w ← (1 - ηλ) w - η ∂E/∂w; `l1: λ₁` is L1 by its subgradient,
+  w ← w - η (∂E/∂w + λ₁ sign(w)) with sign(0) = 0. Both leave the thresholds
+  (biases) alone, as the lecture does (一般不考虑bias), unless
+  `decay_offsets: true`.
 """
 
 import math
@@ -28,6 +33,7 @@ from ..symbolic.activations import activation as read_activation
 FIELDS = {
     "sizes", "layers", "weights_layout", "offset", "loss", "samples", "batch",
     "learning_rate", "iterations", "update", "weight_decay", "loss_after", "derivatives",
+    "l1", "decay_offsets",
 }
 LAYER_FIELDS = {"activation", "weights", "thresholds", "biases"}
 LOSSES = ("half_squared_error", "mean_squared_error", "cross_entropy", "binary_cross_entropy")
@@ -68,6 +74,8 @@ class MlpSpec:
     loss_after: bool
     forward_only: bool = False
     derivatives: tuple = ()  # layers whose activation derivative f'(x) is asked as an expression
+    l1: float = 0.0  # L1 penalty λ₁ (subgradient λ₁ sign(w))
+    decay_offsets: bool = False  # the penalties act on the thresholds (biases) too
 
 
 def read(root):
@@ -79,34 +87,7 @@ def read(root):
     layout = root.get("weights_layout", "from_to").choice(("from_to", "to_from"))
     offset = root.get("offset", "threshold").choice(("threshold", "bias"))
     offset_field = "thresholds" if offset == "threshold" else "biases"
-    other_field = "biases" if offset == "threshold" else "thresholds"
-
-    layers = []
-    layer_fields = root.get("layers").items(len(sizes) - 1)
-    for l, field in enumerate(layer_fields, start=1):
-        field.mapping(allowed=LAYER_FIELDS)
-        if field.has(other_field):
-            raise field.get(other_field).error(
-                f"this problem uses {offset_field} (offset: {offset}); write {offset_field}: "
-                f"or set offset: {'bias' if offset == 'threshold' else 'threshold'}"
-            )
-        act_field = field.get("activation")
-        try:
-            act = read_activation(act_field.text("an activation name or an expression in x"))
-        except ExpressionError as error:
-            raise act_field.located(error) from None
-        if act.is_softmax and l != len(sizes) - 1:
-            raise act_field.error("softmax is supported on the output layer only")
-        n_from, n_to = sizes[l - 1], sizes[l]
-        if layout == "from_to":
-            weights = field.get("weights").matrix(n_from, n_to, f" (rows = the {n_from} neurons of layer {l - 1}, "
-                                                               f"columns = the {n_to} of layer {l})")
-        else:
-            stored = field.get("weights").matrix(n_to, n_from, f" (rows = the {n_to} neurons of layer {l}, "
-                                                               f"columns = the {n_from} of layer {l - 1})")
-            weights = tuple(zip(*stored))
-        offsets = field.get(offset_field, [0] * n_to).vector(n_to)
-        layers.append(Layer(act, weights, offsets, (act_field.line, act_field.name)))
+    layers = read_layers(root, sizes, layout, offset)
 
     loss = root.get("loss", "half_squared_error").choice(LOSSES)
     output = layers[-1].activation
@@ -140,7 +121,8 @@ def read(root):
         raise sample_fields[missing].missing("y", "missing (give every sample a target, or none for a forward pass only)")
     forward_only = not any(with_targets)
     if forward_only:
-        for name in ("learning_rate", "iterations", "update", "weight_decay", "loss_after", "batch", "loss"):
+        for name in ("learning_rate", "iterations", "update", "weight_decay", "l1", "decay_offsets",
+                     "loss_after", "batch", "loss"):
             if root.has(name):
                 raise root.get(name).error("has no meaning without targets (the samples have no y: forward pass only)")
     learning_rate = None
@@ -155,6 +137,16 @@ def read(root):
     weight_decay = decay_field.number()
     if weight_decay < 0:
         raise decay_field.error(f"expected a number >= 0, got {weight_decay:g}")
+    l1_field = root.get("l1", 0)
+    l1 = l1_field.number()
+    if l1 < 0:
+        raise l1_field.error(f"expected a number >= 0, got {l1:g}")
+    decay_offsets = root.get("decay_offsets", False).boolean()
+    if decay_offsets and not (weight_decay or l1):
+        raise root.get("decay_offsets").error("has no meaning without weight_decay or l1")
+    if decay_offsets and offset_field not in update:
+        raise root.get("decay_offsets").error(f"has no meaning when the {offset_field} are not updated "
+                                              f"(add {offset_field} to update)")
     derivatives = ()
     if root.has("derivatives"):
         derivative_field = root.get("derivatives")
@@ -170,7 +162,7 @@ def read(root):
                                 "use fewer neurons, samples or iterations")
     return MlpSpec(
         sizes=sizes,
-        layers=tuple(layers),
+        layers=layers,
         weights_layout=layout,
         offset=offset,
         loss=loss,
@@ -184,7 +176,42 @@ def read(root):
         loss_after=loss_after,
         forward_only=forward_only,
         derivatives=derivatives,
+        l1=l1,
+        decay_offsets=decay_offsets,
     )
+
+
+def read_layers(root, sizes, layout, offset):
+    """The `layers` of a network of the given sizes, weights read in `layout`, offsets named by `offset`."""
+    offset_field = "thresholds" if offset == "threshold" else "biases"
+    other_field = "biases" if offset == "threshold" else "thresholds"
+    layers = []
+    layer_fields = root.get("layers").items(len(sizes) - 1)
+    for l, field in enumerate(layer_fields, start=1):
+        field.mapping(allowed=LAYER_FIELDS)
+        if field.has(other_field):
+            raise field.get(other_field).error(
+                f"this problem uses {offset_field} (offset: {offset}); write {offset_field}: "
+                f"or set offset: {'bias' if offset == 'threshold' else 'threshold'}"
+            )
+        act_field = field.get("activation")
+        try:
+            act = read_activation(act_field.text("an activation name or an expression in x"))
+        except ExpressionError as error:
+            raise act_field.located(error) from None
+        if act.is_softmax and l != len(sizes) - 1:
+            raise act_field.error("softmax is supported on the output layer only")
+        n_from, n_to = sizes[l - 1], sizes[l]
+        if layout == "from_to":
+            weights = field.get("weights").matrix(n_from, n_to, f" (rows = the {n_from} neurons of layer {l - 1}, "
+                                                               f"columns = the {n_to} of layer {l})")
+        else:
+            stored = field.get("weights").matrix(n_to, n_from, f" (rows = the {n_to} neurons of layer {l}, "
+                                                               f"columns = the {n_from} of layer {l - 1})")
+            weights = tuple(zip(*stored))
+        offsets = field.get(offset_field, [0] * n_to).vector(n_to)
+        layers.append(Layer(act, weights, offsets, (act_field.line, act_field.name)))
+    return tuple(layers)
 
 
 def _solution_size(sizes, samples, iterations, forward_only, loss_after):
@@ -271,6 +298,7 @@ class Notation:
 
     eta = Sym("η", r"\eta")
     decay = Sym("λ", r"\lambda")
+    l1 = Sym("λ₁", r"\lambda_{1}")
 
 
 # -- the solver -------------------------------------------------------------------
@@ -389,6 +417,7 @@ class _MlpSolver:
             return weights, offsets
         self.eta = out.given("eta", n.eta, spec.learning_rate)
         self.decay = out.given("lambda", n.decay, spec.weight_decay) if spec.weight_decay else None
+        self.l1 = out.given("lambda1", n.l1, spec.l1) if spec.l1 else None
         return weights, offsets
 
     def weight_order(self, l):
@@ -593,22 +622,66 @@ class _MlpSolver:
         grads = self.gradients_total
         if spec.update_weights:
             for (l, i, j), w in weights.items():
-                step = Mul(-1, self.eta, grads["w", l, i, j], evaluate=False)
-                if self.decay is not None:
-                    keep = _minus(1, Mul(self.eta, self.decay, evaluate=False))
-                    formula = Add(Mul(keep, w, evaluate=False), step, evaluate=False)
-                else:
-                    formula = Add(w, step, evaluate=False)
-                new_weights[l, i, j] = out.step(self.key("w_new", l, i, j, prefix=prefix),
-                                                n.w(l, i, j, primes), formula, section)
+                new_weights[l, i, j] = out.step(self.key("w_new", l, i, j, prefix=prefix), n.w(l, i, j, primes),
+                                                self.descent(w, grads["w", l, i, j], True), section)
         if spec.update_offsets:
             for (l, j), offset in offsets.items():
-                formula = Add(offset, Mul(-1, self.eta, grads["offset", l, j], evaluate=False), evaluate=False)
                 new_offsets[l, j] = out.step(self.key(f"{self.offset_name}_new", l, j, prefix=prefix),
-                                             n.offset(l, j, primes), formula, section)
+                                             n.offset(l, j, primes),
+                                             self.descent(offset, grads["offset", l, j], spec.decay_offsets), section)
         return new_weights, new_offsets
 
+    def descent(self, parameter, gradient, regularised):
+        """One gradient-descent update of a parameter, in the lecture's form.
+
+        Plain: θ - η g. L2 (weight decay): (1 - ηλ) θ - η g. L1: θ - η (g + λ₁ sign(θ)),
+        the subgradient with sign(0) = 0. Both: (1 - ηλ) θ - η (g + λ₁ sign(θ)).
+        """
+        decay = self.decay if regularised else None
+        l1 = self.l1 if regularised else None
+        slope = gradient if l1 is None else Add(gradient, Mul(l1, sympy.sign(parameter), evaluate=False),
+                                                evaluate=False)
+        step = Mul(-1, self.eta, slope, evaluate=False)
+        if decay is None:
+            return Add(parameter, step, evaluate=False)
+        keep = _minus(1, Mul(self.eta, decay, evaluate=False))
+        return Add(Mul(keep, parameter, evaluate=False), step, evaluate=False)
+
     # notes ---------------------------------------------------------------
+    def update_rule(self, text, latex, regularised):
+        """`w′ = (1 - ηλ) w - η ∂E/∂w` and the like, as `descent` builds it."""
+        E, El = self.notation.loss_text, self.notation.loss_latex
+        l2 = regularised and self.spec.weight_decay
+        l1 = regularised and self.spec.l1
+        keep, keep_latex = ("(1 - ηλ) ", r"(1 - \eta\lambda) ") if l2 else ("", "")
+        grad, grad_latex = f"∂{E}/∂{text}", rf"\partial {El} / \partial {latex}"
+        if l1:
+            return Sym(f"{text}′ = {keep}{text} - η ({grad} + λ₁ sign({text}))",
+                       rf"{latex}' = {keep_latex}{latex} - \eta \left({grad_latex} + \lambda_{{1}} "
+                       rf"\operatorname{{sign}}({latex})\right)")
+        return Sym(f"{text}′ = {keep}{text} - η {grad}", rf"{latex}' = {keep_latex}{latex} - \eta \, {grad_latex}")
+
+    def penalty_note(self):
+        """What the regularised update minimises: the data loss plus the penalties, which the losses shown leave out."""
+        spec, n = self.spec, self.notation
+        w, o, ol = n.weight_text, n.offset_text, n.offset_latex
+        squares, squares_latex = (f"‖{w}‖² + ‖{o}‖²", rf"\|{w}\|^2 + \|{ol}\|^2") if spec.decay_offsets \
+            else (f"‖{w}‖²", rf"\|{w}\|^2")
+        absolutes, absolutes_latex = (f"‖{w}‖₁ + ‖{o}‖₁", rf"\|{w}\|_1 + \|{ol}\|_1") if spec.decay_offsets \
+            else (f"‖{w}‖₁", rf"\|{w}\|_1")
+        terms, terms_latex = [], []
+        if spec.weight_decay:
+            terms.append(f"λ/2 ({squares})" if spec.decay_offsets else f"λ/2 {squares}")
+            terms_latex.append(rf"\tfrac{{\lambda}}{{2}} ({squares_latex})" if spec.decay_offsets
+                               else rf"\tfrac{{\lambda}}{{2}} {squares_latex}")
+        if spec.l1:
+            terms.append(f"λ₁ ({absolutes})" if spec.decay_offsets else f"λ₁ {absolutes}")
+            terms_latex.append(rf"\lambda_{{1}} ({absolutes_latex})" if spec.decay_offsets
+                               else rf"\lambda_{{1}} {absolutes_latex}")
+        return Sym("the update descends the penalised loss; the losses shown leave out " + " + ".join(terms),
+                   r"\text{the update descends the penalised loss; the losses shown leave out } "
+                   + " + ".join(terms_latex))
+
     def notes(self):
         from ..render.formula import latex_formula, text_formula
 
@@ -660,21 +733,24 @@ class _MlpSolver:
         w, o = n.weight_text, n.offset_text
         rules = []
         if spec.update_weights:
-            keep, keep_latex = ("(1 - ηλ) ", r"(1 - \eta\lambda) ") if spec.weight_decay else ("", "")
-            rules.append(Sym(f"{w}′ = {keep}{w} - η ∂{E}/∂{w}",
-                             rf"{w}' = {keep_latex}{w} - \eta \, \partial {El} / \partial {w}"))
+            rules.append(self.update_rule(w, w, True))
         if spec.update_offsets:
-            rules.append(Sym(f"{o}′ = {o} - η ∂{E}/∂{o}", rf"{n.offset_latex}' = {n.offset_latex} - \eta \, "
-                                                         rf"\partial {El} / \partial {n.offset_latex}"))
+            rules.append(self.update_rule(o, n.offset_latex, spec.decay_offsets))
         if not spec.update_offsets:
             rules.append(Sym(f"{'thresholds' if n.threshold else 'biases'} are not updated",
                              rf"\text{{{'thresholds' if n.threshold else 'biases'} are not updated}}"))
         notes.append(Sym("update: " + "; ".join(r.text for r in rules),
                          r"\text{update: } " + r";\ ".join(r.latex for r in rules)))
-        if spec.weight_decay:
+        if spec.weight_decay and not spec.l1 and not spec.decay_offsets:
             notes.append(Sym(f"weight decay λ enters the update only: the losses shown leave out λ/2 ‖{w}‖²",
                              rf"\text{{weight decay enters the update only: the losses shown leave out }} "
                              rf"\tfrac{{\lambda}}{{2}} \|{w}\|^2"))
+        elif spec.weight_decay or spec.l1:
+            notes.append(self.penalty_note())
+        if spec.l1:
+            notes.append(Sym("L1 by its subgradient: sign(t) = 1 for t > 0, -1 for t < 0, and 0 at t = 0",
+                             r"\text{L1 by its subgradient: } \operatorname{sign}(t) = 1 \text{ for } t > 0"
+                             r"\text{, } -1 \text{ for } t < 0 \text{, and 0 at } t = 0"))
         if spec.iterations > 1 or spec.loss_after:
             notes.append(Sym(f"a prime marks values after an update: {w}′ after one, {w}″ after two",
                              rf"\text{{a prime marks values after an update: }} {w}' \text{{ after one, }} "
