@@ -179,7 +179,12 @@ def _curves(analysis, parameters, region):
 
 
 def plot_solution(problem, solution, path):
-    """Draw the error surface of a solved critical_points problem to `path` (.png or .svg)."""
+    """Draw the picture of a solved problem to `path` (.png or .svg): the error surface of a
+    critical_points problem, or the optimisers' paths of an optimizer problem."""
+    if problem.kind == "optimizer":
+        from .plot_trajectories import plot_trajectories
+
+        return plot_trajectories(problem, solution, path)
     path = Path(path)
     form = FORMATS.get(path.suffix.lower())
     if form is None:

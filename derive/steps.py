@@ -100,6 +100,8 @@ class Rounding:
     def apply(self, value):
         if self.decimals is None or not isinstance(value, float) or not math.isfinite(value):
             return value
+        if abs(value) >= 1e15:  # a float that large has no decimals left to round
+            return value
         clean = Decimal(repr(value)).quantize(Decimal("1e-12"), rounding=ROUND_HALF_EVEN)
         rounded = clean.quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_UP)
         return float(rounded) + 0.0  # + 0.0 turns -0.0 into 0.0

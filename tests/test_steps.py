@@ -68,3 +68,10 @@ def test_repr_says_what_it_is(lecture):
     # 12 updated weights, after: 10 + loss + change. Sections: given, activation
     # derivatives, forward, loss, backward, gradients, update, after: forward, after: loss.
     assert repr(lecture) == "<Solution lecture-bp-3layer (mlp_backprop): 80 steps in 9 sections>"
+
+
+def test_rounding_leaves_a_float_too_large_for_decimals_as_it_is():
+    # 1.5e16 has no digits after the point in binary64 (its spacing is 2): nothing to round, no error.
+    assert Rounding(2).apply(1.5e16) == 1.5e16
+    assert Rounding(2).apply(-2.0 ** 60) == -2.0 ** 60
+    assert Rounding(2).apply(123456789.126) == 123456789.13
