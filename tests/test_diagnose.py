@@ -296,3 +296,32 @@ def test_diagnosis_never_changes_a_mark(tmp_path):
         assert [(x.key, x.code, x.points) for x in a.verdicts] == [(x.key, x.code, x.points) for x in b.verdicts]
         assert not any(x.slip for x in b.verdicts)
     assert any(x.slip for path in sheets for x in with_slips.grade(read_sheet(path, set(with_slips.exact_values))).verdicts)
+
+
+MOMENTUM = """kind: optimizer
+title: one momentum step on (1 - w1 w2)^2
+parameters: [w1, w2]
+loss: (1 - w1 w2)^2
+start: {w1: 0.5, w2: 1.5}
+iterations: 1
+optimizers:
+  - method: momentum
+    learning_rate: 0.2
+    momentum: 0.9
+"""
+# By hand: g⁰_w1 = -2 w2 (1 - w1 w2) = -2·1.5·0.25 = -0.75; m¹ = 0.9·0 - 0.2·(-0.75) = 0.15.
+G0_W1, ETA = -2 * 1.5 * (1 - 0.5 * 1.5), 0.2
+
+
+@pytest.mark.parametrize("code, written", [
+    ("update_sign", 0.9 * 0 + ETA * G0_W1),  # + η g: a step up the gradient
+    ("rate_missing", 0.9 * 0 - G0_W1),  # η left out
+])
+def test_the_same_rules_name_slips_in_another_kind(tmp_path, code, written):
+    problem = load(tmp_path, MOMENTUM)
+    grader = Grader(problem)
+    path = tmp_path / "s.yaml"
+    path.write_text(f"momentum.g[0][w1]: {G0_W1}\nmomentum.m[1][w1]: {six(written)}\n", encoding="utf-8")
+    verdicts = {v.key: v for v in grader.grade(read_sheet(path, set(grader.exact_values))).verdicts}
+    assert verdicts["momentum.g[0][w1]"].code == "OK"
+    assert verdicts["momentum.m[1][w1]"].slip == code, verdicts["momentum.m[1][w1]"].slip_detail
