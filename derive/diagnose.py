@@ -48,48 +48,53 @@ class Diagnoser:
         self.grader = grader
         self.catalogue = catalogue
         self.context = SlipContext(grader.exact)
-        self._numeric = {}  # step key -> [(code, variant, deps, [(value, right) per correct chain])]
+        self._numeric = {}  # step key -> ([(code, variant, deps, [(value, right) per correct chain])], keys read)
         self._expressions = {}  # step key -> [(code, variant)]
         self._cache = {}  # (key, answer, the student's differing numbers) -> Diagnosis or None
 
     # -- numbers -----------------------------------------------------------------
     def numeric(self, step, answer, text, numbers, tolerance):
         """The Diagnosis of a wrong number `answer` (written as `text`) to `step`, or None."""
-        variants = self._variants(step)
+        variants, relevant = self._variants(step)
         if not variants:
             return None
-        grader = self.grader
-        relevant = {d for _, _, deps, _ in variants for d in deps}
-        own = tuple(sorted((d, numbers[d]) for d in relevant if d in numbers and not grader._close(d, numbers[d])))
+        close = self.grader._close
+        own = tuple((d, numbers[d]) for d in relevant if d in numbers and not close(d, numbers[d]))
         cache_key = (step.key, answer, text, own)
         if cache_key not in self._cache:
             self._cache[cache_key] = self._explain(step, answer, _half_unit(text), dict(own), variants, tolerance)
         return self._cache[cache_key]
 
     def _explain(self, step, answer, half_unit, own, variants, tolerance):
-        chains = self._chains()
-        explained = {}
         copied = answer in self.grader.given_numbers or answer == 0  # a copied given, or nothing at all
+        # On each chain with the student's own numbers standing in: the environment, and the right value there
+        # (what follow-through would accept; a variant landing on it explains nothing).
+        mixed = []
+        if own:
+            for values, rounding in self._chains():
+                env = _Overlay(own, values)
+                try:
+                    mixed.append((env, rounding, rounding.apply(_evaluate(step.formula, env))))
+                except UNREADABLE:
+                    continue
 
         def matches(value, right):
-            return (tolerance.accepts(answer, value) and abs(answer - value) <= half_unit + 1e-12 * abs(value)
+            return (abs(answer - value) <= half_unit + 1e-12 * abs(value) and tolerance.accepts(answer, value)
                     and not tolerance.accepts(right, value))
 
+        explained = {}
         for code, variant, deps, on_chains in variants:
             if code in explained or (copied and variant.places is not None):
                 continue  # neither a copied given nor a 0 is a rounding slip
             hit = any(matches(value, right) for value, right in on_chains)
-            if not hit and own and any(d in own for d in deps):
-                for values, rounding in chains:
-                    env = {d: own.get(d, values[d]) for d in deps | set(step.deps)}
+            if not hit and mixed and not deps.isdisjoint(own):
+                for env, rounding, right in mixed:
                     try:
-                        value = variant.evaluate({d: env[d] for d in deps}, rounding)
-                        right = rounding.apply(_evaluate(step.formula, env))
+                        if matches(variant.evaluate(env, rounding, deps), right):
+                            hit = True
+                            break
                     except UNREADABLE:
                         continue
-                    if matches(value, right):
-                        hit = True
-                        break
             if hit:
                 explained[code] = variant
         return _diagnosis(explained)
@@ -102,8 +107,10 @@ class Diagnoser:
         return chains
 
     def _variants(self, step):
+        """(variants, the keys they read, sorted) of a step, made once."""
         if step.key not in self._numeric:
-            self._numeric[step.key] = self._make_variants(step)
+            variants = self._make_variants(step)
+            self._numeric[step.key] = variants, tuple(sorted({d for _, _, deps, _ in variants for d in deps}))
         return self._numeric[step.key]
 
     def _make_variants(self, step):
@@ -124,8 +131,7 @@ class Diagnoser:
                 on_chains = []
                 for values, rounding in chains:
                     try:
-                        on_chains.append((variant.evaluate({d: values[d] for d in deps}, rounding),
-                                          values[step.key]))
+                        on_chains.append((variant.evaluate(values, rounding, deps), values[step.key]))
                     except UNREADABLE:
                         continue
                 signature = _signature(variant, deps, self.grader.exact_values)
@@ -158,6 +164,17 @@ class Diagnoser:
             if code not in explained and agrees(expression, variant.formula, variables):
                 explained[code] = variant
         return _diagnosis(explained)
+
+
+class _Overlay(dict):
+    """The correct values with the student's own numbers standing in, looked up lazily."""
+
+    def __init__(self, own, values):
+        super().__init__(own)
+        self.values = values
+
+    def __missing__(self, key):
+        return self.values[key]
 
 
 def _half_unit(text):
@@ -201,7 +218,7 @@ def _signature(variant, deps, values):
             value = float(values[d])
             env[d] = value * factor + 0.001 * (n + 1) * (k + 1)
         try:
-            out.append(round(variant.evaluate(env, _EXACT), 9))
+            out.append(round(variant.evaluate(env, _EXACT, deps), 9))
         except UNREADABLE:
             return None
     out.append((variant.places, variant.inputs))

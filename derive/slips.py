@@ -65,11 +65,11 @@ class Variant:
     places: int = None
     inputs: bool = False
 
-    def evaluate(self, env, rounding):
-        """The variant's value on `env` (key -> number), rounded as the problem rounds."""
+    def evaluate(self, env, rounding, deps=()):
+        """The variant's value on `env` (key -> number; `deps`, the keys it reads), rounded as the problem rounds."""
         if self.places is not None and self.inputs:
             coarse = RoundTo(self.places)
-            env = {key: coarse.apply(float(value)) for key, value in env.items()}
+            env = {key: coarse.apply(float(env[key])) for key in deps}
         value = rounding.apply(evaluate_formula(self.formula, env))
         if self.places is not None and not self.inputs:
             value = RoundTo(self.places).apply(value)
