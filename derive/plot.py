@@ -185,11 +185,27 @@ def plot_solution(problem, solution, path):
         from .plot_trajectories import plot_trajectories
 
         return plot_trajectories(problem, solution, path)
+    form = picture_format(path)
+    data = surface_data(problem, solution)
+    write_picture(path, form, lambda figure: _draw(figure, data, solution.title))
+
+
+def picture_format(path):
+    """"png" or "svg" from the file name; anything else is refused before any work is done."""
     path = Path(path)
     form = FORMATS.get(path.suffix.lower())
     if form is None:
         raise DeriveError(f"expected a .png or .svg file name for the picture, got {path.name!r}", path=str(path))
-    data = surface_data(problem, solution)
+    return form
+
+
+def write_picture(path, form, draw):
+    """Draw with `draw(figure)` on a matplotlib Figure (Agg, no screen) and write it to `path` whole.
+
+    The same picture gives the same bytes on every run: the SVG's ids are
+    salted with a fixed text, and neither format records a date or the
+    software's version.
+    """
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -197,11 +213,11 @@ def plot_solution(problem, solution, path):
     with matplotlib.rc_context({"svg.hashsalt": "derive", "svg.fonttype": "path"}):
         figure = Figure(figsize=FIGURE_INCHES, dpi=DPI)
         FigureCanvasAgg(figure)
-        _draw(figure, data, solution.title)
+        draw(figure)
         buffer = io.BytesIO()
         metadata = {"Date": None} if form == "svg" else {"Software": None}
         figure.savefig(buffer, format=form, dpi=DPI, metadata=metadata)
-    _write_atomically(path, buffer.getvalue())
+    _write_atomically(Path(path), buffer.getvalue())
 
 
 def _draw(figure, data, title):

@@ -8,15 +8,13 @@ without looking at pixels); `plot_trajectories` draws it with matplotlib
 (Agg) and writes a PNG or SVG whole or not at all, as derive.plot does.
 """
 
-import io
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .errors import DeriveError
-from .plot import DPI, FIGURE_INCHES, FORMATS, GRID, _levels, _shown, _write_atomically
+from .plot import GRID, _levels, _shown, picture_format, write_picture
 
 MARGIN = 0.25  # of the trajectories' extent, added on every side when the problem gives no region
 COLOURS = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628")
@@ -94,23 +92,9 @@ def _region(paths):
 
 def plot_trajectories(problem, solution, path):
     """Draw the optimisers' paths of a solved optimizer problem to `path` (.png or .svg)."""
-    path = Path(path)
-    form = FORMATS.get(path.suffix.lower())
-    if form is None:
-        raise DeriveError(f"expected a .png or .svg file name for the picture, got {path.name!r}", path=str(path))
+    form = picture_format(path)
     data = trajectory_data(problem, solution)
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    with matplotlib.rc_context({"svg.hashsalt": "derive", "svg.fonttype": "path"}):
-        figure = Figure(figsize=FIGURE_INCHES, dpi=DPI)
-        FigureCanvasAgg(figure)
-        _draw(figure, data, solution.title)
-        buffer = io.BytesIO()
-        metadata = {"Date": None} if form == "svg" else {"Software": None}
-        figure.savefig(buffer, format=form, dpi=DPI, metadata=metadata)
-    _write_atomically(path, buffer.getvalue())
+    write_picture(path, form, lambda figure: _draw(figure, data, solution.title))
 
 
 def _draw(figure, data, title):

@@ -444,31 +444,17 @@ class UpdateLeftOut(Slip):
             yield Variant(formula, f"{context.show(formula)}: the update not applied (the value before the step)")
 
 
-class RateLeftOut(Slip):
-    """w − g for w − η g: the learning rate forgotten."""
+class LearningRate(Slip):
+    """w − g (the learning rate left out, `rate_missing`) or w − η² g (applied twice, `rate_twice`) for w − η g."""
 
-    code = "rate_missing"
-    label = "η left out"
-
-    def variants(self, step, context):
-        rates = [s for s in step.formula.free_symbols if _is_rate(s.name)]
-        for rate in rates:
-            formula = rebuild(step.formula, lambda node: sympy.S.One if node == rate else None)
-            yield Variant(formula, f"{context.show(formula)}: the learning rate {context.shown(rate.name)} left out")
-
-
-class RateTwice(Slip):
-    """w − η² g for w − η g: the learning rate applied twice (once in the gradient, once in the update)."""
-
-    code = "rate_twice"
-    label = "η applied twice"
+    def __init__(self, code, label, power, words):
+        self.code, self.label, self.power, self.words = code, label, power, words
 
     def variants(self, step, context):
-        rates = [s for s in step.formula.free_symbols if _is_rate(s.name)]
-        for rate in rates:
-            formula = rebuild(step.formula, lambda node: Mul(rate, rate, evaluate=False) if node == rate else None)
-            yield Variant(formula, f"{context.show(formula)}: the learning rate {context.shown(rate.name)} "
-                                   "applied twice")
+        for rate in sorted((s for s in step.formula.free_symbols if _is_rate(s.name)), key=str):
+            wrong = sympy.S.One if self.power == 0 else Mul(*[rate] * self.power, evaluate=False)
+            formula = rebuild(step.formula, lambda node: wrong if node == rate else None)
+            yield Variant(formula, f"{context.show(formula)}: the learning rate {context.shown(rate.name)} {self.words}")
 
 
 class TransposedWeight(Slip):
@@ -530,32 +516,19 @@ class WrongLayer(Slip):
                                            f"{context.shown(other)} for {context.shown(key)}")
 
 
-class PreActivationForActivation(Slip):
-    """z used where h = f(z) belongs."""
+class ActivationSwap(Slip):
+    """z used where h = f(z) belongs (`z_for_h`), or h where z belongs (`h_for_z`)."""
 
-    code = "z_for_h"
-    label = "z for h"
-
-    def variants(self, step, context):
-        for h, (z, _) in context.activations.items():
-            if h in step.deps and z not in step.deps:
-                formula = rename(step.formula, h, z)
-                yield Variant(formula, f"{context.show(formula)}: {context.shown(z)} used where "
-                                       f"{context.shown(h)} belongs")
-
-
-class ActivationForPreActivation(Slip):
-    """h = f(z) used where z belongs."""
-
-    code = "h_for_z"
-    label = "h for z"
+    def __init__(self, code, label, reverse):
+        self.code, self.label, self.reverse = code, label, reverse
 
     def variants(self, step, context):
         for h, (z, _) in context.activations.items():
-            if z in step.deps and h not in step.deps:
-                formula = rename(step.formula, z, h)
-                yield Variant(formula, f"{context.show(formula)}: {context.shown(h)} used where "
-                                       f"{context.shown(z)} belongs")
+            meant, used = (z, h) if self.reverse else (h, z)
+            if meant in step.deps and used not in step.deps:
+                formula = rename(step.formula, meant, used)
+                yield Variant(formula, f"{context.show(formula)}: {context.shown(used)} used where "
+                                       f"{context.shown(meant)} belongs")
 
 
 class TargetOutputSwapped(Slip):
@@ -772,14 +745,14 @@ CATALOGUE = (
     ThresholdSign(),
     UpdateSign(),
     UpdateLeftOut(),
-    RateLeftOut(),
-    RateTwice(),
+    LearningRate("rate_missing", "η left out", 0, "left out"),
+    LearningRate("rate_twice", "η applied twice", 2, "applied twice"),
     TargetOutputSwapped(),
     TransposedWeight(),
     WrongIndex(),
     WrongLayer(),
-    PreActivationForActivation(),
-    ActivationForPreActivation(),
+    ActivationSwap("z_for_h", "z for h", reverse=False),
+    ActivationSwap("h_for_z", "h for z", reverse=True),
     SumForMean(),
     MeanForSum(),
     TimesZero(),
