@@ -331,6 +331,14 @@ def rename(expr, old_key, new_key):
     return rebuild(expr, lambda node: new if node == old else None)
 
 
+def _reading(step, context, meant, used, words):
+    """The Variant of a step that read the value of `used` where `meant` belongs; `words` says how,
+    with {used} and {meant} standing for their symbols."""
+    formula = rename(step.formula, meant, used)
+    why = words.format(used=context.shown(used), meant=context.shown(meant))
+    return Variant(formula, f"{context.show(formula)}: {why}")
+
+
 def _placeholder(text):
     return sympy.Symbol(PLACEHOLDER), {PLACEHOLDER: Sym(text, text)}
 
@@ -471,9 +479,7 @@ class TransposedWeight(Slip):
             swapped = parsed.indices[:-2] + (parsed.indices[-1], parsed.indices[-2])
             other = context.by_parsed.get(ParsedKey(parsed.prefix, parsed.base, swapped))
             if other is not None:
-                formula = rename(step.formula, key, other)
-                yield Variant(formula, f"{context.show(formula)}: {context.shown(other)} for "
-                                       f"{context.shown(key)} (the indices swapped)")
+                yield _reading(step, context, key, other, "{used} for {meant} (the indices swapped)")
 
 
 class WrongIndex(Slip):
@@ -489,11 +495,9 @@ class WrongIndex(Slip):
             for position, other in context.neighbours(key):
                 if position == layer:
                     continue  # another layer's quantity: WrongLayer's, for activations
-                formula = rename(step.formula, key, other)
                 what = ("the wrong input" if parsed.base == "x" and position == len(parsed.indices) - 1
                         else "a neighbour's index")
-                yield Variant(formula, f"{context.show(formula)}: {what}, {context.shown(other)} for "
-                                       f"{context.shown(key)}")
+                yield _reading(step, context, key, other, what + ", {used} for {meant}")
 
 
 class WrongLayer(Slip):
@@ -511,9 +515,7 @@ class WrongLayer(Slip):
             for other_layer in (layer - 1, layer + 1):
                 other = context.by_layer.get((family, prefix, sample, other_layer, neuron))
                 if other is not None and other != key:
-                    formula = rename(step.formula, key, other)
-                    yield Variant(formula, f"{context.show(formula)}: the wrong layer's value, "
-                                           f"{context.shown(other)} for {context.shown(key)}")
+                    yield _reading(step, context, key, other, "the wrong layer's value, {used} for {meant}")
 
 
 class ActivationSwap(Slip):
@@ -526,9 +528,7 @@ class ActivationSwap(Slip):
         for h, (z, _) in context.activations.items():
             meant, used = (z, h) if self.reverse else (h, z)
             if meant in step.deps and used not in step.deps:
-                formula = rename(step.formula, meant, used)
-                yield Variant(formula, f"{context.show(formula)}: {context.shown(used)} used where "
-                                       f"{context.shown(meant)} belongs")
+                yield _reading(step, context, meant, used, "{used} used where {meant} belongs")
 
 
 class TargetOutputSwapped(Slip):
