@@ -47,3 +47,29 @@ def edited(problem, line, text):
 def extended(problem, text):
     """`problem` (YAML text) with the line(s) `text` added at the end."""
     return problem + text + "\n"
+
+
+SMALL_NETWORK = """\
+kind: mlp_backprop
+sizes: [2, 1]
+layers:
+  - activation: sigmoid
+    weights: [[0.5], [-0.5]]
+samples:
+  - x: [1, 0]
+    y: [1]
+learning_rate: 0.5
+"""
+#  1 kind  2 sizes  3 layers  4 activation  5 weights  6 samples  7 x  8 y  9 learning_rate
+
+
+def solve_error(runner, tmp_path, text):
+    """`derive solve` on `text` (written to tmp_path/p.yaml): assert it fails with status 2 and nothing
+    on stdout, and return what it wrote on stderr."""
+    from derive.cli import cli
+
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(cli, ["solve", str(path)])
+    assert (result.exit_code, result.stdout) == (2, ""), result.output
+    return result.stderr

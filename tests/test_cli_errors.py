@@ -13,20 +13,9 @@ import pytest
 
 from derive.cli import cli
 from derive.kinds import available
-from conftest import edited, extended
+from conftest import SMALL_NETWORK, edited, extended
 
-VALID = """\
-kind: mlp_backprop
-sizes: [2, 1]
-layers:
-  - activation: sigmoid
-    weights: [[0.5], [-0.5]]
-samples:
-  - x: [1, 0]
-    y: [1]
-learning_rate: 0.5
-"""
-#  1 kind  2 sizes  3 layers  4 activation  5 weights  6 samples  7 x  8 y  9 learning_rate
+VALID = SMALL_NETWORK  # its lines: 1 kind  2 sizes  3 layers  4 activation  5 weights  6 samples  7 x  8 y  9 learning_rate
 
 SOFTMAX = """\
 kind: mlp_backprop

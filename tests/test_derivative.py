@@ -29,7 +29,7 @@ from derive.symbolic import differentiate as rules
 from derive.symbolic.activations import X
 from derive.symbolic.differentiate import Differentiator
 from derive.symbolic.own_form import S, own_forms
-from conftest import PROBLEMS
+from conftest import PROBLEMS, solve_error
 
 x = X
 _RNG = random.Random(7)
@@ -381,11 +381,7 @@ FAILURES = [
 
 @pytest.mark.parametrize("text, message", FAILURES, ids=[row[1].split(": ", 1)[1][:60] for row in FAILURES])
 def test_bad_problem_files_get_one_line(runner, tmp_path, text, message):
-    path = tmp_path / "p.yaml"
-    path.write_text(text, encoding="utf-8")
-    result = runner.invoke(cli, ["solve", str(path)])
-    assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == f"{tmp_path}/{message}\n"
+    assert solve_error(runner, tmp_path, text) == f"{tmp_path}/{message}\n"
 
 
 def test_a_derivation_over_its_time_limit_ends_with_one_line(runner, tmp_path, monkeypatch):

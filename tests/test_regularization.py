@@ -24,7 +24,7 @@ from derive.engine.mlp import gradient_step
 from derive.problem import load_problem
 from derive.render import render
 from derive.steps import EXACT
-from conftest import edited, extended
+from conftest import SMALL_NETWORK, edited, extended, solve_error
 
 PROBLEMS = Path(__file__).parent.parent / "problems"
 SAME = dict(rel=1e-9, abs=1e-12)
@@ -221,18 +221,7 @@ def test_bundled_l1_problem_matches_the_plain_update():
     assert problem.solve()["w_new[1][2][1]"].value == pytest.approx(-0.0097, abs=1e-12)
 
 
-VALID = """\
-kind: mlp_backprop
-sizes: [2, 1]
-layers:
-  - activation: sigmoid
-    weights: [[0.5], [-0.5]]
-samples:
-  - x: [1, 0]
-    y: [1]
-learning_rate: 0.5
-"""
-#  1 kind  2 sizes  3 layers  4 activation  5 weights  6 samples  7 x  8 y  9 learning_rate
+VALID = SMALL_NETWORK  # its lines: 1 kind  2 sizes  3 layers  4 activation  5 weights  6 samples  7 x  8 y  9 learning_rate
 
 FAILURES = [
     (extended(VALID, "l1: -0.1"), "p.yaml:10: l1: expected a number >= 0, got -0.1"),
@@ -250,9 +239,4 @@ FAILURES = [
 
 @pytest.mark.parametrize("text, message", FAILURES, ids=[m.split(": ", 1)[1] for _, m in FAILURES])
 def test_bad_regularisation_fields(runner, tmp_path, text, message):
-    path = tmp_path / "p.yaml"
-    path.write_text(text, encoding="utf-8")
-    result = runner.invoke(cli, ["solve", str(path)])
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    assert result.stderr == f"{tmp_path}/{message}\n"
+    assert solve_error(runner, tmp_path, text) == f"{tmp_path}/{message}\n"

@@ -21,7 +21,7 @@ from derive.kinds.symmetry import Init, draw_weights
 from derive.problem import load_problem
 from derive.render import render
 from derive.steps import EXACT
-from conftest import edited, extended
+from conftest import edited, extended, solve_error
 
 PROBLEMS = Path(__file__).parent.parent / "problems"
 SAME = dict(rel=1e-9, abs=1e-12)
@@ -258,12 +258,7 @@ FAILURES = [
 
 @pytest.mark.parametrize("text, message", FAILURES, ids=[m.split(": ", 1)[1] for _, m in FAILURES])
 def test_bad_input(runner, tmp_path, text, message):
-    path = tmp_path / "p.yaml"
-    path.write_text(text, encoding="utf-8")
-    result = runner.invoke(cli, ["solve", str(path)])
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    assert result.stderr == f"{tmp_path}/{message}\n"
+    assert solve_error(runner, tmp_path, text) == f"{tmp_path}/{message}\n"
 
 
 def test_valid_file_solves(runner, tmp_path):

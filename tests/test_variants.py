@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from derive.cli import cli
 from derive.problem import load_problem
-from conftest import PROBLEMS, extended
+from conftest import PROBLEMS, SMALL_NETWORK, extended
 
 COMPANION = PROBLEMS / "lecture-bp-3layer.yaml"
 BASE = PROBLEMS / "lecture-bp-3layer.yaml"
@@ -219,19 +219,7 @@ def test_a_sheet_with_no_variant_is_reported_and_the_others_graded(made, tmp_pat
 
 
 # -- bad input: one line, status 2 ------------------------------------------------
-SMALL = """\
-kind: mlp_backprop
-sizes: [2, 1]
-layers:
-  - activation: sigmoid
-    weights: [[0.5], [-0.5]]
-samples:
-  - x: [1, 0]
-    y: [1]
-learning_rate: 0.5
-rounding: 4
-"""
-#  1 kind  2 sizes  3 layers  4 activation  5 weights  6 samples  7 x  8 y  9 learning_rate  10 rounding
+SMALL = SMALL_NETWORK + "rounding: 4\n"  # line 10: rounding
 
 
 def with_random(spec, constraints=()):
