@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 import yaml
 
-from derive.cli import cli
 from derive.engine import Parameters
 from derive.engine.mlp import gradient_step
 from derive.problem import load_problem
