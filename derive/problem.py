@@ -404,6 +404,32 @@ def load_problem(path):
     return Problem(Path(path).stem, str(path), kind, title, rounding, spec, grading)
 
 
+def read_names(field, most, what, ascii_only=False):
+    """1 to `most` distinct names usable in expressions (not a function's or a constant's), as real Symbols.
+
+    `what` names them in messages ("parameter"); `ascii_only` for names that
+    also appear in step keys.
+    """
+    import sympy
+
+    from .expr import CONSTANTS, FUNCTIONS
+
+    items = field.items()
+    if not 1 <= len(items) <= most:
+        raise field.error(f"expected 1 to {most} {what} names, got {len(items)}")
+    names = []
+    for item in items:
+        name = item.text(f"a {what} name")
+        if not name.isidentifier() or name.startswith("_") or (ascii_only and not name.isascii()):
+            raise item.error(f"expected a {what} name (letters, digits, _), got {name!r}")
+        if name in FUNCTIONS or name in CONSTANTS:
+            raise item.error(f"{name!r} is the name of a function or constant; choose another {what} name")
+        if name in names:
+            raise item.error(f"{what} {name!r} is listed twice")
+        names.append(name)
+    return tuple(sympy.Symbol(name, real=True) for name in names)
+
+
 def read_rounding(field):
     """`rounding: exact` or a number of decimals from 0 to 12."""
     value = field.value

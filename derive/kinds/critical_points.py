@@ -29,7 +29,8 @@ import sympy
 from sympy import Add, Mul, Pow, Rational
 
 from ..errors import DeriveError, ExpressionError, Timeout
-from ..expr import CONSTANTS, FUNCTIONS, parse_expression
+from ..expr import parse_expression
+from ..problem import read_names
 from ..render.formula import latex_formula, text_formula
 from ..render.latex import escape
 from ..steps import SolutionBuilder, Sym, evaluate_formula
@@ -85,7 +86,7 @@ def read(root):
     seconds = seconds_field.number()
     if not 0 < seconds <= 120:
         raise seconds_field.error(f"expected a number of seconds above 0 and at most 120, got {seconds:g}")
-    parameters = _read_names(root.get("parameters"), MAX_PARAMETERS, "parameter")
+    parameters = read_names(root.get("parameters"), MAX_PARAMETERS, "parameter")
     if root.has("loss") == root.has("model"):
         if root.has("loss"):
             raise root.get("model").error("give either loss (an expression) or model (a model and data), not both")
@@ -108,24 +109,6 @@ def read(root):
     return CriticalSpec(parameters, loss, model, points, region, _exact(step), seconds)
 
 
-def _read_names(field, most, what):
-    """Distinct names usable in expressions (not a function or constant name), as real Symbols."""
-    items = field.items()
-    if not 1 <= len(items) <= most:
-        raise field.error(f"expected 1 to {most} {what} names, got {len(items)}")
-    names = []
-    for item in items:
-        name = item.text(f"a {what} name")
-        if not name.isidentifier() or name.startswith("_"):
-            raise item.error(f"expected a {what} name (letters, digits, _), got {name!r}")
-        if name in FUNCTIONS or name in CONSTANTS:
-            raise item.error(f"{name!r} is the name of a function or constant; choose another {what} name")
-        if name in names:
-            raise item.error(f"{what} {name!r} is listed twice")
-        names.append(name)
-    return tuple(sympy.Symbol(name, real=True) for name in names)
-
-
 def _parse(field, expected, variables, seconds):
     try:
         with time_limit(seconds, f"reading {field.name}"):
@@ -141,7 +124,7 @@ def _read_model(field, parameters, parameters_field, seconds):
         if symbol.name in RESERVED:
             raise item.error(f"parameter {symbol.name!r} clashes with a step name of the model's loss "
                              f"({', '.join(sorted(RESERVED))}); choose another name")
-    inputs = _read_names(field.get("inputs", ["x"]), MAX_INPUTS, "input")
+    inputs = read_names(field.get("inputs", ["x"]), MAX_INPUTS, "input")
     for item, symbol in zip(field.get("inputs", ["x"]).items(), inputs):
         if symbol in parameters or symbol.name in RESERVED:
             raise item.error(f"input {symbol.name!r} clashes with a parameter or a step name "

@@ -34,7 +34,7 @@ from sympy import Add, Mul, Pow, Rational
 
 from ..errors import ExpressionError
 from ..expr import CONSTANTS, FUNCTIONS, parse_expression
-from ..problem import Field
+from ..problem import Field, read_names
 from ..steps import SolutionBuilder, Sym
 
 FIELDS = {"parameters", "loss", "data", "network", "start", "iterations", "optimizers", "batch_size", "seed",
@@ -173,7 +173,7 @@ def read(root):
         parameters, labels, terms, reduction, start, text, network = _read_network(root.get("network"))
         sample_loss = rows = None
     else:
-        parameters = _read_names(root.get("parameters"), MAX_PARAMETERS, "parameter")
+        parameters = read_names(root.get("parameters"), MAX_PARAMETERS, "parameter", ascii_only=True)
         labels = tuple(Sym(p.name, p.name) for p in parameters)
         network = sample_loss = rows = None
         terms, reduction, text, (sample_loss, rows) = _read_loss(root, parameters)
@@ -189,24 +189,6 @@ def read(root):
     region = _read_region(root.get("region"), parameters) if root.has("region") else None
     return OptimizerSpec(parameters, labels, terms, reduction, batches, start, iterations, optimizers, text, seed,
                          region, network, sample_loss, rows)
-
-
-def _read_names(field, most, what):
-    """Distinct names usable in expressions and keys, as real Symbols."""
-    items = field.items()
-    if not 1 <= len(items) <= most:
-        raise field.error(f"expected 1 to {most} {what} names, got {len(items)}")
-    names = []
-    for item in items:
-        name = item.text(f"a {what} name")
-        if not name.isidentifier() or not name.isascii() or name.startswith("_"):
-            raise item.error(f"expected a {what} name (letters, digits, _), got {name!r}")
-        if name in FUNCTIONS or name in CONSTANTS:
-            raise item.error(f"{name!r} is the name of a function or constant; choose another {what} name")
-        if name in names:
-            raise item.error(f"{what} {name!r} is listed twice")
-        names.append(name)
-    return tuple(sympy.Symbol(name, real=True) for name in names)
 
 
 def _parse(field, expected, variables):
