@@ -73,3 +73,15 @@ def solve_error(runner, tmp_path, text):
     result = runner.invoke(cli, ["solve", str(path)])
     assert (result.exit_code, result.stdout) == (2, ""), result.output
     return result.stderr
+
+
+def load_error(tmp_path, text):
+    """The one-line message of the ProblemError that reading `text` (as tmp_path/p.yaml) raises."""
+    from derive.errors import ProblemError
+    from derive.problem import load_problem
+
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ProblemError) as caught:
+        load_problem(path)
+    return str(caught.value)

@@ -24,12 +24,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from derive.engine.conv import conv_backward, conv_forward, pool_backward, pool_forward, run_conv
-from derive.errors import ProblemError
 from derive.grade import Grader
 from derive.problem import load_problem
 from derive.render import render
 from derive.sheet import AnswerSheet, read_answer
 from derive.steps import EXACT, Rounding, evaluate_formula
+from conftest import load_error, solve_error
 
 PROBLEMS = Path(__file__).parent.parent / "problems"
 SAME = dict(rel=1e-9, abs=1e-9)
@@ -802,22 +802,13 @@ BAD = [
 
 @pytest.mark.parametrize("text, line, field, message", BAD, ids=range(len(BAD)))
 def test_bad_input_is_one_located_line(tmp_path, text, line, field, message):
-    path = tmp_path / "p.yaml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ProblemError) as caught:
-        load_problem(path)
-    where = f"{path}:{line}: " + (f"{field}: " if field else "")
-    assert str(caught.value) == where + message
+    message_read = load_error(tmp_path, text)
+    where = f"{tmp_path / 'p.yaml'}:{line}: " + (f"{field}: " if field else "")
+    assert message_read == where + message
 
 
 def test_bad_input_through_the_cli_is_one_line_and_status_2(tmp_path, runner):
-    from derive.cli import cli
-
-    path = tmp_path / "p.yaml"
-    path.write_text(BAD[0][0], encoding="utf-8")
-    result = runner.invoke(cli, ["solve", str(path)])
-    assert result.exit_code == 2
-    assert result.output.strip().splitlines() == [f"{path}:2: input_size: expected a whole number <= 9, got 10"]
+    assert solve_error(runner, tmp_path, BAD[0][0]) == f"{tmp_path / 'p.yaml'}:2: input_size: expected a whole number <= 9, got 10\n"
 
 
 # ================================================================================

@@ -17,11 +17,10 @@ import numpy as np
 import pytest
 import yaml
 
-from derive.cli import cli
-from derive.errors import ProblemError
 from derive.problem import load_problem
 from derive.render import render
 from derive.steps import EXACT
+from conftest import load_error, solve_error
 
 PROBLEMS = Path(__file__).parent.parent / "problems"
 BUNDLED = ["lstm-two-steps"]
@@ -298,12 +297,9 @@ BAD = [
 
 @pytest.mark.parametrize("text, line, field, message", BAD, ids=range(len(BAD)))
 def test_bad_input_is_one_located_line(tmp_path, text, line, field, message):
-    path = tmp_path / "p.yaml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ProblemError) as caught:
-        load_problem(path)
-    where = f"{path}:{line}: " + (f"{field}: " if field else "")
-    assert str(caught.value) == where + message
+    message_read = load_error(tmp_path, text)
+    where = f"{tmp_path / 'p.yaml'}:{line}: " + (f"{field}: " if field else "")
+    assert message_read == where + message
 
 
 def test_valid_problem_of_the_bad_input_table_solves(tmp_path):
@@ -313,11 +309,7 @@ def test_valid_problem_of_the_bad_input_table_solves(tmp_path):
 
 
 def test_bad_input_through_the_cli_is_one_line_and_status_2(tmp_path, runner):
-    path = tmp_path / "p.yaml"
-    path.write_text(BAD[3][0], encoding="utf-8")
-    result = runner.invoke(cli, ["solve", str(path)])
-    assert result.exit_code == 2
-    assert result.output.strip().splitlines() == [f"{path}:2: inputs: expected 1 to 4 time steps, got 5"]
+    assert solve_error(runner, tmp_path, BAD[3][0]) == f"{tmp_path / 'p.yaml'}:2: inputs: expected 1 to 4 time steps, got 5\n"
 
 
 # ================================================================================
