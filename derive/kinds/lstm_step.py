@@ -25,7 +25,7 @@ from sympy import Mul, Pow, Rational, tanh
 from ..steps import SolutionBuilder, Sym
 from .recurrent import (
     grad_sym, key, minus, one_minus, read_matrix, read_sequence, read_vector, square_size,
-    time_sym, times, total,
+    symbol_of, time_sym, times, total,
 )
 
 GATES = ("f", "i", "a", "o")  # the lecture's order: forget, input, candidate, output
@@ -135,9 +135,7 @@ class _LstmSolver:
     def delta(self, g, t, j):
         return self.unit(f"delta_{g}", f"δ_{g}", r"{\delta_%s}" % g, t, j)
 
-    @staticmethod
-    def S(pair):
-        return sympy.Symbol(pair[0])
+    S = staticmethod(symbol_of)
 
     # the whole solution ----------------------------------------------------------------------
     def solve(self):

@@ -22,6 +22,11 @@ def key(name, *indices):
     return name + "".join(f"[{i}]" for i in indices if i is not None)
 
 
+def symbol_of(pair):
+    """The Symbol of a (key, Sym) pair, to use in a formula."""
+    return sympy.Symbol(pair[0])
+
+
 def time_sym(text, latex, t, *indices):
     """`h⁽²⁾₁` / `h^{(2)}_{1}`: a quantity at time t (None: no time), indices that are None left out."""
     return Sym.indexed(text, latex, None if t is None else f"({t})", tuple(i for i in indices if i is not None))

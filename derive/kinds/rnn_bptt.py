@@ -23,7 +23,7 @@ from sympy import Mul, Pow, Rational
 from ..steps import SolutionBuilder, Sym
 from .recurrent import (
     MAX_UNITS, grad_sym, key, minus, partial_sym, read_hidden_activation, read_matrix, read_sequence, read_vector,
-    square_size, time_sym, times, total,
+    square_size, symbol_of, time_sym, times, total,
 )
 
 FIELDS = {"inputs", "targets", "U", "W", "V", "h0", "activation", "output_activation", "loss", "long_range"}
@@ -177,9 +177,7 @@ class _RnnSolver:
         i2, j2 = self._pair(i, self.n_h, j, self.n_h)
         return key("prod", k, i2, j2), partial_sym(time_sym("h", "h", self.T, i2), time_sym("h", "h", k, j2))
 
-    @staticmethod
-    def S(pair):
-        return sympy.Symbol(pair[0])
+    S = staticmethod(symbol_of)
 
     # the whole solution -----------------------------------------------------------------
     def solve(self):
