@@ -269,6 +269,7 @@ FAILURES = [
      "p.yaml:2: sizes: problem too large to solve step by step (about 23429 steps; at most 20000); "
      "use fewer or narrower layers"),
     (edit(9, "keeep: 0.5"), "p.yaml:9: keeep: unknown field (did you mean 'keep'?)"),
+    (edit(9, "keep: 1"), "p.yaml:12: masks[0][1]: a unit kept with probability 1 cannot be dropped: a 0 here needs keep < 1"),
 ]
 
 

@@ -125,6 +125,8 @@ def read(root):
                 value = item.number()
                 if value not in (0, 1):
                     raise item.error(f"expected 0 (dropped) or 1 (kept), got {value:g}")
+                if value == 0 and keep == 1:
+                    raise item.error("a unit kept with probability 1 cannot be dropped: a 0 here needs keep < 1")
                 values.append(int(value))
             masks.append(tuple(values))
         masks = tuple(masks)
