@@ -44,9 +44,10 @@ class Diagnosis:
 class Diagnoser:
     """Diagnoses wrong answers against one Grader's solution."""
 
-    def __init__(self, grader, catalogue=CATALOGUE):
+    def __init__(self, grader, catalogue=CATALOGUE, shared=None):
         self.grader = grader
         self.catalogue = catalogue
+        self.shared = {} if shared is None else shared  # (key, formula, inputs at 0) -> the rules' rewritings
         self.context = SlipContext(grader.exact)
         self._numeric = {}  # step key -> ([(code, variant, deps, [(value, right) per correct chain])], keys read)
         self._expressions = {}  # step key -> [(code, variant)]
@@ -114,8 +115,29 @@ class Diagnoser:
         return self._numeric[step.key]
 
     def _make_variants(self, step):
+        """[(code, variant, deps, [(value, right) per correct chain])]: the rules' variants, on this solution's values."""
+        out = []
+        for code, variant, deps in self._rewrites(step):
+            on_chains = []
+            for values, rounding in self._chains():
+                try:
+                    on_chains.append((variant.evaluate(values, rounding, deps), values[step.key]))
+                except UNREADABLE:
+                    continue
+            out.append((code, variant, deps, on_chains))
+        return out
+
+    def _rewrites(self, step):
+        """[(code, variant, deps)]: every rule's rewriting of the step's formula, duplicates named once.
+
+        They depend on the formula and on which of its inputs are 0 (TimesZero), not on the other
+        numbers, so graders of variants of one problem share them (`shared`).
+        """
+        zeros = frozenset(d for d in step.deps if self.grader.exact_values.get(d) == 0)
+        shared_key = (step.key, step.formula, zeros)
+        if shared_key in self.shared:
+            return self.shared[shared_key]
         out, seen = [], []
-        chains = self._chains()
         earlier = self.context.before(step.key)
         for slip in self.catalogue:
             try:
@@ -124,21 +146,16 @@ class Diagnoser:
                 continue  # a rule that cannot read this formula explains nothing here
             for variant in made:
                 if len(out) >= MAX_VARIANTS:
-                    return out
+                    break
                 deps = {s.name for s in variant.formula.free_symbols}
                 if not deps <= earlier:
                     continue  # a variant reads only what is known before the step
-                on_chains = []
-                for values, rounding in chains:
-                    try:
-                        on_chains.append((variant.evaluate(values, rounding, deps), values[step.key]))
-                    except UNREADABLE:
-                        continue
                 signature = _signature(variant, deps, self.grader.exact_values)
                 if signature is not None and signature in seen:
                     continue  # the same formula as an earlier rule's: that rule names it
                 seen.append(signature)
-                out.append((slip.code, variant, deps, on_chains))
+                out.append((slip.code, variant, deps))
+        self.shared[shared_key] = out
         return out
 
     # -- expressions ----------------------------------------------------------------

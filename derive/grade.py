@@ -114,9 +114,11 @@ class GradingConfig:
 class Grader:
     """Grades sheets against one problem; everything that does not depend on the sheet is computed once."""
 
-    def __init__(self, problem, config=None, diagnose=True):
+    def __init__(self, problem, config=None, diagnose=True, slip_rewrites=None):
         self.problem = problem
         self.diagnose = diagnose  # name the slips behind wrong answers (derive.diagnose)
+        # the rules' rewritings of each step, shared by the graders of one problem's variants
+        self.slip_rewrites = {} if slip_rewrites is None else slip_rewrites
         self.exact = problem.solve(EXACT)
         self.config = config = config or read_grading(problem, self.exact)
         self.rounding = problem.rounding
@@ -200,7 +202,7 @@ class Grader:
         if self._diagnoser is None:
             from .diagnose import Diagnoser
 
-            self._diagnoser = Diagnoser(self)
+            self._diagnoser = Diagnoser(self, shared=self.slip_rewrites)
         return self._diagnoser
 
     def _slip_fields(self, diagnosis):
