@@ -8,6 +8,7 @@ value forward") and follow-through grading are one mechanism:
 `evaluate_formula` walked along one topological order.
 """
 
+import functools
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
@@ -102,9 +103,7 @@ class Rounding:
             return value
         if abs(value) >= 1e15:  # a float that large has no decimals left to round
             return value
-        clean = Decimal(repr(value)).quantize(Decimal("1e-12"), rounding=ROUND_HALF_EVEN)
-        rounded = clean.quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_UP)
-        return float(rounded) + 0.0  # + 0.0 turns -0.0 into 0.0
+        return _half_up(value, self.decimals)
 
     def describe(self):
         if self.decimals is None:
@@ -116,6 +115,15 @@ class Rounding:
 
 
 EXACT = Rounding()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _half_up(value, decimals):
+    """`value` rounded half away from zero to `decimals` places, on its decimal digits (remembered:
+    grading rounds the same numbers again and again)."""
+    clean = Decimal(repr(value)).quantize(Decimal("1e-12"), rounding=ROUND_HALF_EVEN)
+    rounded = clean.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return float(rounded) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 @dataclass(frozen=True)
