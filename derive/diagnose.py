@@ -56,6 +56,8 @@ class Diagnoser:
     # -- numbers -----------------------------------------------------------------
     def numeric(self, step, answer, text, numbers, tolerance):
         """The Diagnosis of a wrong number `answer` (written as `text`) to `step`, or None."""
+        if answer == 0:
+            return None  # a 0 is as often "I don't know" as a slip, and many variants land on it
         variants, relevant = self._variants(step)
         if not variants:
             return None
@@ -67,7 +69,7 @@ class Diagnoser:
         return self._cache[cache_key]
 
     def _explain(self, step, answer, half_unit, own, variants, tolerance):
-        copied = answer in self.grader.given_numbers or answer == 0  # a copied given, or nothing at all
+        copied = answer in self.grader.given_numbers  # a copied given
         # On each chain with the student's own numbers standing in: the environment, and the right value there
         # (what follow-through would accept; a variant landing on it explains nothing).
         mixed = []
@@ -86,7 +88,7 @@ class Diagnoser:
         explained = {}
         for code, variant, deps, on_chains in variants:
             if code in explained or (copied and variant.places is not None):
-                continue  # neither a copied given nor a 0 is a rounding slip
+                continue  # a copied given is no rounding slip
             hit = any(matches(value, right) for value, right in on_chains)
             if not hit and mixed and not deps.isdisjoint(own):
                 for env, rounding, right in mixed:

@@ -327,3 +327,9 @@ def test_the_same_rules_name_slips_in_another_kind(tmp_path, code, written):
     verdicts = {v.key: v for v in grader.grade(read_sheet(path, set(grader.exact_values))).verdicts}
     assert verdicts["momentum.g[0][w1]"].code == "OK"
     assert verdicts["momentum.m[1][w1]"].slip == code, verdicts["momentum.m[1][w1]"].slip_detail
+
+
+def test_an_answer_of_0_is_never_diagnosed(tmp_path):
+    # z¹₂ = x₁ w¹₁₂ + x₂ w¹₂₂ + x₃ w¹₃₂ = 1.5; with x₂ for x₃ it would be 0, but a 0 is no evidence of that
+    verdict, _, _ = grade_one(tmp_path, LECTURE, "z[1][2]", "0")
+    assert verdict.code == "WRONG" and verdict.slip == ""
