@@ -356,7 +356,9 @@ def answer_variables(step):
     The variables are those of the expected expression (and the variable a
     derivative is taken in; never the step keys a formula refers to); when
     the formula differentiates a function of one variable, `f` stands for
-    that function, and for the sigmoid also `s`, `σ`, `sigma`.
+    that function, and for the sigmoid also `s`, `σ`, `sigma`. Over a vector
+    x_1 ... x_n whose softmax the formula takes, `s_i` (or `si`) stands for
+    softmax(x)_i = exp(x_i)/Σ_k exp(x_k), as the lecture writes it.
     """
     formula = step.formula
     free = set(step.value.free_symbols)
@@ -369,7 +371,28 @@ def answer_variables(step):
         names["f"] = function
         if function == 1 / (1 + sympy.exp(-variable)):
             names.update({"s": function, "σ": function, "sigma": function})
+    names.update(softmax_names(formula, variables))
     return variables, names
+
+
+def softmax_names(formula, variables):
+    """{"s_i": softmax(x)_i, "si": ...} when `variables` are x_1 ... x_n and `formula` takes their softmax."""
+    import re
+
+    vector = {}
+    for variable in variables:
+        match = re.fullmatch(r"x_(\d+)", variable.name)
+        if match:
+            vector[int(match[1])] = variable
+    if len(vector) < 2 or sorted(vector) != list(range(1, len(vector) + 1)):
+        return {}
+    total = sympy.Add(*(sympy.exp(x) for x in vector.values()))
+    if not any(node == total for node in sympy.preorder_traversal(formula)):
+        return {}
+    names = {}
+    for i, x in vector.items():
+        names[f"s_{i}"] = names[f"s{i}"] = sympy.exp(x) / total
+    return names
 
 
 def _coarsely_rounded(answer, expected, tolerance):

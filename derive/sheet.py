@@ -302,8 +302,10 @@ def blank_sheet(problem, solution, items):
         if step.is_symbolic:
             from .grade import answer_variables
 
-            names = ", ".join(v.name for v in answer_variables(step)[0]) or "no variable"
-            what += f" (an expression in {names}, in quotes)"
+            variables, aliases = answer_variables(step)
+            names = ", ".join(v.name for v in variables) or "no variable"
+            softmax = " (s_i = softmax(x)_i)" if "s_1" in aliases else ""
+            what += f" (an expression in {names}{softmax}, in quotes)"
         lines.append(f"{key + ':':<{width + 1}}   # {what}")
     return "\n".join(lines) + "\n"
 

@@ -93,3 +93,33 @@ def test_an_identical_answer_is_decided_once_per_class(grader):
     first = verdict(grader, "s*(1-s)")
     assert verdict(grader, "s*(1-s)") == first
     assert ("fprime[2]", "s*(1-s)") in grader._expressions
+
+
+# The softmax Jacobian and the log-softmax gradient written with s_i = softmax(x)_i, as the lecture does
+# (MATH.md section 4: ds_i/dx_j = s_i (δ_ij - s_j); d/dx_j log s_i = δ_ij - s_j).
+SOFTMAX_ALIASES = [
+    ("softmax-jacobian", "expr.jacobian[1][1]", "s_1*(1 - s_1)", "OK"),
+    ("softmax-jacobian", "expr.jacobian[1][1]", "s1(1-s1)", "OK"),
+    ("softmax-jacobian", "expr.jacobian[2][3]", "-s_2 s_3", "OK"),
+    ("softmax-jacobian", "expr.jacobian[2][3]", "s_2 s_3", "WRONG"),
+    ("softmax-jacobian", "expr.jacobian[3][3]", "s_3 - s_3^2", "OK"),
+    ("hw2-log-softmax", "expr.log_softmax_grad[1][1]", "1 - s_1", "OK"),
+    ("hw2-log-softmax", "expr.log_softmax_grad[1][2]", "-s_2", "OK"),
+    ("hw2-log-softmax", "expr.log_softmax_grad[1][2]", "1 - s_2", "WRONG"),
+]
+
+
+@pytest.mark.parametrize("problem, key, text, code", SOFTMAX_ALIASES)
+def test_softmax_entries_may_be_written_s_i(problem, key, text, code):
+    grader = Grader(load_problem(PROBLEMS / f"{problem}.yaml"))
+    sheet = AnswerSheet("sheet.yaml", "student", {key: read_answer(text)})
+    assert next(v for v in grader.grade(sheet).verdicts if v.key == key).code == code
+
+
+def test_the_blank_sheet_says_s_i_stands_for_softmax():
+    from derive.sheet import blank_sheet
+
+    problem = load_problem(PROBLEMS / "softmax-jacobian.yaml")
+    solution = problem.solve()
+    sheet = blank_sheet(problem, solution, [step.key for step in solution if step.is_symbolic][:1])
+    assert "(an expression in x_1, x_2, x_3 (s_i = softmax(x)_i), in quotes)" in sheet
