@@ -668,7 +668,7 @@ class ExpressionSign(Slip):
 
     def expression_variants(self, step, context):
         if step.value != 0:
-            yield Variant(-step.value, f"-({context.show(step.value)}): the right expression with the wrong sign")
+            yield Variant(-step.value, "the right expression with the wrong sign")
 
 
 class OwnFormFactorDropped(Slip):
