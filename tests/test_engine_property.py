@@ -105,10 +105,13 @@ def mlp_problems(draw):
         fields = {"loss": loss, "batch": draw(st.sampled_from(("sum", "mean"))),
                   "learning_rate": draw(st.floats(0.05, 1)), "iterations": draw(st.integers(1, 2)),
                   "weight_decay": draw(st.just(0) | st.floats(0.01, 0.5)),
+                  "l1": draw(st.just(0) | st.floats(0.01, 0.3)),
                   "loss_after": draw(st.booleans())}
         update = draw(st.sampled_from((None, [], ["weights"], [offsets_field], ["weights", offsets_field])))
         if update is not None:
             fields["update"] = update
+        if (fields["weight_decay"] or fields["l1"]) and (update is None or offsets_field in update):
+            fields["decay_offsets"] = draw(st.booleans())
     one_variable = [l for l, name in enumerate(activations, start=1) if name != "softmax"]
     fields["derivatives"] = draw(st.lists(st.sampled_from(one_variable), max_size=2, unique=True)
                                  if one_variable else st.just([]))
@@ -118,6 +121,19 @@ def mlp_problems(draw):
 
 
 # -- the checks -----------------------------------------------------------------
+
+def l1_near_zero(spec, run):
+    """Whether L1's sign(w) meets a parameter that is almost but not exactly 0 after an update: there
+    the two implementations' last-bit differences may pick different subgradients."""
+    if not spec.l1:
+        return False
+    for iteration in run.iterations[:-1]:
+        for array in iteration.updated.weights + iteration.updated.offsets:
+            tiny = np.abs(array) < 1e-9
+            if np.any(tiny & (array != 0)):
+                return True
+    return False
+
 
 def kinked_z(spec, run, margin):
     """Whether some z of a kinked activation lies within `margin` of its kink in a pass that back-propagates."""
@@ -232,10 +248,8 @@ def test_solver_matches_engine_and_finite_differences(tmp_path, drawn):
     problem = load(tmp_path, data)  # one file, rewritten for every example
     spec = problem.spec
     run = run_mlp(spec)
-    # Known solver bug, reported separately (test_solver_relu_derivative_at_kink):
-    # at a z exactly on a kink the solver's unit step is 1/2, not the documented 0.
-    # Drop this assumption once that test passes.
-    assume(largest_z(run) <= LARGEST_Z)
+    assume(largest_z(run) <= LARGEST_Z)  # beyond it exp() overflows: not a meaningful example
+    assume(not l1_near_zero(spec, run))
     for given_matrix, read_matrix in zip(weights, given_parameters(spec).weights):
         assert np.array_equal(read_matrix, np.array(given_matrix, dtype=float))  # w[l][i][j] is from-to
     check_problem(problem)
@@ -262,6 +276,10 @@ HAND_PICKED = {
         (2, 3, 2), ("max(0.1*x, x)", "linear"), W_2_3_2, OFFSETS_3_2, TWO_SAMPLES,
         loss="mean_squared_error", weight_decay=0.1, iterations=2, update=["weights"], loss_after=True,
         derivatives=[1], **TRAIN),
+    "L1 and L2 on the weights and thresholds, a weight at 0": mlp_problem(
+        (2, 3, 2), ("sigmoid", "tanh"), [[[0.5, 0, -1], [1, 0.25, 0.5]], [[1, -1], [0.5, 0.5], [-0.5, 1]]],
+        OFFSETS_3_2, TWO_SAMPLES, weight_decay=0.1, l1=0.05, decay_offsets=True, iterations=2, loss_after=True,
+        **TRAIN),
     "custom polynomial, offsets only": mlp_problem(
         (2, 3, 2), ("x**2/2 + x", "tanh"), W_2_3_2, OFFSETS_3_2, TWO_SAMPLES[:1],
         offset="bias", update=["biases"], batch="mean", derivatives=[2, 1], **TRAIN),

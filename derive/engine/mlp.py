@@ -163,13 +163,22 @@ def gradient_step(spec, params):
 
 
 def updated_parameters(spec, params, weight_grads, offset_grads):
-    """Gradient descent with weight decay on the weights, on what the problem updates."""
-    eta, decay = spec.learning_rate, spec.weight_decay
+    """Gradient descent on what the problem updates, with its penalties: L2 weight decay,
+    (1 - ηλ) w - η g, and L1 by its subgradient, - η λ₁ sign(w) (sign(0) = 0); on the
+    offsets too when the problem says so."""
+    eta, decay, l1 = spec.learning_rate, spec.weight_decay, spec.l1
+
+    def step(value, gradient):
+        return (1.0 - eta * decay) * value - eta * (gradient + l1 * np.sign(value))
+
     weights, offsets = params.weights, params.offsets
     if spec.update_weights:
-        weights = tuple((1.0 - eta * decay) * w - eta * g for w, g in zip(weights, weight_grads))
+        weights = tuple(step(w, g) for w, g in zip(weights, weight_grads))
     if spec.update_offsets:
-        offsets = tuple(b - eta * g for b, g in zip(offsets, offset_grads))
+        if spec.decay_offsets:
+            offsets = tuple(step(b, g) for b, g in zip(offsets, offset_grads))
+        else:
+            offsets = tuple(b - eta * g for b, g in zip(offsets, offset_grads))
     return Parameters(weights, offsets)
 
 
