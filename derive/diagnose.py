@@ -24,6 +24,7 @@ from .errors import DeriveError
 from .slips import CATALOGUE, SlipContext
 
 MAX_VARIANTS = 400  # per step: a bound on the work one wrong answer can cause
+MAX_REMEMBERED = 200_000  # variant values on students' own numbers kept at once
 # What a rule or a variant's evaluation may raise when a formula is not of the shape it reads:
 # it then explains nothing, and grading goes on.
 UNREADABLE = (DeriveError, TypeError, ValueError, ZeroDivisionError, KeyError, AttributeError, IndexError)
@@ -52,6 +53,7 @@ class Diagnoser:
         self._numeric = {}  # step key -> ([(code, variant, deps, [(value, right) per correct chain])], keys read)
         self._expressions = {}  # step key -> [(code, variant)]
         self._cache = {}  # (key, answer, the student's differing numbers) -> Diagnosis or None
+        self._own_values = {}  # (key, variant, chain, the student's numbers it reads) -> its value
 
     # -- numbers -----------------------------------------------------------------
     def numeric(self, step, answer, text, numbers, tolerance):
@@ -74,10 +76,10 @@ class Diagnoser:
         # (what follow-through would accept; a variant landing on it explains nothing).
         mixed = []
         if own:
-            for values, rounding in self._chains():
+            for chain, (values, rounding) in enumerate(self._chains()):
                 env = _Overlay(own, values)
                 try:
-                    mixed.append((env, rounding, rounding.apply(_evaluate(step.formula, env))))
+                    mixed.append((chain, env, rounding, rounding.apply(_evaluate(step.formula, env))))
                 except UNREADABLE:
                     continue
 
@@ -86,21 +88,33 @@ class Diagnoser:
                     and not tolerance.accepts(right, value))
 
         explained = {}
-        for code, variant, deps, on_chains in variants:
+        for n, (code, variant, deps, on_chains) in enumerate(variants):
             if code in explained or (copied and variant.places is not None):
                 continue  # a copied given is no rounding slip
             hit = any(matches(value, right) for value, right in on_chains)
             if not hit and mixed and not deps.isdisjoint(own):
-                for env, rounding, right in mixed:
-                    try:
-                        if matches(variant.evaluate(env, rounding, deps), right):
-                            hit = True
-                            break
-                    except UNREADABLE:
-                        continue
+                mine = tuple(own.get(d) for d in sorted(deps))  # a class repeats its wrong numbers
+                for chain, env, rounding, right in mixed:
+                    value = self._on_own(step.key, n, chain, mine, variant, env, rounding, deps)
+                    if value is not None and matches(value, right):
+                        hit = True
+                        break
             if hit:
                 explained[code] = variant
         return _diagnosis(explained)
+
+    def _on_own(self, key, n, chain, mine, variant, env, rounding, deps):
+        """Variant n of step `key` on a chain with the student's numbers `mine` for its inputs (None where
+        right), remembered: many students share a wrong number. None where it cannot be evaluated."""
+        memo = (key, n, chain, mine)
+        if memo not in self._own_values:
+            if len(self._own_values) >= MAX_REMEMBERED:
+                self._own_values.clear()
+            try:
+                self._own_values[memo] = variant.evaluate(env, rounding, deps)
+            except UNREADABLE:
+                self._own_values[memo] = None
+        return self._own_values[memo]
 
     def _chains(self):
         grader = self.grader
