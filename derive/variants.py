@@ -367,7 +367,7 @@ def _dump(data):
     import yaml
 
     class Dumper(yaml.SafeDumper):
-        pass
+        """SafeDumper with our string style, so that the shared SafeDumper is left as it is."""
 
     def text(dumper, value):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)

@@ -794,7 +794,9 @@ def _substitute(expression, mapping):
 
     Unlike xreplace, nothing is re-evaluated (2·(7 − 3 w) stays as written,
     a batch's terms stay apart), and a product's numbers come first (3 w,
-    not w 3), as people write them.
+    not w 3), as people write them. Only what a data value of 0 or 1 makes
+    trivial is tidied: a product with a factor 0 is 0 and leaves its sum,
+    a factor 1 is not written (7 − w, not 7 − 1 w).
     """
     if expression in mapping:
         return mapping[expression]
@@ -804,5 +806,14 @@ def _substitute(expression, mapping):
     if args == list(expression.args):
         return expression
     if expression.is_Mul:
+        if any(a.is_Number and a == 0 for a in args):
+            return sympy.S.Zero
+        args = [a for a in args if not (a.is_Number and a == 1)] or [sympy.S.One]
         args.sort(key=lambda a: not a.is_Number)
+        if len(args) == 1:
+            return args[0]
+    if expression.is_Add:
+        args = [a for a in args if not (a.is_Number and a == 0)] or [sympy.S.Zero]
+        if len(args) == 1:
+            return args[0]
     return expression.func(*args, evaluate=False)
