@@ -32,7 +32,7 @@ from derive.grade import Grader  # noqa: E402
 from derive.problem import load_problem  # noqa: E402
 from derive.sheet import read_sheet  # noqa: E402
 
-PROBLEM = ROOT / "problems" / "lecture-bp-3layer.yaml"
+PROBLEM = ROOT / "derive" / "problems" / "lecture-bp-3layer.yaml"
 EXPRESSIONS = ["s*(1-s)", "s(1-s)", "exp(-x)/(1+exp(-x))^2", "sigmoid(x)*(1-sigmoid(x))", "σ(1-σ)",
                "1 - s", "s*(1+s)", "e^(-x)/(1+e^(-x))^2", "f(1-f)"]
 

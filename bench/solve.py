@@ -1,4 +1,4 @@
-"""Wall time of `derive solve problems/lecture-bp-3layer.yaml` as a whole process,
+"""Wall time of `derive solve lecture-bp-3layer` as a whole process,
 beside `python -c "import sympy"` measured in the same run, and their ratio.
 
 Target: ratio <= 1.5 (the tool costs little more than importing its CAS).
@@ -15,7 +15,7 @@ from pathlib import Path
 from timing import median_wall_time
 
 ROOT = Path(__file__).resolve().parent.parent
-PROBLEM = ROOT / "problems" / "lecture-bp-3layer.yaml"
+PROBLEM = ROOT / "derive" / "problems" / "lecture-bp-3layer.yaml"
 
 
 def main():

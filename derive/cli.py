@@ -25,6 +25,8 @@ class DeriveGroup(click.Group):
             ctx.exit(2)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:  # a reader that stopped early (`| head`): click exits quietly
+            raise
         except (RecursionError, MemoryError) as error:
             click.echo(f"derive: input too large to handle ({type(error).__name__})", err=True)
             ctx.exit(2)
@@ -53,11 +55,11 @@ def cli():
                    "for 2 parameters, to this .png or .svg file.")
 def solve(problem, format_, exact, keys, plot_path):
     """Print the worked solution of PROBLEM (a file, or a bundled problem's name)."""
-    from .problem import find_problem, load_problem
+    from .problem import load_problem
     from .render import render
     from .steps import EXACT
 
-    loaded = load_problem(find_problem(problem))
+    loaded = load_problem(problem)
     solution = loaded.solve(EXACT if exact else None)
     if plot_path:  # drawn before printing, so that a refusal is the only line printed
         from .plot import plot_solution
@@ -71,12 +73,12 @@ def solve(problem, format_, exact, keys, plot_path):
 @click.argument("problems", nargs=-1, required=True)
 def check(problems):
     """Validate problem files without printing a solution."""
-    from .problem import find_problem, load_problem
+    from .problem import load_problem
 
     from .variants import check_random
 
     for problem in problems:
-        loaded = load_problem(find_problem(problem))
+        loaded = load_problem(problem)
         loaded.solve()
         check_random(loaded.path, loaded)  # the fields `derive variants` reads
         click.echo(f"{loaded.path}: ok ({loaded.kind})")
@@ -99,10 +101,10 @@ def list_problems():
 def template(problem):
     """Print a blank answer sheet for PROBLEM: every gradable key, in solution order."""
     from .grade import read_grading
-    from .problem import find_problem, load_problem
+    from .problem import load_problem
     from .sheet import blank_sheet
 
-    loaded = load_problem(find_problem(problem))
+    loaded = load_problem(problem)
     solution = loaded.solve()
     click.echo(blank_sheet(loaded, solution, read_grading(loaded, solution).items), nl=False)
 
@@ -127,12 +129,12 @@ def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, s
     """
     from .errors import DeriveError
     from .grade import Grader, SheetResult
-    from .problem import find_problem, load_problem
+    from .problem import load_problem
     from .render.report import TextReportPrinter
     from .report import ClassResult, gradebook_csv, gradescope_json, summary_csv, verdicts_json, write_atomically
     from .sheet import read_sheet, sheet_paths
 
-    loaded = load_problem(find_problem(problem))
+    loaded = load_problem(problem)
     grader = Grader(loaded)
     paths = sheet_paths(sheets)
     if not paths:

@@ -383,9 +383,13 @@ COMMON_FIELDS = {"kind", "title", "source", "notes", "rounding", "grading", "ran
 
 
 def load_problem(path):
-    """Read and validate a problem file; raise ProblemError naming file, line and field."""
+    """Read and validate a problem file, or a bundled problem given by name (`lecture-bp-3layer`).
+
+    Raise ProblemError naming file, line and field.
+    """
     from .kinds import KINDS
 
+    path = find_problem(path)
     data, lines = read_yaml(path)
     root = Field(data, str(path), lines).mapping()
     kind = root.get("kind").choice(sorted(KINDS))
@@ -440,11 +444,11 @@ def read_rounding(field):
     raise field.error(f"expected exact or a number of decimals (0 to 12), got {_describe(value)}")
 
 
-BUNDLED = Path(__file__).resolve().parent.parent / "problems"
+BUNDLED = Path(__file__).resolve().parent / "problems"  # package data: present in every install
 
 
 def bundled_problems():
-    """Paths of the problems shipped in `problems/`, sorted by name."""
+    """Paths of the problems shipped inside the package (`derive/problems/`), sorted by name."""
     return sorted(BUNDLED.glob("*.yaml")) if BUNDLED.is_dir() else []
 
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 GOLDEN = Path(__file__).parent / "golden"
-PROBLEMS = Path(__file__).parent.parent / "problems"
+PROBLEMS = Path(__file__).parent.parent / "derive" / "problems"
 
 
 def pytest_addoption(parser):

@@ -28,7 +28,7 @@ from derive.problem import load_problem
 from derive.render import render
 from derive.steps import EXACT, Rounding
 
-PROBLEMS = Path(__file__).resolve().parent.parent / "problems"
+PROBLEMS = Path(__file__).resolve().parent.parent / "derive" / "problems"
 NEW_PROBLEMS = ["hw1-relu", "softmax-cross-entropy", "batch-mean", "two-iterations"]
 
 

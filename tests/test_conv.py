@@ -31,7 +31,7 @@ from derive.sheet import AnswerSheet, read_answer
 from derive.steps import EXACT, Rounding, evaluate_formula
 from conftest import load_error, solve_error
 
-PROBLEMS = Path(__file__).parent.parent / "problems"
+PROBLEMS = Path(__file__).parent.parent / "derive" / "problems"
 SAME = dict(rel=1e-9, abs=1e-9)
 FD_EPS = 1e-6
 FD_CLOSE = dict(rel=1e-5, abs=1e-6)

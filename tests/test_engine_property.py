@@ -24,7 +24,7 @@ from derive.problem import load_problem
 from derive.steps import EXACT
 from derive.symbolic.activations import X
 
-PROBLEMS = Path(__file__).parent.parent / "problems"
+PROBLEMS = Path(__file__).parent.parent / "derive" / "problems"
 
 ELEMENTWISE = ("sigmoid", "tanh", "relu", "linear", "softplus")
 CUSTOM = ("max(0.1*x, x)", "x**2/2 + x", "x*sigmoid(x)")

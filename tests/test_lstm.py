@@ -22,7 +22,7 @@ from derive.render import render
 from derive.steps import EXACT
 from conftest import load_error, solve_error
 
-PROBLEMS = Path(__file__).parent.parent / "problems"
+PROBLEMS = Path(__file__).parent.parent / "derive" / "problems"
 BUNDLED = ["lstm-two-steps"]
 GATES = ("f", "i", "a", "o")
 FD_EPS = 1e-6

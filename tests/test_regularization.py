@@ -25,7 +25,7 @@ from derive.render import render
 from derive.steps import EXACT
 from conftest import SMALL_NETWORK, edited, extended, solve_error
 
-PROBLEMS = Path(__file__).parent.parent / "problems"
+PROBLEMS = Path(__file__).parent.parent / "derive" / "problems"
 SAME = dict(rel=1e-9, abs=1e-12)
 FD_EPS = 1e-6
 FD_CLOSE = dict(rel=1e-6, abs=1e-8)

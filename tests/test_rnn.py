@@ -23,7 +23,7 @@ from derive.render import render
 from derive.steps import EXACT
 from conftest import load_error, solve_error
 
-PROBLEMS = Path(__file__).parent.parent / "problems"
+PROBLEMS = Path(__file__).parent.parent / "derive" / "problems"
 BUNDLED = ["rnn-scalar-bptt", "rnn-vector-tanh"]
 FD_EPS = 1e-6
 FD_CLOSE = dict(rel=1e-6, abs=1e-8)

@@ -23,7 +23,7 @@ from derive.render import render
 from derive.steps import EXACT
 from conftest import edited, extended, solve_error
 
-PROBLEMS = Path(__file__).parent.parent / "problems"
+PROBLEMS = Path(__file__).parent.parent / "derive" / "problems"
 SAME = dict(rel=1e-9, abs=1e-12)
 
 FORWARD = {
