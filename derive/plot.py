@@ -1,6 +1,6 @@
 """The picture of a critical-point analysis: the error surface as a contour plot.
 
-Like the lecture's error-surface figure (seed 004): the loss over the
+Like the lecture's error-surface figure (lecture 10): the loss over the
 problem's region as filled contours, every critical point marked by its
 kind, the curves of critical points drawn, and at each saddle the escape
 direction as an arrow. `surface_data` computes what is drawn, as numbers

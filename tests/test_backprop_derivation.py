@@ -8,7 +8,7 @@
   written in each layer's z and h, are mapped back onto that network (z ->
   its sum, h -> f(z)) and compared at random points.
 - Central finite differences of a forward pass in plain Python.
-- The formulas of the lecture and of MATH.md section 1, typed here: the
+- The formulas of the lecture and of the BP lecture's textbook notation, typed here: the
   slide's dL/dv_ih, dE/dtheta = -delta (the lecture's pseudo-code writes
   +delta), dE/db = +delta.
 """
@@ -309,7 +309,7 @@ def test_the_offset_gradient_is_minus_delta_for_a_threshold_and_delta_for_a_bias
     solution = solved(problem_text((2, 2, 1), ["sigmoid", "sigmoid"], offset=offset))
     letter = "theta" if offset == "threshold" else "b"
     rule = plain(solution[f"rule.grad_{letter}"].value)
-    assert rule == sign * sympy.Symbol("deltal_j")  # MATH.md §1: dE/dθ = -δ; with z = Σ + b, dE/db = δ
+    assert rule == sign * sympy.Symbol("deltal_j")  # the BP lecture's textbook notation: dE/dθ = -δ; with z = Σ + b, dE/db = δ
     for l, j in [(2, 1), (1, 1), (1, 2)]:
         gradient, delta = plain(solution[f"grad_{letter}[{l}][{j}]"].value), plain(solution[f"delta[{l}][{j}]"].value)
         assert sympy.expand(gradient - sign * delta) == 0
@@ -354,7 +354,7 @@ def test_a_threshold_gradient_with_the_wrong_sign_is_marked_wrong(lecture_grader
 # -- the lecture's own derivation -------------------------------------------------------------------
 
 def test_the_slide_formulas_for_dL_dw_hj_and_dL_dv_ih():
-    """Seed 000: dL/dw_hj = (ŷ_j - y_j) f(β_j)(1 - f(β_j)) α_h and
+    """The BP lecture: dL/dw_hj = (ŷ_j - y_j) f(β_j)(1 - f(β_j)) α_h and
     dL/dv_ih = Σ_j (ŷ_j - y_j) f(β_j)(1 - f(β_j)) w_hj f(γ_h)(1 - f(γ_h)) x^i, with f(β_j) = ŷ_j, f(γ_h) = α_h."""
     solution = load_problem(PROBLEMS / "lecture-bp-derivation.yaml").solve()
     S = sympy.Symbol

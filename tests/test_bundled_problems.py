@@ -3,16 +3,16 @@
 Every expected value in this file comes from one of three independent sources:
 
 - a small numpy forward/backward pass written out for that one network (its
-  formulas are the ones of ../shared/MATH.md sections 1-2, typed again here;
+  formulas are the ones of the lectures' two notations, typed again here;
   nothing of derive's solver is used),
 - the decimal module, for the lecture's "round every intermediate to N
   decimals, half up on the decimal value, carry it forward" chain,
 - numbers worked out by hand (with the arithmetic in a comment), or quoted from
-  MATH.md, which quotes the lecture.
+  the lecture's printed figures.
 
 Keys are derive's answer-sheet keys (README, "key scheme"): `w[l][i][j]` is the
 weight from neuron i of layer l-1 to neuron j of layer l in both layouts, so in
-seed 001's matrix layout (row = to) it is W^(l)[j][i].
+chapter 3.2's matrix layout (row = to) it is W^(l)[j][i].
 """
 
 import math
@@ -53,14 +53,14 @@ def vector(out, key, values):
 
 
 def matrix_to_from(out, key, matrix):
-    """A seed 001 matrix (row j = to-neuron, column i = from-neuron) as key[i][j]."""
+    """A chapter 3.2 matrix (row j = to-neuron, column i = from-neuron) as key[i][j]."""
     for j, row in enumerate(matrix, start=1):
         for i, value in enumerate(row, start=1):
             out[f"{key}[{i}][{j}]"] = float(value)
 
 
 def matrix_from_to(out, key, matrix):
-    """A seed 000 matrix (row i = from-neuron, column j = to-neuron) as key[i][j]."""
+    """A BP-lecture matrix (row i = from-neuron, column j = to-neuron) as key[i][j]."""
     for i, row in enumerate(matrix, start=1):
         for j, value in enumerate(row, start=1):
             out[f"{key}[{i}][{j}]"] = float(value)
@@ -98,11 +98,11 @@ def d_tanh(z):
 
 
 # ================================================================================
-# hw1-relu: seed 001 homework (1), 2-2-1 ReLU network, one update of everything
+# hw1-relu: chapter 3.2 homework (1), 2-2-1 ReLU network, one update of everything
 # ================================================================================
 
 def hw1_reference():
-    """Exact values of hw1-relu.yaml, numpy, seed 001 matrix form z = W a + b."""
+    """Exact values of hw1-relu.yaml, numpy, chapter 3.2 matrix form z = W a + b."""
     relu = lambda z: np.maximum(z, 0.0)
     step = lambda z: (z > 0).astype(float)  # ReLU'; no z here is 0
     x, y, eta = np.array([0.2, 0.3]), np.array([0.5]), 1.0
@@ -386,13 +386,13 @@ def test_batch_mean_every_step_is_checked_and_only_the_mean_loss_must_go_down():
 # ================================================================================
 
 TWO_X, TWO_Y = [1, 1], 1
-TWO_W1, TWO_T1 = [[0.5, -0.5], [0.5, 1]], [0, 0.5]   # row = from (seed 000)
+TWO_W1, TWO_T1 = [[0.5, -0.5], [0.5, 1]], [0, 0.5]   # row = from (the BP lecture)
 TWO_W2, TWO_T2 = [[1], [-1]], [0]
 TWO_ETA, TWO_LAMBDA = 1, 0.1
 
 
 def two_iterations_reference():
-    """Exact values of two-iterations.yaml, numpy, seed 000 form z = h w - θ."""
+    """Exact values of two-iterations.yaml, numpy, the BP lecture form z = h w - θ."""
     x, y, eta, lam = np.array(TWO_X, float), np.array([TWO_Y], float), float(TWO_ETA), TWO_LAMBDA
     w1, t1 = np.array(TWO_W1, float), np.array(TWO_T1, float)
     w2, t2 = np.array(TWO_W2, float), np.array(TWO_T2, float)
@@ -524,10 +524,10 @@ def test_two_iterations_every_step_is_checked_and_the_loss_goes_down():
 
 
 # ================================================================================
-# The lecture's own examples (MATH.md section 3 and 3b)
+# The lecture's own examples (the BP lecture's worked examples)
 # ================================================================================
 
-FORWARD_EXACT = [  # MATH.md §3b, to 6 decimals
+FORWARD_EXACT = [  # the BP lecture's opening forward pass, to 6 decimals
     ("z[1][1]", 3), ("z[1][2]", -2), ("z[1][3]", -2),
     ("h[1][1]", 0.952574), ("h[1][2]", 0.119203), ("h[1][3]", 0.119203),
     ("z[2][1]", 4.167905), ("yhat[1]", 0.984751),
@@ -556,7 +556,7 @@ def test_lecture_forward_rounded_to_2_decimals(key, expected):
     assert solved("lecture-forward", Rounding(2))[key] == expected
 
 
-BP_LECTURE_4_DECIMALS = [  # the lecture's printed chain and final weights (MATH.md §3)
+BP_LECTURE_4_DECIMALS = [  # the lecture's printed chain and final weights
     ("z[1][1]", 2), ("z[1][2]", 1.5), ("h[1][1]", 2), ("h[1][2]", 1.5),
     ("z[2][1]", 3.8), ("z[2][2]", 2.6),
     ("h[2][1]", 0.9781), ("h[2][2]", 0.9309),
@@ -574,7 +574,7 @@ BP_LECTURE_4_DECIMALS = [  # the lecture's printed chain and final weights (MATH
     ("w_new[3][1][1]", 1.0258), ("w_new[3][2][1]", 0.5246),
 ]
 
-BP_LECTURE_EXACT = [  # MATH.md §3, exact chain to 6 decimals
+BP_LECTURE_EXACT = [  # the BP lecture's worked example, exact chain to 6 decimals
     ("z[1][1]", 2), ("z[1][2]", 1.5), ("h[1][1]", 2), ("h[1][2]", 1.5),
     ("z[2][1]", 3.8), ("z[2][2]", 2.6),
     ("h[2][1]", 0.978119), ("h[2][2]", 0.930862),
@@ -582,7 +582,7 @@ BP_LECTURE_EXACT = [  # MATH.md §3, exact chain to 6 decimals
     ("delta[3][1]", -0.026422),
     ("delta[2][1]", -0.000565), ("delta[2][2]", -0.000850),
     ("delta[1][1]", -0.001161), ("delta[1][2]", -0.001359),
-    # δ_1^2 h_1^1 = -0.00056549... * 2 = -0.001131 (MATH.md: "the exact chain gives -0.00113",
+    # δ_1^2 h_1^1 = -0.00056549... * 2 = -0.001131 (the exact chain gives -0.00113,
     # against the lecture's rounded -0.0006 * 2 = -0.0012)
     ("grad_w[2][1][1]", -0.001131),
 ]
@@ -600,7 +600,7 @@ def test_lecture_bp_exact(key, expected):
 
 
 def test_lecture_bp_exact_chain_against_numpy():
-    """The whole exact chain of the lecture example, numpy, seed 000 form (thresholds 0)."""
+    """The whole exact chain of the lecture example, numpy, the BP lecture form (thresholds 0)."""
     x, y = np.array([1.0, 0.0, 1.0]), 0.98
     w1 = np.array([[1, 0], [1, 0.5], [1, 1.5]])
     w2 = np.array([[1, 0.7], [1.2, 0.8]])

@@ -2,7 +2,7 @@
 
 Every expected value here comes from outside the code under test:
 
-- direct loops written in this file, the sums of MATH.md §6 term by term
+- direct loops written in this file, the sums of chapter 3.2's homework (4)-(5) term by term
   (forward: z_ij = Σ_{c,u,v} w a_{s(i-1)+u-P, s(j-1)+v-P} + b; backward: each
   product's derivative scattered to the input and the kernel, as by hand);
 - central finite differences of a loss computed by those loops;

@@ -1,6 +1,6 @@
 """kind: critical_points, checked against numbers and verdicts worked out outside derive.
 
-Oracles: the lecture's own figures (seed 004, ../shared/MATH.md §5); hand
+Oracles: the lecture's own figures (lecture 10); hand
 derivations written beside each table row; SymPy applied directly in the
 test (differentiation); numpy's `eigh`; finite differences of the loss
 written as a plain Python function; a bisection written here for the roots
@@ -61,7 +61,7 @@ LECTURE = load_problem(PROBLEMS / "lecture-saddle.yaml")
 LECTURE_SOLUTION = LECTURE.solve()
 
 
-# -- the lecture's figures (MATH.md §5) -------------------------------------------------
+# -- the lecture's figures -------------------------------------------------
 
 @pytest.mark.parametrize("key, expected", [
     ("p1.theta[1]", 0), ("p1.theta[2]", 0),          # the critical point (0, 0)

@@ -4,7 +4,7 @@ Oracles, all outside the code under test:
 - `sympy.diff` applied here, compared by SymPy (the difference rewritten in
   exponentials cancels to 0) and by numbers at random points evaluated with
   SymPy's `evalf` (not derive's evaluator);
-- the lecture's forms (MATH.md section 4), typed here: σ′ = σ(1 - σ),
+- the lecture's forms, typed here: σ′ = σ(1 - σ),
   σ″ = σ(1 - σ)(1 - 2σ), tanh′ = 1 - tanh², softplus′ = σ, max(1, x)′ = H(x - 1);
 - hand arithmetic, in comments, for the values at points;
 - the rule each small case calls for, as a calculus textbook names it.
@@ -215,7 +215,7 @@ def test_the_form_in_terms_of_the_function_is_its_derivative(name, function, n):
     assert sympy.cancel(difference) == 0
 
 
-LECTURE_FORMS = [  # MATH.md section 4, as polynomials in s = σ(x) or t = tanh(x)
+LECTURE_FORMS = [  # the lectures' activation derivatives, as polynomials in s = σ(x) or t = tanh(x)
     ("sigmoid", 1, S * (1 - S)),
     ("sigmoid", 2, S * (1 - S) * (1 - 2 * S)),
     ("tanh", 1, 1 - S**2),
@@ -256,7 +256,7 @@ def test_tanh_is_already_in_its_lecture_form():
 
 def test_max_activation_is_the_unit_step_with_the_kink_stated():
     solution = solved("lecture-max-activation")
-    assert solution["d1"].value == sympy.Heaviside(x - 1, 0)  # MATH.md section 4
+    assert solution["d1"].value == sympy.Heaviside(x - 1, 0)  # the lectures' activation derivatives
     assert solution["d1"].note == "undefined at x = 1, where 0 is used"
     assert solution["d2"].value == 0
     assert "H(x - 1) jumps at x = 1" in solution["d2.line[1]"].note

@@ -4,7 +4,7 @@ Every rule of the catalogue is exercised the same way: a sheet holding the
 right values (from the independent numpy engine, derive.engine) for every
 item except one, where the test writes the number a slipped calculation
 gives, worked out here from the engine's values and the published network
-(MATH.md section 3); the diagnosis must name that rule. Random wrong numbers
+(the BP lecture's worked example); the diagnosis must name that rule. Random wrong numbers
 and right answers must never be given a slip.
 """
 
@@ -13,6 +13,7 @@ import io
 import json
 import math
 import random
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +31,7 @@ def sigmoid(t):
 
 
 LECTURE = (PROBLEMS / "lecture-bp-3layer.yaml").read_text(encoding="utf-8")
-# The published network (MATH.md section 3): inputs, target, and the weights the slips read.
+# The published network: inputs, target, and the weights the slips read.
 X = (1, 0, 1)
 Y = 0.98
 W2 = {(1, 1): 1, (1, 2): 0.7, (2, 1): 1.2, (2, 2): 0.8}
@@ -290,7 +291,7 @@ def test_the_class_summary_counts_slips_per_item_in_every_report(tmp_path):
 
 def test_diagnosis_never_changes_a_mark(tmp_path):
     problem = load_problem(PROBLEMS / "lecture-bp-3layer.yaml")
-    sheets = sorted((PROBLEMS.parent / "tests" / "sheets" / "class").glob("[abc]*.yaml"))
+    sheets = sorted((Path(__file__).parent / "sheets" / "class").glob("[abc]*.yaml"))
     with_slips, without = Grader(problem), Grader(problem, diagnose=False)
     for path in sheets:
         a = with_slips.grade(read_sheet(path, set(with_slips.exact_values)))

@@ -300,7 +300,7 @@ def test_bundled_problem(name):
 
 
 def test_engine_reproduces_the_lecture_exact_values():
-    """MATH.md §3: the 3-2-2-1 example's exact chain, to 6 decimals."""
+    """The BP lecture's worked example: the 3-2-2-1 example's exact chain, to 6 decimals."""
     values = engine_values(load_problem(PROBLEMS / "lecture-bp-3layer.yaml").spec)
     published = {
         "z[1][1]": 2, "z[1][2]": 1.5, "h[1][1]": 2, "h[1][2]": 1.5,

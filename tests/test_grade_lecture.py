@@ -1,6 +1,6 @@
 """The two checks a teacher tries first, on the lecture's own published numbers.
 
-The sheets in tests/sheets/ are typed from the seed 000 slides (not produced
+The sheets in tests/sheets/ are typed from the BP lecture slides (not produced
 by derive): the 3-layer example's answer key with its slips, and the opening
 forward pass as printed.
 """
@@ -25,7 +25,7 @@ def grade(problem, sheet):
 
 def test_the_lecture_answer_key_is_right_except_its_two_slips():
     verdicts, result = grade("lecture-bp-3layer", "lecture-answer-key.yaml")
-    # MATH.md §3: Δw_21^1 = δ_1^1 x_2 = -0.0012 * 0 is printed as -0.0012 (and Δw_22^1 as -0.0014);
+    # the BP lecture's worked example: Δw_21^1 = δ_1^1 x_2 = -0.0012 * 0 is printed as -0.0012 (and Δw_22^1 as -0.0014);
     # the product is 0. Everything else on the key is the lecture's right rounded chain.
     slips = {"grad_w[1][2][1]", "grad_w[1][2][2]"}
     assert {k for k, v in verdicts.items() if v.code != "OK"} == slips
@@ -55,6 +55,6 @@ def test_the_opening_forward_pass_accepts_out_1_and_flags_out_2():
     assert verdicts["z[2][2]"].code == "WRONG"
     assert verdicts["z[2][2]"].calculation.endswith("= 0.17")
     # sigma(0.39) = 0.5963, which is 0.6 to the 2 decimals this problem grades to:
-    # right by follow-through from the wrong 0.39 (MATH.md §3b).
+    # right by follow-through from the wrong 0.39.
     assert verdicts["yhat[2]"].code == "FT"
     assert all(verdicts[k].code == "OK" for k in ("z[1][1]", "h[1][1]", "z[1][2]", "h[1][2]", "z[1][3]", "h[1][3]"))

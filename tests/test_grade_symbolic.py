@@ -96,7 +96,7 @@ def test_an_identical_answer_is_decided_once_per_class(grader):
 
 
 # The softmax Jacobian and the log-softmax gradient written with s_i = softmax(x)_i, as the lecture does
-# (MATH.md section 4: ds_i/dx_j = s_i (δ_ij - s_j); d/dx_j log s_i = δ_ij - s_j).
+# (the lectures' activation derivatives: ds_i/dx_j = s_i (δ_ij - s_j); d/dx_j log s_i = δ_ij - s_j).
 SOFTMAX_ALIASES = [
     ("softmax-jacobian", "expr.jacobian[1][1]", "s_1*(1 - s_1)", "OK"),
     ("softmax-jacobian", "expr.jacobian[1][1]", "s1(1-s1)", "OK"),

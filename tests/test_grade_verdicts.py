@@ -1,7 +1,7 @@
 """Every verdict code, each from a sheet whose answer is worked out by hand.
 
 The lecture problem grades in its 4-decimal mode; the right values are the
-lecture's own (MATH.md §3): z^3 = 1.4436, yhat = 0.8090, delta^3 = -0.0264.
+lecture's own: z^3 = 1.4436, yhat = 0.8090, delta^3 = -0.0264.
 """
 
 import pytest

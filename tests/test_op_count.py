@@ -1,4 +1,4 @@
-"""`kind: op_count` (seed 001 homework 3): operation counts of one training step, in n and L.
+"""`kind: op_count` (chapter 3.2 homework 3): operation counts of one training step, in n and L.
 
 Oracles, none of them derive's own code:
 

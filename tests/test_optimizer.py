@@ -1,8 +1,7 @@
 """kind: optimizer, checked against numbers worked out outside derive.
 
 Oracles: a second plain implementation of every optimiser and schedule
-written here (Python loops over the lecture's formulas, ../shared/MATH.md
-§7); hand-worked first steps (the arithmetic is written beside each row);
+written here (Python loops over the lectures' formulas); hand-worked first steps (the arithmetic is written beside each row);
 central finite differences of the loss written as a plain Python function
 (a hand-written forward pass for the network); a Fisher–Yates shuffle written
 here for the mini-batches; and torch.optim configured to the same form where
@@ -44,7 +43,7 @@ def solved(tmp_path, text, rounding=None):
 # -- the second implementation ------------------------------------------------------------------
 
 def rate(eta0, schedule, t):
-    """η^t of a schedule, as MATH.md §7 writes it."""
+    """η^t of a schedule, as the lectures write it."""
     kind = schedule.get("type", "constant")
     if kind == "step":
         eta = eta0 * schedule["factor"] ** (t // schedule["every"])

@@ -171,7 +171,7 @@ def test_update_descends_the_penalised_loss(tmp_path, fields):
 
 
 def test_offsets_are_not_decayed_unless_asked(tmp_path):
-    """Seed 001: 一般不考虑bias. Without decay_offsets, θ′ = θ - η ∂E/∂θ even with λ and λ₁ set."""
+    """Chapter 3.2: 一般不考虑bias. Without decay_offsets, θ′ = θ - η ∂E/∂θ even with λ and λ₁ set."""
     plain = load(tmp_path, network()).solve()
     regularised = load(tmp_path, network(weight_decay=0.5, l1=0.1)).solve()
     for key in ("theta_new[1][1]", "theta_new[1][2]", "theta_new[2][2]"):
@@ -193,7 +193,7 @@ def test_l1_subgradient_at_zero_is_zero(tmp_path):
 
 
 def test_the_lecture_l2_form_is_printed(tmp_path):
-    """(1 - ηλ) θ - η ∇L, seed 001's last line, for weights and (asked for) offsets."""
+    """(1 - ηλ) θ - η ∇L, chapter 3.2's last line, for weights and (asked for) offsets."""
     text = render(load(tmp_path, network(weight_decay=0.1, decay_offsets=True)).solve(), "text")
     assert "w′¹₁₁ = (1 - η λ) w¹₁₁ - η ∂E/∂w¹₁₁ = (1 - 0.5·0.1)·0.5 - 0.5·" in text
     assert "θ′¹₁ = (1 - η λ) θ¹₁ - η ∂E/∂θ¹₁ = (1 - 0.5·0.1)·0.1 - 0.5·" in text

@@ -9,7 +9,7 @@ Every expected value comes from outside the code under test:
   ∂h^t/∂h^{t-1} and ∂h^T/∂h^k step;
 - PyTorch: torch.nn.RNNCell (tanh) with U and W copied in, the output layer
   σ(V h) written by hand, autograd for the gradients;
-- MATH.md §8's published numbers 1.01^1000 = 20959.16 and 0.99^1000 = 4.32e-5.
+- the CNN/RNN lecture's recurrent networks published numbers 1.01^1000 = 20959.16 and 0.99^1000 = 4.32e-5.
 """
 
 from pathlib import Path
@@ -271,13 +271,13 @@ def test_rnn_cell_of_torch_agrees(tmp_path, index):
 
 
 # ================================================================================
-# The lecture's long-range illustration (MATH.md §8)
+# The lecture's long-range illustration
 # ================================================================================
 
 @pytest.mark.parametrize("key, expected, tolerance", [
     ("long_power[1]", 1.0, 0),
-    ("long_power[2]", 20959.16, 0.005),  # MATH.md: 1.01^1000 = 20959.16
-    ("long_power[3]", 4.32e-5, 0.005e-5),  # MATH.md: 0.99^1000 = 4.32e-5
+    ("long_power[2]", 20959.16, 0.005),  # the lecture: 1.01^1000 = 20959.16
+    ("long_power[3]", 4.32e-5, 0.005e-5),  # the lecture: 0.99^1000 = 4.32e-5
     ("long_power[4]", 0.0, 0),  # 0.01^1000 = 1e-2000: below the smallest float
 ])
 def test_long_range_powers_are_the_published_numbers(key, expected, tolerance):

@@ -2,7 +2,7 @@
 
 Every expected value comes from outside derive/kinds/softmax.py:
 
-- the closed forms of ../shared/MATH.md section 4, typed again here on plain
+- the closed forms of the lectures' activation derivatives, typed again here on plain
   SymPy Symbols, compared with derive's derivatives by `sympy.simplify` of the
   difference and by numbers at random points;
 - numpy (a softmax written here, shifted by max(x) as libraries do) and
@@ -55,7 +55,7 @@ def plain(expr):
 
 
 def closed_forms(n):
-    """x_1..x_n, s_k = exp(x_k)/Σ exp(x_m), y_1..y_n, on plain Symbols: MATH.md section 4 typed again."""
+    """x_1..x_n, s_k = exp(x_k)/Σ exp(x_m), y_1..y_n, on plain Symbols: the lectures' activation derivatives typed again."""
     x = [sympy.Symbol(f"x_{k}", real=True) for k in range(1, n + 1)]
     y = [sympy.Symbol(f"y_{k}", real=True) for k in range(1, n + 1)]
     total = sum(sympy.exp(v) for v in x)
@@ -149,7 +149,7 @@ i, j = sympy.symbols("i j")
 s_i, s_j, y_j, x_i, x_j, S = (sympy.Symbol(name, real=True) for name in ("s_i", "s_j", "y_j", "x_i", "x_j", "S"))
 KD = sympy.KroneckerDelta
 
-GENERAL = [  # MATH.md section 4, and its cases i = j and i ≠ j worked by hand
+GENERAL = [  # the lectures' activation derivatives, and its cases i = j and i ≠ j worked by hand
     ("general.jacobian", s_i * (KD(i, j) - s_j)),
     ("general.jacobian.diagonal", s_i * (1 - s_i)),
     ("general.jacobian.off_diagonal", -s_i * s_j),

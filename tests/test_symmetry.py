@@ -192,7 +192,7 @@ def test_draws_are_the_lectures_formulas():
 
 
 def test_the_lectures_first_update(tmp_path):
-    """Seed 001: with all zeros, ∂L/∂w13 = ∂L/∂w23 and the first layer's gradients are 0 in the first update."""
+    """Chapter 3.2: with all zeros, ∂L/∂w13 = ∂L/∂w23 and the first layer's gradients are 0 in the first update."""
     solution = load(tmp_path, problem([2, 2, 1], ["sigmoid", "sigmoid"], {"constant": 0}, offset="bias")).solve()
     assert solution["it1.grad_w[2][1][1]"].value == solution["it1.grad_w[2][2][1]"].value != 0
     assert all(solution[f"it1.grad_w[1][{i}][{j}]"].value == 0 for i in (1, 2) for j in (1, 2))

@@ -2,7 +2,7 @@
 
 Maps are arrays of shape (channels, rows, columns); kernels are (filters,
 channels, K, K). The convolution is the lecture's valid cross-correlation
-(../shared/MATH.md §6) with a stride and zero padding,
+(the lecture notes) with a stride and zero padding,
 
     z[f, i, j] = sum_{c,u,v} w[f, c, u, v] * apad[c, s*i + u, s*j + v] + b[f]
 

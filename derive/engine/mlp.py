@@ -5,7 +5,7 @@ solver (no Step formulas, no SymPy outside compiling custom activations),
 so that the two can be held against each other. Arrays hold one row per
 sample; weights are always from-to (`weights[l-1][i, j]` is w_ij^l, from
 neuron i of layer l-1 to neuron j of layer l), offsets one value per neuron.
-Conventions are the problem's (../shared/MATH.md §1-2): thresholds enter
+Conventions are the problem's (the lecture notes): thresholds enter
 as z = h W - theta, biases as z = h W + b; the batch loss and gradients are
 the sum or the mean of the per-sample ones; weight decay is
 w' = (1 - eta lambda) w - eta grad and never touches the offsets.

@@ -11,11 +11,11 @@ Each instance is printed beside the direct derivative it must equal, and
 SymPy reduces every difference to 0; a difference that is not 0 is a bug
 and stops the solution.
 
-Notations (../shared/MATH.md sections 1-2, and seed 000's two-layer slide):
+Notations (the lectures', with the BP lecture's two-layer slide):
 - `textbook`: z^l_j = sum_i h^{l-1}_i w^l_ij - theta^l_j, delta^l_j, loss E.
 - `lecture`: the slide's x^i, v_ih, gamma_h, alpha_h, w_hj, beta_j, yhat_j,
   delta^L_j, delta^{L-1}_h, loss L (two weight layers only).
-- `matrix`: seed 001's z^(l) = W^(l) a^(l-1) + b^(l), error terms e^(l),
+- `matrix`: chapter 3.2's z^(l) = W^(l) a^(l-1) + b^(l), error terms e^(l),
   loss L, and the vector forms e^(l) = f_l'(z^(l)) ⊙ (W^(l+1)^T e^(l+1)),
   dL/dW^(l) = e^(l) (a^(l-1))^T, dL/db^(l) = e^(l).
 
@@ -168,7 +168,7 @@ def _ascii(name, sup=None, sub=""):
 
 
 class DisplayMatrix(sympy.MatrixSymbol):
-    """A vector or matrix symbol shown as `display` (W⁽²⁾, e⁽¹⁾), for seed 001's vector forms."""
+    """A vector or matrix symbol shown as `display` (W⁽²⁾, e⁽¹⁾), for chapter 3.2's vector forms."""
 
     def __new__(cls, name, rows, columns, display):
         matrix = sympy.MatrixSymbol.__new__(cls, name, rows, columns)
@@ -214,7 +214,7 @@ def _called(symbol, argument):
 # -- notations ----------------------------------------------------------------------------------
 
 class Notation:
-    """The symbols of seed 000's textbook notation, for concrete indices (1, 2) and general ones ("l+1", "j").
+    """The symbols of the BP lecture's textbook notation, for concrete indices (1, 2) and general ones ("l+1", "j").
 
     `layer` is a number or a general label ("l", "L"); the input is layer 0
     (h⁰ = x) and the last layer's h is ŷ. Every quantity is one
@@ -303,15 +303,15 @@ class Notation:
 
     def notes(self):
         o, ol = ("- θ^l_j", r"- \theta^{l}_{j}") if self.threshold else ("+ b^l_j", "+ b^{l}_{j}")
-        return [Sym(f"notation (seed 000): z^l_j = Σ_i h^(l-1)_i w^l_ij {o}, h^l_j = f_l(z^l_j), h^0 = x, "
+        return [Sym(f"notation (the BP lecture): z^l_j = Σ_i h^(l-1)_i w^l_ij {o}, h^l_j = f_l(z^l_j), h^0 = x, "
                     "h^L = ŷ; δ^l_j = ∂E/∂z^l_j",
-                    rf"\text{{notation (seed 000): }} z^{{l}}_{{j}} = \sum_i h^{{l-1}}_{{i}} w^{{l}}_{{ij}} {ol},\ "
+                    rf"\text{{notation (the BP lecture): }} z^{{l}}_{{j}} = \sum_i h^{{l-1}}_{{i}} w^{{l}}_{{ij}} {ol},\ "
                     r"h^{l}_{j} = f_l(z^{l}_{j}),\ h^{0} = x,\ h^{L} = \hat{y};\ "
                     r"\delta^{l}_{j} = \partial E / \partial z^{l}_{j}")]
 
 
 class LectureNotation(Notation):
-    """Seed 000's two-layer slide: x^i -v_ih-> gamma_h, alpha_h = f(gamma_h) -w_hj-> beta_j, yhat_j = f(beta_j)."""
+    """The BP lecture's two-layer slide: x^i -v_ih-> gamma_h, alpha_h = f(gamma_h) -w_hj-> beta_j, yhat_j = f(beta_j)."""
 
     loss = Sym("L", "L")
 
@@ -357,9 +357,9 @@ class LectureNotation(Notation):
 
     def notes(self):
         o, ol = ("- θ", r"- \theta") if self.threshold else ("+ b", "+ b")
-        return [Sym(f"notation (seed 000, two-layer slide): γ_h = Σ_i v_ih x^i {o}¹_h, α_h = f(γ_h), "
+        return [Sym(f"notation (the BP lecture, two-layer slide): γ_h = Σ_i v_ih x^i {o}¹_h, α_h = f(γ_h), "
                     f"β_j = Σ_h w_hj α_h {o}²_j, ŷ_j = f(β_j); δ^L_j = ∂L/∂β_j, δ^(L-1)_h = ∂L/∂γ_h",
-                    rf"\text{{notation (seed 000, two-layer slide): }} \gamma_h = \sum_i v_{{ih}} x^{{i}} "
+                    rf"\text{{notation (the BP lecture, two-layer slide): }} \gamma_h = \sum_i v_{{ih}} x^{{i}} "
                     rf"{ol}^{{1}}_{{h}},\ \alpha_h = f(\gamma_h),\ \beta_j = \sum_h w_{{hj}} \alpha_h {ol}^{{2}}_{{j}},\ "
                     r"\hat{y}_j = f(\beta_j);\ \delta^{L}_{j} = \partial L / \partial \beta_j,\ "
                     r"\delta^{L-1}_{h} = \partial L / \partial \gamma_h"),
@@ -370,7 +370,7 @@ class LectureNotation(Notation):
 
 
 class MatrixNotation(Notation):
-    """Seed 001: z^(l) = W^(l) a^(l-1) + b^(l), W^(l) row = to-neuron, error terms e^(l), loss L."""
+    """Chapter 3.2: z^(l) = W^(l) a^(l-1) + b^(l), W^(l) row = to-neuron, error terms e^(l), loss L."""
 
     loss = Sym("L", r"\mathcal{L}")
 
@@ -400,9 +400,9 @@ class MatrixNotation(Notation):
 
     def notes(self):
         o, ol = ("- θ", r"- \theta") if self.threshold else ("+ b", "+ b")
-        return [Sym(f"notation (seed 001): z^(l) = W^(l) a^(l-1) {o}^(l), W^(l)_ji from neuron i of layer l-1 "
+        return [Sym(f"notation (chapter 3.2): z^(l) = W^(l) a^(l-1) {o}^(l), W^(l)_ji from neuron i of layer l-1 "
                     "to neuron j of layer l, a^(l) = f_l(z^(l)), a^(0) = x, a^(L) = ŷ; e^(l)_j = ∂L/∂z^(l)_j",
-                    rf"\text{{notation (seed 001): }} z^{{(l)}} = W^{{(l)}} a^{{(l-1)}} {ol}^{{(l)}},\ "
+                    rf"\text{{notation (chapter 3.2): }} z^{{(l)}} = W^{{(l)}} a^{{(l-1)}} {ol}^{{(l)}},\ "
                     r"a^{(l)} = f_l(z^{(l)}),\ a^{(0)} = x,\ a^{(L)} = \hat{y};\ "
                     r"e^{(l)}_{j} = \partial \mathcal{L} / \partial z^{(l)}_{j}")]
 
@@ -855,9 +855,9 @@ class _Derivation:
                           note="by the recursion; minus the direct result: 0")
 
     def vector_forms(self):
-        """Seed 001's vector forms, computed with explicit matrices and checked entry by entry."""
+        """Chapter 3.2's vector forms, computed with explicit matrices and checked entry by entry."""
         n, net, sizes = self.n, self.net, self.spec.sizes
-        section = "Vector form (seed 001)"
+        section = "Vector form (chapter 3.2)"
         for l in range(self.L, 0, -1):
             e = n.vector("e", l, sizes[l])
             if l < self.L:

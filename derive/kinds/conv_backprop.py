@@ -1,7 +1,7 @@
 """`kind: conv_backprop`: one convolution layer (and pooling) forward and back, in numbers.
 
 The numeric companion of conv_derivation and pool_derivation
-(../shared/MATH.md §6): every output position of the convolution as its
+(the lecture notes): every output position of the convolution as its
 sum of products, the activation, the pooling with the position each max
 window keeps, the loss (or a given error from the layer above), then the
 error routed back through the pooling, δ⁽ˡ⁾, the kernel and bias

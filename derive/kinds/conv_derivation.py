@@ -1,8 +1,8 @@
 """`kind: conv_derivation`: the error recursion of a convolution layer, derived on a small case.
 
-Seed 001 homework (4): replace a layer's linear map by the valid
+Chapter 3.2 homework (4): replace a layer's linear map by the valid
 cross-correlation z_ij = Σ_{u,v} w_uv a_{i+u, j+v} and find the recursion of
-the error term (../shared/MATH.md §6). The solution unrolls the layer for
+the error term (the lecture notes). The solution unrolls the layer for
 the sizes of the file, lets SymPy differentiate every z_ij by every input
 and every weight (the chain rule ∂L/∂a_pq = Σ_ij δ_ij ∂z_ij/∂a_pq), then
 states the general recursion (a full convolution of δ with the kernel, with

@@ -1,6 +1,6 @@
 """`kind: critical_points`: where the gradient of a loss vanishes, and what kind of point each is.
 
-The lecture's analysis (seed 004, ../shared/MATH.md §5), step by step: the
+The lecture's analysis (lecture 10), step by step: the
 loss (written out, or built from a model and data as `yhat = w1 w2 x` with
 one sample x = 1, y = 1 gives L = (1 - w1 w2)^2), its gradient and Hessian;
 then every critical point, exactly where SymPy can solve ∇L = 0 (the point

@@ -1,6 +1,6 @@
 """`kind: dropout`: a network's forward pass with a dropout mask on its hidden units, and at test time.
 
-Seed 001 (Dropout, 训练和测试时实现): while training, each hidden unit is
+Chapter 3.2 (Dropout, 训练和测试时实现): while training, each hidden unit is
 kept with probability p and set to 0 otherwise (h̃ = m h, the mask m drawn
 as `np.random.rand(*H.shape) < p`); at test time no unit is dropped, and the
 activations are multiplied by p (the weight-scaling rule, 权重比例推断规则:

@@ -1,6 +1,6 @@
 """`kind: lstm_step`: LSTM time steps forward with the lecture's gates, then back.
 
-The lecture's cell (seed 002, LSTM 前向传播; ../shared/MATH.md §8):
+The lecture's cell (the CNN/RNN lecture, LSTM 前向传播):
 
     f^t = σ(W_f h^{t-1} + U_f x^t + b_f)        forget gate (遗忘门)
     i^t = σ(W_i h^{t-1} + U_i x^t + b_i)        input gate (输入门)

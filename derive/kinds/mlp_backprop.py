@@ -4,15 +4,15 @@ Builds the Solution the lecture writes by hand: the forward pass layer by
 layer, the loss, the deltas from the output back, every weight and
 threshold (or bias) gradient, the update, and optionally the loss after it.
 
-Conventions (../shared/MATH.md §1-2), chosen by the problem file:
-- `weights_layout: from_to` is seed 000's w_ij^l (row i = from, column j =
-  to); `to_from` is seed 001's W^(l) (row = to). Keys are the same either
+Conventions (the lecture notes), chosen by the problem file:
+- `weights_layout: from_to` is the BP lecture's w_ij^l (row i = from, column j =
+  to); `to_from` is chapter 3.2's W^(l) (row = to). Keys are the same either
   way: `w[l][i][j]` is always from neuron i of layer l-1 to neuron j of l.
 - `offset: threshold` means z = sum - theta (so dE/dtheta = -delta);
   `offset: bias` means z = sum + b (dE/db = delta).
-- `batch: sum` adds the per-sample gradients (seed 000), `mean` averages
-  them (seed 001).
-- Regularisation (seed 001, 正则化): `weight_decay: λ` is L2, the lecture's
+- `batch: sum` adds the per-sample gradients (the BP lecture), `mean` averages
+  them (chapter 3.2).
+- Regularisation (chapter 3.2, 正则化): `weight_decay: λ` is L2, the lecture's
   w ← (1 - ηλ) w - η ∂E/∂w; `l1: λ₁` is L1 by its subgradient,
   w ← w - η (∂E/∂w + λ₁ sign(w)) with sign(0) = 0. Both leave the thresholds
   (biases) alone, as the lecture does (一般不考虑bias), unless
@@ -233,7 +233,7 @@ def _solution_size(sizes, samples, iterations, forward_only, loss_after):
 # -- notation -------------------------------------------------------------------
 
 class Notation:
-    """The display symbols of one convention: seed 000's textbook or seed 001's matrix form.
+    """The display symbols of one convention: the BP lecture's textbook or chapter 3.2's matrix form.
 
     `primes` counts the updates a quantity's parameters have had: w, w′ after
     one update, w″ after two; z′ and E′ are computed with w′. With several

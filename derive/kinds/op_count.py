@@ -1,6 +1,6 @@
 """`kind: op_count`: how many multiplications and additions one training step costs, in n and L.
 
-Seed 001 homework (3): a feed-forward network of L layers, each with n
+Chapter 3.2 homework (3): a feed-forward network of L layers, each with n
 inputs and n neurons (z⁽ˡ⁾ = W⁽ˡ⁾ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, a⁽ˡ⁾ = σ(z⁽ˡ⁾)), with a
 squared-error loss. The solution counts the operations part by part: the
 forward pass of one layer; the backward pass of the output layer and of a

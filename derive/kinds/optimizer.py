@@ -1,6 +1,6 @@
 """`kind: optimizer`: T iterations of a gradient-based optimiser, step by step.
 
-The lecture's optimisers (seeds 000, 001, 002, 004; ../shared/MATH.md §7),
+The lecture's optimisers (all four lectures),
 each in the lecture's own form, on a loss given as an expression in named
 parameters, as an expression in parameters and data variables over a data
 table (mini-batch SGD), or as the loss of a small network (read as

@@ -1,6 +1,6 @@
 """`kind: pool_derivation`: how the error passes back through max and average pooling.
 
-Seed 001 homework (5) (../shared/MATH.md §6). The solution unrolls the
+Chapter 3.2 homework (5) (the lecture notes). The solution unrolls the
 pooling for the sizes of the file and lets SymPy differentiate every
 window's output by every position of its window: max pooling gives a unit
 step, 1 where the position holds the window's maximum, average pooling

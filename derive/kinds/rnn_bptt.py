@@ -1,6 +1,6 @@
 """`kind: rnn_bptt`: a recurrent network forward over a short sequence, then back-propagation through time.
 
-The lecture's network (seed 002, 循环神经网络 RNN; ../shared/MATH.md §8):
+The lecture's network (the CNN/RNN lecture, 循环神经网络 RNN):
 
     h^t = σ(z^t) = σ(U x^t + W h^{t-1}),    ŷ^t = σ(o^t) = σ(V h^t)
 

@@ -1,7 +1,7 @@
 """`kind: softmax`: the softmax Jacobian, the gradient of log softmax and the
 softmax + cross-entropy gradient, derived by SymPy from the definitions.
 
-With s_i = exp(x_i) / Σ_k exp(x_k) (../shared/MATH.md section 4):
+With s_i = exp(x_i) / Σ_k exp(x_k) (the lecture notes):
 
     ∂s_i/∂x_j       = s_i (δ_ij - s_j)
     ∂log s_i/∂x_j   = δ_ij - s_j

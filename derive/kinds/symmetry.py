@@ -1,6 +1,6 @@
 """`kind: symmetry`: why a layer's weights cannot all start equal, shown by running gradient descent.
 
-Seed 001 (参数初始化, 对称权重问题): if the hidden neurons of a layer start
+Chapter 3.2 (参数初始化, 对称权重问题): if the hidden neurons of a layer start
 with equal weights, they compute equal activations in the forward pass and
 receive equal gradients in the backward pass, so the update keeps them
 equal, iteration after iteration: the layer behaves as one neuron. A random

@@ -1,6 +1,6 @@
 """What the Hessian says at a critical point, and what settles it when it says nothing.
 
-At a critical point θ′ (∇L = 0) the lecture (seed 004, ../shared/MATH.md §5)
+At a critical point θ′ (∇L = 0) the lecture (lecture 10)
 reads L(θ) ≈ L(θ′) + 1/2 (θ − θ′)ᵀ H (θ − θ′) and classifies by the
 eigenvalues of H: all > 0 a local minimum, all < 0 a local maximum, some > 0
 and some < 0 a saddle (even if others are 0), otherwise (a zero eigenvalue,

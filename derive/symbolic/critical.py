@@ -5,7 +5,7 @@ Hessian in general, then every real critical point (isolated points, with
 their Hessian, eigen-decomposition, second-order test, the argument that
 settles an inconclusive test, and the escape from a saddle) and every
 non-isolated family (the lecture's curve w1 w2 = 1), analysed symbolically
-along it. ../shared/MATH.md §5 states what must come out.
+along it.
 
 How the set is found, and how that is checked:
 
