@@ -1,7 +1,17 @@
 """derive: solve, explain and grade the mathematics of neural-network courses.
 
 The library's public API; the `derive` command line (`derive.cli`) is a thin
-layer over it.
+layer over it:
+
+    problem = load_problem("lecture-bp-3layer")      # a file, or a bundled problem's name
+    solution = problem.solve()                        # a Solution: Steps by key, in sections
+    render(solution, "markdown")                      # also text, latex, json
+    grade(problem, {"yhat[1]": 0.809})                # a SheetResult: score, verdicts by key
+    grade_class(problem, ["submissions/"])            # a ClassResult and its reports
+    write_variants(variants(problem, ["s1", "s2"]), "variants/")
+
+In a notebook a Solution, a SheetResult and a ClassResult show as Markdown
+with their math typeset.
 """
 
 from .errors import AnswerSheetError, DeriveError, ExpressionError, ProblemError, Timeout
@@ -9,11 +19,17 @@ from .expr import parse_expression
 from .problem import Problem, load_problem
 from .render import render
 from .steps import Rounding, Section, Solution, Step, Sym
+# after .api has loaded the submodules derive.grade and derive.variants, so that these names stay the functions
+from .api import grade, grade_class, variants
+from .grade import SheetResult, Verdict
+from .report import ClassResult
+from .variants import Variant, VariantSet, write_variants
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnswerSheetError", "DeriveError", "ExpressionError", "ProblemError", "Timeout",
-    "Problem", "Rounding", "Section", "Solution", "Step", "Sym",
-    "load_problem", "parse_expression", "render",
+    "ClassResult", "Problem", "Rounding", "Section", "SheetResult", "Solution", "Step", "Sym", "Variant",
+    "VariantSet", "Verdict",
+    "grade", "grade_class", "load_problem", "parse_expression", "render", "variants", "write_variants",
 ]

@@ -127,36 +127,11 @@ def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, s
 
     Exit status: 0 all sheets graded, 1 some sheets unreadable, 2 bad usage or problem file.
     """
-    from .errors import DeriveError
-    from .grade import Grader, SheetResult
-    from .problem import load_problem
-    from .render.report import TextReportPrinter
-    from .report import ClassResult, gradebook_csv, gradescope_json, summary_csv, verdicts_json, write_atomically
-    from .sheet import read_sheet, sheet_paths
+    from . import api
 
-    loaded = load_problem(problem)
-    grader = Grader(loaded)
-    paths = sheet_paths(sheets)
-    if not paths:
-        raise DeriveError(f"no answer sheets (.yaml or .yml files) in {', '.join(sheets)}")
-    known = set(grader.exact_values)
-    result = ClassResult(loaded, grader.items, grader.config.points)
-    graders = None
-    if variants_dir:
-        from .variants import VariantGraders
-
-        graders = VariantGraders(grader, variants_dir)
-    for path in paths:
-        try:
-            sheet = read_sheet(path, known)
-            result.results.append((graders.for_sheet(sheet) if graders else grader).grade(sheet))
-        except DeriveError as error:  # one bad sheet is reported; the others are still graded
-            result.results.append(SheetResult(path.stem, str(path), error=str(error)))
-    for target, write in ((csv_path, gradebook_csv), (json_path, verdicts_json), (gradescope_path, gradescope_json),
-                          (summary_path, summary_csv)):
-        if target:
-            write_atomically(target, write(result))
-    click.echo(TextReportPrinter().doprint(result), nl=False)
+    result = api.grade_class(problem, sheets, variants=variants_dir or None)
+    result.write(csv=csv_path, json=json_path, gradescope=gradescope_path, summary_csv=summary_path)
+    click.echo(result.to_text(), nl=False)
     if result.unreadable:
         raise click.exceptions.Exit(1)
 
@@ -175,11 +150,10 @@ def variants(problem, roster, out_dir, draws):
     The numbers marked `random` are drawn from the SHA-256 of the problem's text
     and the student's id, so the same id always gets the same file.
     """
-    from .problem import find_problem
-    from .variants import make_variants, read_roster, write_variants
+    from . import api
+    from .variants import write_variants
 
-    students = read_roster(roster)
-    made = make_variants(find_problem(problem), students, draws)
+    made = api.variants(problem, roster, draws)
     for path in write_variants(made, out_dir):
         click.echo(f"wrote {path}")
 

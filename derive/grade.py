@@ -82,13 +82,22 @@ class Verdict:
 
 @dataclass
 class SheetResult:
-    """All verdicts of one sheet, or why it could not be read."""
+    """All verdicts of one sheet, or why it could not be read.
+
+    student, path: who and which file; verdicts: one Verdict per graded
+    item, in solution order (`result["yhat[1]"]` finds one by key);
+    warnings: unknown keys ignored; error: why the sheet could not be read
+    ("" when it was graded); solution: the Solution graded against, for
+    showing each item's symbol (None for an unreadable sheet).
+    In a notebook it shows as a Markdown table (`to_markdown`).
+    """
 
     student: str
     path: str
     verdicts: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     error: str = ""
+    solution: object = field(default=None, compare=False)
 
     @property
     def score(self):
@@ -97,6 +106,43 @@ class SheetResult:
     @property
     def max_score(self):
         return sum(v.max_points for v in self.verdicts)
+
+    def __getitem__(self, key):
+        """The Verdict of the item `key` (`"delta[3][1]"`)."""
+        for verdict in self.verdicts:
+            if verdict.key == key:
+                return verdict
+        import difflib
+
+        close = difflib.get_close_matches(str(key), [v.key for v in self.verdicts], n=1)
+        raise KeyError(f"no graded item {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+
+    def __repr__(self):
+        if self.error:
+            return f"<SheetResult {self.student}: unreadable: {self.error}>"
+        counts = ", ".join(f"{count} {code}" for code, count in _counts(self.verdicts).items())
+        return f"<SheetResult {self.student}: {format_number(self.score)}/{format_number(self.max_score)} ({counts})>"
+
+    def to_text(self):
+        """The text report `derive grade` prints for this sheet: each item's answer, verdict and points."""
+        from .render.report import TextReportPrinter
+
+        return TextReportPrinter().doprint(self)
+
+    def to_markdown(self):
+        """The same as a Markdown table, each item's symbol and expected value in LaTeX math."""
+        from .render.report import MarkdownReportPrinter
+
+        return MarkdownReportPrinter().doprint(self)
+
+    def _repr_markdown_(self):
+        return self.to_markdown()
+
+
+def _counts(verdicts):
+    """{code: how many}, in the order of CODES, codes that occur only."""
+    found = [v.code for v in verdicts]
+    return {code: found.count(code) for code in CODES if code in found}
 
 
 @dataclass(frozen=True)
@@ -143,7 +189,7 @@ class Grader:
     # -- one sheet ----------------------------------------------------------
     def grade(self, sheet):
         """A SheetResult for an AnswerSheet (see derive.sheet)."""
-        result = SheetResult(sheet.student, sheet.path, warnings=list(sheet.warnings))
+        result = SheetResult(sheet.student, sheet.path, warnings=list(sheet.warnings), solution=self.exact)
         numbers = {key: a.number for key, a in sheet.answers.items() if a.number is not None}
         propagated = {}
         settled = self._settled

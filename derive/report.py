@@ -14,13 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DeriveError
+from .steps import format_number
 
 WRONG_CODES = ("SIGN", "ROUNDING", "WRONG", "UNREADABLE", "UNDECIDED")
 
 
 @dataclass
 class ClassResult:
-    """Every sheet's result for one problem, in the order the sheets were given."""
+    """Every sheet's result for one problem, in the order the sheets were given.
+
+    problem: the Problem; items: the graded keys; points: key -> points
+    (1 when not listed); results: one SheetResult per sheet, an unreadable
+    one carrying its `error` (`result["alice"]` finds one by student).
+    The reports of `derive grade` are methods: `to_text()`, `to_markdown()`
+    (how a notebook shows it), `gradebook_csv()`, `summary_csv()`,
+    `verdicts_json()`, `gradescope_json()`; `write(...)` writes them to files.
+    """
 
     problem: object
     items: tuple
@@ -33,6 +42,56 @@ class ClassResult:
 
     def max_score(self):
         return sum(self.points.get(key, 1.0) for key in self.items)
+
+    def __getitem__(self, student):
+        """The SheetResult of `student` (the first, if two sheets name the same student)."""
+        for sheet in self.results:
+            if sheet.student == student:
+                return sheet
+        raise KeyError(f"no sheet of student {student!r}")
+
+    def __repr__(self):
+        return (f"<ClassResult {self.problem.name}: {len(self.results)} sheets, {len(self.unreadable)} unreadable, "
+                f"out of {format_number(self.max_score())}>")
+
+    def to_text(self):
+        """The report `derive grade` prints: one sheet item by item, or a line per student and a table per item."""
+        from .render.report import TextReportPrinter
+
+        return TextReportPrinter().doprint(self)
+
+    def to_markdown(self):
+        """The same report as Markdown tables, with the items' symbols in LaTeX math."""
+        from .render.report import MarkdownReportPrinter
+
+        return MarkdownReportPrinter().doprint(self)
+
+    def _repr_markdown_(self):
+        return self.to_markdown()
+
+    def gradebook_csv(self):
+        """`--csv`: one row per student, one column per item."""
+        return gradebook_csv(self)
+
+    def summary_csv(self):
+        """`--summary-csv`: one row per item, its outcomes and slips."""
+        return summary_csv(self)
+
+    def verdicts_json(self):
+        """`--json`: every verdict of every sheet, and the per-item summary."""
+        return verdicts_json(self)
+
+    def gradescope_json(self):
+        """`--gradescope`: Gradescope's results.json."""
+        return gradescope_json(self)
+
+    def write(self, csv=None, json=None, gradescope=None, summary_csv=None):
+        """Write each report given a path, as `derive grade --csv --json --gradescope --summary-csv` do,
+        each file whole or not at all."""
+        targets = {"csv": csv, "json": json, "gradescope": gradescope, "summary_csv": summary_csv}
+        for option, report in REPORTS.items():
+            if targets[option]:
+                write_atomically(targets[option], report(self))
 
     def summary(self):
         """Per item: counts by outcome, the most frequent wrong answers (value, count), and the
@@ -157,3 +216,7 @@ def gradescope_json(result):
 
 def _number(value):
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+# the report files of a class, by the name of their `derive grade` option, in the order they are written
+REPORTS = {"csv": gradebook_csv, "json": verdicts_json, "gradescope": gradescope_json, "summary_csv": summary_csv}

@@ -12,7 +12,9 @@ are reported as warnings with the closest known key, and ignored.
 
 import difflib
 import math
+import numbers
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,25 +63,58 @@ def read_sheet(path, known_keys):
     data, lines = _load(path)
     if not isinstance(data, dict):
         raise AnswerSheetError("expected a mapping from step keys to answers", path=str(path), line=1)
-    student = Path(path).stem
+    return _answer_sheet(data, lines, str(path), Path(path).stem, known_keys)
+
+
+def sheet_from_mapping(mapping, known_keys, student="sheet", path="<in memory>"):
+    """An answer sheet built in Python, `{key: answer}`, read exactly as the same YAML file would be.
+
+    Values are first made what YAML would have given: numbers of any type
+    (numpy's, Fraction, Decimal) become int or float, sequences and arrays
+    lists; text stays text, for derive's own parser. `student` names the
+    sheet unless it has an `id` (or `student`, `name`) entry.
+    """
+    data = {key: _as_yaml_value(value) for key, value in mapping.items()}
+    return _answer_sheet(data, {}, path, student, known_keys)
+
+
+def _as_yaml_value(value):
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if hasattr(value, "tolist"):  # a numpy array or scalar
+        return _as_yaml_value(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_as_yaml_value(item) for item in value]
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
+def _answer_sheet(data, lines, path, default_student, known_keys):
+    """The AnswerSheet of a sheet's top-level mapping; `lines` gives each key's line in the file, if any."""
+    student = default_student
     answers, unknown = {}, []
     count = 0
     for key, value in data.items():
         line = lines.get(key)
         key = str(key)
         if key in IDENTITY_FIELDS:
-            if key == "id" or student == Path(path).stem:
+            if key == "id" or student == default_student:
                 student = str(value)
             continue
         for sub_key, sub_value in _expand(key, value):
             count += 1
             if count > MAX_ANSWERS:
-                raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=str(path), line=line)
+                raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=path, line=line)
             if sub_key not in known_keys:
                 unknown.append((sub_key, line))
                 continue
             answers[sub_key] = read_answer(sub_value, line)
-    return AnswerSheet(str(path), student, answers, _unknown_key_warnings(unknown, known_keys))
+    return AnswerSheet(path, student, answers, _unknown_key_warnings(unknown, known_keys))
 
 
 def _unknown_key_warnings(unknown, known_keys, shown=10):
@@ -88,7 +123,8 @@ def _unknown_key_warnings(unknown, known_keys, shown=10):
     for key, line in unknown[:shown]:
         close = difflib.get_close_matches(key, list(known_keys), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        warnings.append(f"line {line}: unknown key {key!r} ignored{hint}")
+        where = f"line {line}: " if line is not None else ""
+        warnings.append(f"{where}unknown key {key!r} ignored{hint}")
     if len(unknown) > shown:
         warnings.append(f"and {len(unknown) - shown} more unknown keys ignored")
     return warnings

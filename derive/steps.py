@@ -139,7 +139,8 @@ class Solution:
 
     The steps are kept in one topological order (every step after its
     dependencies), checked when the solution is built; evaluation and
-    rendering walk it.
+    rendering walk it. `solution["yhat[1]"]` is a Step; in a notebook a
+    Solution shows as its Markdown rendering, with the math typeset.
     """
 
     def __init__(self, name, kind, title, steps, rounding=EXACT, notes=()):
@@ -170,6 +171,12 @@ class Solution:
 
     def __repr__(self):
         return f"<Solution {self.name} ({self.kind}): {len(self.steps)} steps in {len(self.sections)} sections>"
+
+    def _repr_markdown_(self):
+        """A notebook shows the worked solution, as `render(solution, "markdown")` prints it."""
+        from .render import render
+
+        return render(self, "markdown")
 
     @property
     def sections(self):

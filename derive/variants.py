@@ -267,6 +267,9 @@ class Variant:
     attempt: int
     problem: object
 
+    def __repr__(self):
+        return f"<Variant for {self.student} (draw {self.attempt})>"
+
 
 @dataclass(frozen=True)
 class VariantSet:
@@ -275,6 +278,9 @@ class VariantSet:
     base: object  # the base Problem
     digest: str
     variants: tuple
+
+    def __repr__(self):
+        return f"<VariantSet of {self.base.name} (sha256 {self.digest[:12]}): {len(self.variants)} students>"
 
 
 def make_variants(path, students, max_draws=MAX_DRAWS):

@@ -39,16 +39,10 @@ class TextReportPrinter(SolutionPrinter):
 
     def slips(self, result):
         """What to re-teach: per item with wrong answers a known slip explains, how many it explains."""
-        from ..slips import LABELS
-
-        rows = [row for row in result.summary() if row["slips"]]
+        rows = slip_lines(result)
         if not rows:
             return []
-        lines = ["", "Slips behind the wrong answers (what to re-teach):"]
-        for row in rows:
-            named = ", ".join(f"{count} of them {LABELS.get(code, code)}" for code, count in row["slips"].items())
-            lines.append(f"  {row['key']}: {row['wrong']} wrong, {named}")
-        return lines
+        return ["", "Slips behind the wrong answers (what to re-teach):"] + [f"  {key}: {text}" for key, text in rows]
 
     def header(self, problem):
         return f"Grading: {problem.title} ({problem.name})\n"
@@ -87,5 +81,121 @@ class TextReportPrinter(SolutionPrinter):
         return lines
 
 
+def slip_lines(result):
+    """(key, "n wrong, m of them <slip>, ...") per item of a class with wrong answers a known slip explains."""
+    from ..slips import LABELS
+
+    lines = []
+    for row in result.summary():
+        if row["slips"]:
+            named = ", ".join(f"{count} of them {LABELS.get(code, code)}" for code, count in row["slips"].items())
+            lines.append((row["key"], f"{row['wrong']} wrong, {named}"))
+    return lines
+
+
 def _score(points, max_points):
     return f"{format_number(points)}/{format_number(max_points)}"
+
+
+class MarkdownReportPrinter(SolutionPrinter):
+    """Prints a SheetResult or a ClassResult as Markdown tables (how a notebook shows them), each
+    item with its symbol and expected value in LaTeX math; `|` never appears inside a cell."""
+
+    _default_settings = {}
+
+    def doprint(self, result):
+        self.solution = _solution_of(result)
+        return self._print(result)
+
+    def header(self, problem):
+        return f"### Grading: {_escape(problem.title)} (`{problem.name}`)\n"
+
+    def _print_ClassResult(self, result):
+        lines = [self.header(result.problem)]
+        if len(result.results) == 1:
+            return "\n".join(lines) + "\n" + self._print(result.results[0], header=False)
+        lines += [f"{len(result.results)} sheets, {len(result.unreadable)} unreadable.", "",
+                  "| student | score | OK | FT | wrong | missing |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for sheet in result.results:
+            if sheet.error:
+                lines.append(f"| {_escape(sheet.student)} | unreadable: {_escape(sheet.error)} | | | | |")
+                continue
+            codes = [v.code for v in sheet.verdicts]
+            wrong = sum(c not in ("OK", "FT", "MISSING") for c in codes)
+            lines.append(f"| {_escape(sheet.student)} | {_score(sheet.score, sheet.max_score)} | {codes.count('OK')} "
+                         f"| {codes.count('FT')} | {wrong} | {codes.count('MISSING')} |")
+        lines += ["", "Per item: how many students got it right, by follow-through, wrong, missing.", "",
+                  "| item | right | FT | wrong | missing | most frequent wrong answers |",
+                  "| --- | ---: | ---: | ---: | ---: | --- |"]
+        for row in result.summary():
+            frequent = ", ".join(f"{_code(answer)} ({count})" for answer, count in row["frequent_wrong"])
+            lines.append(f"| {self.item(row['key'])} | {row['right']} | {row['follow_through']} | {row['wrong']} "
+                         f"| {row['missing']} | {frequent} |")
+        slips = slip_lines(result)
+        if slips:
+            lines += ["", "Slips behind the wrong answers (what to re-teach):", ""]
+            lines += [f"- {self.item(key)}: {_escape(text)}" for key, text in slips]
+        return "\n".join(lines) + "\n"
+
+    def _print_SheetResult(self, sheet, header=True):
+        """The sheet's score and a row per item; under the problem's heading unless a class's report has it."""
+        lines = [self.header(self.solution)] if header and self.solution is not None else []
+        if sheet.error:
+            lines.append(f"**{_escape(sheet.student)}** ({_code(sheet.path)}): unreadable: {_escape(sheet.error)}")
+            return "\n".join(lines) + "\n"
+        lines += [f"**{_escape(sheet.student)}** ({_code(sheet.path)}): **{_score(sheet.score, sheet.max_score)}**",
+                  ""]
+        lines += [f"- warning: {_escape(w)}" for w in sheet.warnings] + ([""] if sheet.warnings else [])
+        lines += ["| item | answer | verdict | points | expected | feedback |",
+                  "| --- | --- | --- | ---: | --- | --- |"]
+        lines += [self._print(verdict) for verdict in sheet.verdicts]
+        return "\n".join(lines) + "\n"
+
+    def _print_Verdict(self, v):
+        feedback = [v.detail] if v.detail and (v.code != "OK" or v.decided_by) else []
+        feedback += [text for text in (v.slip_detail, v.calculation) if text]
+        return (f"| {_code(v.key)} | {_code(v.answer) if v.answer else '–'} | {v.code} "
+                f"| {_score(v.points, v.max_points)} | {self.expected(v)} | "
+                f"{'<br>'.join(_escape(text) for text in feedback)} |")
+
+    def item(self, key):
+        """An item's key, and its symbol in math when the solution is known."""
+        if self.solution is None or key not in self.solution:
+            return _code(key)
+        return f"{_code(key)} {_math(self.solution[key].symbol.latex)}"
+
+    def expected(self, verdict):
+        """`$symbol = expected$`: the expected value, or for a symbolic item the expression in LaTeX."""
+        if self.solution is None or verdict.key not in self.solution:
+            return _code(verdict.expected)
+        step = self.solution[verdict.key]
+        if step.is_symbolic:
+            from .formula import latex_formula
+
+            return _math(f"{step.symbol.latex} = {latex_formula(step.value)}")
+        return _math(f"{step.symbol.latex} = {verdict.expected}")
+
+
+def _solution_of(result):
+    """The Solution a result was graded against (a class's: any graded sheet's), or None."""
+    sheets = result.results if hasattr(result, "results") else [result]
+    return next((sheet.solution for sheet in sheets if sheet.solution is not None), None)
+
+
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|$~"})
+
+
+def _escape(text):
+    """Text that Markdown prints as it is, on one line of a table cell."""
+    return str(text).replace("\n", " ").translate(_MARKDOWN_SPECIAL)
+
+
+def _code(text):
+    """Text in a code span (a student's answer, a key), safe inside a table cell."""
+    text = str(text).replace("\n", " ").replace("|", r"\|")
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def _math(latex):
+    """Inline math, with its bars written as commands so that no `|` can end a table cell."""
+    return "$" + latex.replace(r"\|", r"\Vert ").replace("|", r"\vert ") + "$"

@@ -1,0 +1,115 @@
+"""Grading and variants as calls: what `derive grade` and `derive variants` do, for scripts and notebooks.
+
+A problem may be given as a Problem, a file or a bundled problem's name; a
+sheet as a file or as a mapping `{key: answer}` built in Python, which is
+read as the same YAML sheet would be. The command line calls these same
+functions, so a script and `derive grade` mark a sheet alike.
+"""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from .errors import DeriveError
+# The submodules derive.grade and derive.variants are loaded here, before `derive/__init__` binds the
+# names `grade` and `variants` to this module's functions: the first import of a submodule sets the
+# package's attribute of its name, so it must not come after.
+from .grade import Grader, SheetResult
+from .problem import Problem, find_problem, load_problem
+from .sheet import read_sheet, sheet_from_mapping, sheet_paths
+from .variants import MAX_DRAWS, SAFE_ID, VariantGraders, make_variants, read_roster
+
+
+def grade(problem, sheet, variants=None, student="sheet"):
+    """Mark one answer sheet against `problem`; return its SheetResult (score, max_score, verdicts).
+
+    `sheet` is a YAML file's path or a mapping `{key: answer}` (numbers,
+    lists for vectors, expressions as text); `student` names a mapping
+    without an `id`. With `variants`, a directory written by
+    `write_variants`, the sheet is marked against its student's own
+    variant. A sheet that cannot be read raises AnswerSheetError.
+    """
+    grader = Grader(_loaded(problem))
+    answers = _read(sheet, set(grader.exact_values), student)
+    if variants is not None:
+        grader = VariantGraders(grader, variants).for_sheet(answers)
+    return grader.grade(answers)
+
+
+def grade_class(problem, sheets, variants=None):
+    """Mark a class's sheets against `problem`; return a ClassResult, as `derive grade` prints it.
+
+    `sheets` is a path or a list of paths: files, or directories whose
+    `.yaml` / `.yml` files are taken in name order. A sheet that cannot be
+    read becomes its line in the report (its SheetResult's `error`); the
+    others are still marked. `variants` as for `grade`.
+    """
+    from .report import ClassResult
+
+    loaded = _loaded(problem)
+    grader = Grader(loaded)
+    arguments = [sheets] if isinstance(sheets, (str, os.PathLike)) else list(sheets)
+    paths = sheet_paths(arguments)
+    if not paths:
+        raise DeriveError(f"no answer sheets (.yaml or .yml files) in {', '.join(map(str, arguments))}")
+    known = set(grader.exact_values)
+    result = ClassResult(loaded, grader.items, grader.config.points)
+    graders = None
+    if variants is not None:
+        graders = VariantGraders(grader, variants)
+    for path in paths:
+        try:
+            answers = read_sheet(path, known)
+            result.results.append((graders.for_sheet(answers) if graders else grader).grade(answers))
+        except DeriveError as error:  # one bad sheet is reported; the others are still graded
+            result.results.append(SheetResult(path.stem, str(path), error=str(error)))
+    return result
+
+
+def variants(problem, students, draws=MAX_DRAWS):
+    """Draw one variant of `problem` per student; return the VariantSet, as `derive variants` does.
+
+    `students` is a list of ids or the path of a roster (CSV with an `id`
+    column). An id becomes a file name, so it is letters, digits, `.`,
+    `_` and `-`. The same problem text and id always give the same numbers.
+    `write_variants(made, directory)` writes them with their answer key.
+    """
+    if isinstance(students, (str, os.PathLike)):
+        students = read_roster(students)
+    else:
+        students = _checked_ids(students)
+    if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 1_000_000:
+        raise ValueError(f"draws: expected a whole number from 1 to 1000000, got {draws!r}")
+    path = Path(problem.path) if isinstance(problem, Problem) else find_problem(problem)
+    return make_variants(path, students, draws)
+
+
+def _loaded(problem):
+    return problem if isinstance(problem, Problem) else load_problem(problem)
+
+
+def _read(sheet, known, student):
+    if isinstance(sheet, Mapping):
+        return sheet_from_mapping(sheet, known, student=student)
+    if isinstance(sheet, (str, os.PathLike)):
+        return read_sheet(sheet, known)
+    raise TypeError(f"expected an answer sheet's path or a mapping {{key: answer}}, got {type(sheet).__name__}")
+
+
+def _checked_ids(students):
+    """The ids as a list, refusing what `read_roster` refuses: no file name, or one id twice."""
+    ids, seen = [], {}
+    for student in students:
+        student = str(student)
+        if not SAFE_ID.fullmatch(student) or ".." in student:
+            raise DeriveError(f"student id {student!r} is not safe as a file name (use letters, digits, '.', '_', "
+                              "'-'; no '..', no leading '.')")
+        earlier = seen.get(student.lower())
+        if earlier is not None:
+            same = "" if earlier == student else f" ({earlier!r} is the same file name where case is ignored)"
+            raise DeriveError(f"duplicate student id {student!r}{same}")
+        seen[student.lower()] = student
+        ids.append(student)
+    if not ids:
+        raise DeriveError("no students")
+    return ids
