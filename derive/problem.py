@@ -76,10 +76,31 @@ def check_yaml_depth(yaml, loader_class, text):
     The composer recurses once per level (libyaml's in C, where a deep
     enough `[[[[...` crashes the process), so the depth is counted first on
     the parser's events, which come from a loop, not a recursion.
+
+    libyaml's scanner reads ahead along a line of `[[[[` and can stop at its
+    own nesting limit before this count reaches MAX_DEPTH. So when libyaml
+    fails on such a line, the text up to that line is counted again with
+    PyYAML's own scanner, which has no limit of its own: derive's limit is
+    the one reported, with either loader. Other errors are the loader's own.
     """
-    loader = loader_class(text)
-    depth = 0
     try:
+        _count_depth(yaml, loader_class, text)
+        return
+    except yaml.YAMLError as error:
+        failure = error
+    if loader_class is not yaml.SafeLoader and _opens_many_levels(failure, text):
+        try:
+            _count_depth(yaml, yaml.SafeLoader, text[:_end_of_line(text, failure.problem_mark.index)])
+        except yaml.YAMLError:
+            pass  # the text cut there may end mid-value: libyaml's error stands
+    raise problem_from_yaml_error(yaml, failure, text)
+
+
+def _count_depth(yaml, loader_class, text):
+    """Raise ProblemError at the first event nested deeper than MAX_DEPTH (or the parser's YAMLError)."""
+    loader = loader_class(text)
+    try:
+        depth = 0
         while loader.check_event():
             event = loader.get_event()
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
@@ -89,10 +110,23 @@ def check_yaml_depth(yaml, loader_class, text):
                     raise ProblemError(f"nested too deeply (more than {MAX_DEPTH} levels)", line=line)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
-    except yaml.YAMLError as error:
-        raise _yaml_error(yaml, error, text) from None
     finally:
         loader.dispose()
+
+
+def _opens_many_levels(error, text):
+    """Whether the line of a parser's error opens more than MAX_DEPTH flow lists and mappings."""
+    mark = getattr(error, "problem_mark", None)
+    if mark is None:
+        return False
+    line = text[text.rfind("\n", 0, mark.index) + 1:_end_of_line(text, mark.index)]
+    return line.count("[") + line.count("{") > MAX_DEPTH
+
+
+def _end_of_line(text, index):
+    """The index just past the line break that ends the line holding `index` (or the text's end)."""
+    end = text.find("\n", index)
+    return len(text) if end < 0 else end + 1
 
 
 def _compose(yaml, loader, text):
@@ -100,7 +134,7 @@ def _compose(yaml, loader, text):
     try:
         node = loader.get_single_node()
     except yaml.YAMLError as error:
-        raise _yaml_error(yaml, error, text) from None
+        raise problem_from_yaml_error(yaml, error, text) from None
     finally:
         loader.dispose()
     if node is None:
@@ -108,7 +142,7 @@ def _compose(yaml, loader, text):
     return node
 
 
-def _yaml_error(yaml, error, text):
+def problem_from_yaml_error(yaml, error, text):
     """The ProblemError, with its line, for an error of the YAML parser."""
     if isinstance(error, yaml.reader.ReaderError):
         # libyaml counts the position in bytes, PyYAML in characters: find the character instead

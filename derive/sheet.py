@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import AnswerSheetError, DeriveError, ExpressionError
 from .expr import parse_expression
-from .problem import check_yaml_depth
+from .problem import check_yaml_depth, problem_from_yaml_error
 
 IDENTITY_FIELDS = ("id", "student", "name")
 MAX_ANSWER_LENGTH = 1000
@@ -215,11 +215,10 @@ def _load(path):
     loader = _SheetLoader(text)
     try:
         data = loader.get_single_data()
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        raise AnswerSheetError(f"malformed YAML: {error.problem or error.context or 'unreadable'}",
-                               path=where, line=mark.line + 1 if mark else None) from None
-    except (yaml.YAMLError, RecursionError, ValueError, TypeError) as error:
+    except yaml.YAMLError as error:
+        problem = problem_from_yaml_error(yaml, error, text)  # worded as for a problem file
+        raise AnswerSheetError(problem.message, path=where, line=problem.line) from None
+    except (RecursionError, ValueError, TypeError) as error:
         raise AnswerSheetError(f"malformed YAML: {type(error).__name__}", path=where) from None
     except _Duplicate as duplicate:
         raise AnswerSheetError(f"duplicate key {duplicate.key!r}", path=where, line=duplicate.line) from None

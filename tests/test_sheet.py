@@ -1,10 +1,13 @@
-"""Reading answer sheets: the fast path for flat sheets agrees with the YAML loader."""
+"""Reading answer sheets: the fast path for flat sheets agrees with the YAML loader; a sheet that
+cannot be read says why in one line."""
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derive.sheet import _flat, read_answer
+from derive.errors import AnswerSheetError
+from derive.sheet import _flat, read_answer, read_sheet
 
 KEYS = st.sampled_from(["z[1][1]", "delta[2]", "id", "yhat", "a_b", "after.loss", "it2.w_new[1][1][1]"])
 VALUES = st.sampled_from([
@@ -52,3 +55,46 @@ def test_what_is_not_a_number_says_why():
     assert read_answer("1,5").problem == "'1,5': use a decimal point, not a comma"
     assert read_answer(True).refused == "true is not a number or an expression"
     assert read_answer({"a": 1}).refused == "a mapping is not an answer"
+
+
+# A sheet that cannot be read: (text, the line derive prints), each in derive's own words.
+UNREADABLE = [
+    ("z[1][1]: 2\nz[1][1]: 3\n", "s.yaml:2: duplicate key 'z[1][1]'"),
+    ("- 2\n", "s.yaml:1: expected a mapping from step keys to answers"),
+    ("# nothing yet\n", "s.yaml:1: empty answer sheet"),
+    ("z[1][1]: 2\x00\n", "s.yaml:1: expected text, got the control character U+0000"),
+    ("id: s1\nz[1][1]: " + "[" * 300 + "]" * 300 + "\n", "s.yaml:2: nested too deeply (more than 32 levels)"),
+    ("id: s1\nz[1][1]: " + "[" * 200_000 + "]" * 200_000 + "\n", "s.yaml:2: nested too deeply (more than 32 levels)"),
+    ("z[1][1]: " + "[" * 2000 + "1: 2: 3\n", "s.yaml:1: nested too deeply (more than 32 levels)"),
+]
+
+
+@pytest.mark.parametrize("text, message", UNREADABLE, ids=range(len(UNREADABLE)))
+def test_an_unreadable_sheet_says_why_in_one_line(tmp_path, text, message):
+    path = tmp_path / "s.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AnswerSheetError) as caught:
+        read_sheet(path, {"z[1][1]"})
+    assert str(caught.value) == f"{tmp_path}/{message}"
+
+
+# Not YAML: (text, the line). After `malformed YAML: ` comes the YAML library's own sentence, which
+# changes between PyYAML, libyaml and their versions: derive's part of the line is checked.
+MALFORMED = [
+    ("z[1][1]: [2,\n", 2),
+    ("id: dan\nz[1][1]: [2,\n", 3),
+    ("z[1][1]: 2: 3\n", 1),
+    ("z[1][1]: *x\n", 1),
+    ("z[1][1]: '2\n", 2),
+]
+
+
+@pytest.mark.parametrize("text, line", MALFORMED, ids=range(len(MALFORMED)))
+def test_a_malformed_sheet_names_its_line(tmp_path, text, line):
+    path = tmp_path / "s.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AnswerSheetError) as caught:
+        read_sheet(path, {"z[1][1]"})
+    where = f"{path}:{line}: malformed YAML: "
+    message = str(caught.value)
+    assert message.startswith(where) and message[len(where):].strip() and "\n" not in message, message
