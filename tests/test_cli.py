@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import click
 import pytest
 
 from derive.cli import cli
@@ -15,9 +16,14 @@ COMMANDS = [name for name in cli.commands]
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(runner, command):
+    """--help shows the command's own first line and names every option it declares."""
     result = runner.invoke(cli, [command, "--help"])
     assert result.exit_code == 0
-    assert "Usage:" in result.output and cli.commands[command].help.split("\n")[0] in result.output
+    declared = cli.commands[command]
+    assert declared.help.split("\n")[0] in result.output
+    options = [name for param in declared.params if isinstance(param, click.Option) and not param.hidden
+               for name in param.opts + param.secondary_opts]
+    assert all(name in result.output for name in options), result.output
 
 
 def test_list_shows_every_bundled_problem_once(runner):
