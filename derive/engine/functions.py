@@ -76,10 +76,22 @@ def activation_op(activation):
     from ..symbolic.activations import X
 
     modules = [{"Heaviside": _unit_step}, "numpy"]
-    f = sympy.lambdify(X, activation.expression, modules)
-    slope = sympy.lambdify(X, activation.derivative, modules)
+    f = sympy.lambdify(X, _piecewise_max_min(activation.expression), modules)
+    slope = sympy.lambdify(X, _piecewise_max_min(activation.derivative), modules)
     # a constant derivative (x -> 2x) lambdifies to a scalar: broadcast it to z's shape
     return _elementwise(activation.name, f, lambda z: slope(z) + np.zeros_like(z))
+
+
+def _piecewise_max_min(expression):
+    """`expression` with max and min written as Piecewise, which lambdify turns into numpy.select.
+
+    SymPy before 1.14 prints Max(1, x) for numpy as `amax((1, x), axis=0)`,
+    which fails when x is an array; a Piecewise is computed elementwise by
+    every version.
+    """
+    import sympy
+
+    return expression.replace(lambda e: isinstance(e, (sympy.Max, sympy.Min)), lambda e: e.rewrite(sympy.Piecewise))
 
 
 @dataclass(frozen=True)
