@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from derive.grade import Grader  # noqa: E402
+from derive.grading.grader import Grader  # noqa: E402
 from derive.problem import load_problem  # noqa: E402
-from derive.sheet import read_sheet  # noqa: E402
+from derive.grading.sheet import read_sheet  # noqa: E402
 
 PROBLEM = ROOT / "derive" / "problems" / "lecture-bp-3layer.yaml"
 EXPRESSIONS = ["s*(1-s)", "s(1-s)", "exp(-x)/(1+exp(-x))^2", "sigmoid(x)*(1-sigmoid(x))", "σ(1-σ)",
@@ -85,7 +85,7 @@ def naive_grade(problem, paths):
     import sympy
 
     from derive.expr import parse_expression
-    from derive.grade import answer_variables
+    from derive.grading.grader import answer_variables
     from derive.steps import EXACT
 
     scores = []

@@ -14,16 +14,33 @@ In a notebook a Solution, a SheetResult and a ClassResult show as Markdown
 with their math typeset.
 """
 
+import importlib
+
 from .errors import AnswerSheetError, DeriveError, ExpressionError, ProblemError, Timeout
 from .expr import parse_expression
 from .problem import Problem, load_problem
 from .render import render
 from .steps import Rounding, Section, Solution, Step, Sym
-# after .api has loaded the submodules derive.grade and derive.variants, so that these names stay the functions
-from .api import grade, grade_class, variants
-from .grade import SheetResult, Verdict
-from .report import ClassResult
-from .variants import Variant, VariantSet, write_variants
+
+# Grading and variants are loaded on first use: `derive solve` never pays for them.
+_LATER = {
+    "grade": "api", "grade_class": "api", "variants": "api",
+    "SheetResult": "grading.grader", "Verdict": "grading.grader", "ClassResult": "grading.report",
+    "Variant": "vary.variants", "VariantSet": "vary.variants", "write_variants": "vary.variants",
+}
+
+
+def __getattr__(name):
+    if name not in _LATER:
+        raise AttributeError(f"module 'derive' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LATER[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LATER))
+
 
 __version__ = "0.1.0"
 

@@ -11,13 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import DeriveError
-# The submodules derive.grade and derive.variants are loaded here, before `derive/__init__` binds the
-# names `grade` and `variants` to this module's functions: the first import of a submodule sets the
-# package's attribute of its name, so it must not come after.
-from .grade import Grader, SheetResult
+from .grading.grader import Grader, SheetResult
+from .grading.sheet import read_sheet, sheet_from_mapping, sheet_paths
 from .problem import Problem, find_problem, load_problem
-from .sheet import read_sheet, sheet_from_mapping, sheet_paths
-from .variants import MAX_DRAWS, SAFE_ID, VariantGraders, make_variants, read_roster
+from .vary.variants import MAX_DRAWS, SAFE_ID, VariantGraders, make_variants, read_roster
 
 
 def grade(problem, sheet, variants=None, student="sheet"):
@@ -44,7 +41,7 @@ def grade_class(problem, sheets, variants=None):
     read becomes its line in the report (its SheetResult's `error`); the
     others are still marked. `variants` as for `grade`.
     """
-    from .report import ClassResult
+    from .grading.report import ClassResult
 
     loaded = _loaded(problem)
     grader = Grader(loaded)

@@ -75,7 +75,7 @@ def check(problems):
     """Validate problem files without printing a solution."""
     from .problem import load_problem
 
-    from .variants import check_random
+    from .vary.variants import check_random
 
     for problem in problems:
         loaded = load_problem(problem)
@@ -100,9 +100,9 @@ def list_problems():
 @click.argument("problem")
 def template(problem):
     """Print a blank answer sheet for PROBLEM: every gradable key, in solution order."""
-    from .grade import read_grading
+    from .grading.grader import read_grading
     from .problem import load_problem
-    from .sheet import blank_sheet
+    from .grading.sheet import blank_sheet
 
     loaded = load_problem(problem)
     solution = loaded.solve()
@@ -151,7 +151,7 @@ def variants(problem, roster, out_dir, draws):
     and the student's id, so the same id always gets the same file.
     """
     from . import api
-    from .variants import write_variants
+    from .vary.variants import write_variants
 
     made = api.variants(problem, roster, draws)
     for path in write_variants(made, out_dir):

@@ -411,7 +411,7 @@ class Problem:
             raise error.locate(path=self.path) from None
 
 
-# random, constraints: read by derive.variants (`derive variants`); id, variant_of: written by it
+# random, constraints: read by derive.vary.variants (`derive variants`); id, variant_of: written by it
 COMMON_FIELDS = {"kind", "title", "source", "notes", "rounding", "grading", "random", "constraints", "id",
                  "variant_of"}
 

@@ -22,10 +22,10 @@ import sympy
 import yaml
 
 from derive.cli import cli
-from derive.grade import Grader
+from derive.grading.grader import Grader
 from derive.problem import load_problem
 from derive.render import render
-from derive.sheet import AnswerSheet, read_answer
+from derive.grading.sheet import AnswerSheet, read_answer
 from conftest import PROBLEMS
 
 SIGMOID = lambda u: 1 / (1 + sympy.exp(-u))  # noqa: E731

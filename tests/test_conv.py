@@ -24,10 +24,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from derive.engine.conv import conv_backward, conv_forward, pool_backward, pool_forward, run_conv
-from derive.grade import Grader
+from derive.grading.grader import Grader
 from derive.problem import load_problem
 from derive.render import render
-from derive.sheet import AnswerSheet, read_answer
+from derive.grading.sheet import AnswerSheet, read_answer
 from derive.steps import EXACT, Rounding, evaluate_formula
 from conftest import load_error, solve_error
 

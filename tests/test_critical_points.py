@@ -17,10 +17,10 @@ import sympy
 
 from derive.cli import cli
 from derive.errors import DeriveError
-from derive.grade import Grader
+from derive.grading.grader import Grader
 from derive.problem import load_problem
 from derive.render import render
-from derive.sheet import AnswerSheet, Answer, blank_sheet
+from derive.grading.sheet import AnswerSheet, Answer, blank_sheet
 from derive.steps import EXACT, Rounding
 
 from conftest import PROBLEMS
@@ -471,7 +471,7 @@ def test_plot_svg_is_the_same_every_time(tmp_path):
 def test_plot_data_golden(golden):
     """What the lecture's picture draws: the saddle at (0, 0), the curve w1 w2 = 1 entering the
     square [-2, 2]^2 at w2 = ±2 (w1 = ±0.5), and the arrow along u = (1, 1)."""
-    from derive.plot import surface_data
+    from derive.plot.surface import surface_data
 
     data = surface_data(LECTURE, LECTURE_SOLUTION)
     assert data.loss[100, 100] == 1  # the grid's centre is (0, 0), where L = 1

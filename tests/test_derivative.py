@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from derive.cli import cli
 from derive.expr import parse_expression
-from derive.grade import Grader
+from derive.grading.grader import Grader
 from derive.problem import load_problem
 from derive.render import render
-from derive.sheet import AnswerSheet, read_answer
+from derive.grading.sheet import AnswerSheet, read_answer
 from derive.steps import Rounding
 from derive.symbolic import differentiate as rules
 from derive.symbolic.activations import X

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from derive.engine.keys import engine_values
-from derive.grade import Grader
+from derive.grading.grader import Grader
 from derive.problem import load_problem
-from derive.report import ClassResult, gradescope_json, summary_csv, verdicts_json
+from derive.grading.report import ClassResult, gradescope_json, summary_csv, verdicts_json
 from derive.render.report import TextReportPrinter
-from derive.sheet import read_sheet
+from derive.grading.sheet import read_sheet
 from conftest import PROBLEMS
 
 

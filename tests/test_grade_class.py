@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from derive.cli import cli
-from derive.sheet import read_sheet
+from derive.grading.sheet import read_sheet
 from conftest import PROBLEMS
 
 SHEETS = Path(__file__).parent / "sheets"

@@ -17,9 +17,9 @@ delta^3_1 = -0.05 (the right value is -0.0264):
 import pytest
 import yaml
 
-from derive.grade import Grader
+from derive.grading.grader import Grader
 from derive.problem import load_problem
-from derive.sheet import read_sheet
+from derive.grading.sheet import read_sheet
 from conftest import PROBLEMS
 
 CARRIED = {

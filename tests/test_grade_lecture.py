@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from derive.grade import Grader
+from derive.grading.grader import Grader
 from derive.problem import load_problem
-from derive.sheet import read_sheet
+from derive.grading.sheet import read_sheet
 from conftest import PROBLEMS
 
 SHEETS = Path(__file__).parent / "sheets"

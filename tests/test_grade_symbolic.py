@@ -3,10 +3,10 @@
 import pytest
 import sympy
 
-from derive.equivalence import equivalent
-from derive.grade import Grader
+from derive.grading.equivalence import equivalent
+from derive.grading.grader import Grader
 from derive.problem import load_problem
-from derive.sheet import AnswerSheet, read_answer
+from derive.grading.sheet import AnswerSheet, read_answer
 from conftest import PROBLEMS
 
 x = sympy.Symbol("x", real=True)
@@ -117,7 +117,7 @@ def test_softmax_entries_may_be_written_s_i(problem, key, text, code):
 
 
 def test_the_blank_sheet_says_s_i_stands_for_softmax():
-    from derive.sheet import blank_sheet
+    from derive.grading.sheet import blank_sheet
 
     problem = load_problem(PROBLEMS / "softmax-jacobian.yaml")
     solution = problem.solve()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from derive.tolerance import Tolerance
+from derive.grading.tolerance import Tolerance
 
 ACCEPTED = [
     (Tolerance(absolute=0.01), 0.5, 0.509),

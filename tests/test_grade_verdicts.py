@@ -7,10 +7,10 @@ lecture's own: z^3 = 1.4436, yhat = 0.8090, delta^3 = -0.0264.
 import pytest
 import sympy
 
-from derive.equivalence import equivalent
-from derive.grade import CODES, Grader
+from derive.grading.equivalence import equivalent
+from derive.grading.grader import CODES, Grader
 from derive.problem import load_problem
-from derive.sheet import AnswerSheet, read_answer
+from derive.grading.sheet import AnswerSheet, read_answer
 from conftest import PROBLEMS
 
 
@@ -60,9 +60,9 @@ def test_follow_through_verdict(grader):
 def test_undecided_when_neither_numbers_nor_sympy_can_decide(monkeypatch):
     # Both are undefined (as real numbers) everywhere on [-3, 3], so no point can compare
     # them; with SymPy unable to prove the difference 0 (forced here), nothing decides.
-    import derive.equivalence
+    import derive.grading.equivalence
 
-    monkeypatch.setattr(derive.equivalence, "_difference_is_zero", lambda difference: False)
+    monkeypatch.setattr(derive.grading.equivalence, "_difference_is_zero", lambda difference: False)
     x = sympy.Symbol("x", real=True)
     result = equivalent(sympy.log(x - 10) + sympy.log(x - 11), sympy.log(x - 10) + sympy.log(x - 11), x)
     assert (result.equal, result.decided_by) == (None, "undecided")

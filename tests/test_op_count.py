@@ -19,10 +19,10 @@ import pytest
 import sympy
 
 from derive.cli import cli
-from derive.grade import Grader
+from derive.grading.grader import Grader
 from derive.problem import load_problem
 from derive.render import render
-from derive.sheet import AnswerSheet, read_answer
+from derive.grading.sheet import AnswerSheet, read_answer
 from conftest import PROBLEMS
 
 n, L = sympy.Symbol("n"), sympy.Symbol("L")

@@ -506,7 +506,7 @@ COMPARE_SOLUTION = COMPARE.solve()
 
 
 def test_plot_data_golden(golden):
-    from derive.plot_trajectories import trajectory_data
+    from derive.plot.trajectories import trajectory_data
 
     data = trajectory_data(COMPARE, COMPARE_SOLUTION)
     gd, _ = plain_run("gd", lambda p: [0.2 * p[0], 4 * p[1]], [-4, 1], 8, 0.45)

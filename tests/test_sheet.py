@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from derive.errors import AnswerSheetError
-from derive.sheet import _flat, read_answer, read_sheet
+from derive.grading.sheet import _flat, read_answer, read_sheet
 
 KEYS = st.sampled_from(["z[1][1]", "delta[2]", "id", "yhat", "a_b", "after.loss", "it2.w_new[1][1][1]"])
 VALUES = st.sampled_from([

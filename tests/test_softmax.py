@@ -17,12 +17,12 @@ import pytest
 import sympy
 
 from derive.cli import cli
-from derive.grade import Grader
+from derive.grading.grader import Grader
 from derive.kinds import softmax as softmax_kind
 from derive.problem import load_problem
 from derive.render import render
 from derive.render.formula import key_formula, latex_formula, text_formula
-from derive.sheet import AnswerSheet, read_answer
+from derive.grading.sheet import AnswerSheet, read_answer
 from conftest import PROBLEMS, edited, extended
 
 

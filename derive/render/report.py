@@ -83,7 +83,7 @@ class TextReportPrinter(SolutionPrinter):
 
 def slip_lines(result):
     """(key, "n wrong, m of them <slip>, ...") per item of a class with wrong answers a known slip explains."""
-    from ..slips import LABELS
+    from ..grading.slips import LABELS
 
     lines = []
     for row in result.summary():

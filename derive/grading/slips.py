@@ -39,8 +39,8 @@ from functools import cached_property
 import sympy
 from sympy import Add, Mul
 
-from .errors import DeriveError
-from .steps import Rounding as RoundTo, Sym, evaluate_formula
+from ..errors import DeriveError
+from ..steps import Rounding as RoundTo, Sym, evaluate_formula
 
 PLACEHOLDER = "\u27e8slip\u27e9"  # a Symbol name no key can take: shown with a Sym of our choosing
 _KEY = re.compile(r"^(?P<prefix>(?:[A-Za-z_]\w*\.)*)(?P<base>[A-Za-z_]\w*?)(?P<indices>(?:\[\w+\])*)$")
@@ -156,7 +156,7 @@ class SlipContext:
     # -- display ---------------------------------------------------------------
     def show(self, formula, extra=None):
         """A formula in the solution's symbols (text), with `extra` key -> Sym for placeholders."""
-        from .render.formula import text_formula
+        from ..render.formula import text_formula
 
         symbols = self.symbols if not extra else {**self.symbols, **extra}
         return text_formula(formula, symbols)
@@ -678,7 +678,7 @@ class OwnFormFactorDropped(Slip):
     label = "a factor of f′ left out"
 
     def expression_variants(self, step, context):
-        from .symbolic.own_form import S, own_forms
+        from ..symbolic.own_form import S, own_forms
 
         function, variable = _differentiated(step)
         if function is None:

@@ -1,6 +1,6 @@
 """Per-student variants of a problem: drawn givens, constraints, files, answer key, grading.
 
-A problem file marks givens as random (`random`, read by derive.draw) and
+A problem file marks givens as random (`random`, read by derive.vary.draws) and
 says what every variant must satisfy (`constraints`), checked on the solved
 variant's own step values:
 
@@ -25,10 +25,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .draw import draw, problem_digest, read_random
-from .errors import AnswerSheetError, DeriveError, ExpressionError, ProblemError
-from .expr import CONSTANTS, FUNCTIONS, parse_expression
-from .steps import evaluate_formula, format_number
+from .draws import draw, problem_digest, read_random
+from ..errors import AnswerSheetError, DeriveError, ExpressionError, ProblemError
+from ..expr import CONSTANTS, FUNCTIONS, parse_expression
+from ..steps import evaluate_formula, format_number
 
 MAX_DRAWS = 1000
 MAX_CONSTRAINTS = 100
@@ -228,8 +228,8 @@ def _match(pattern, keys):
 def _differs_from_base(listed, base, base_solution, keys):
     """The test that every listed key's value differs from the base problem's beyond the grading tolerance,
     so that the base problem's answers are marked wrong on a variant."""
-    from .grade import read_grading
-    from .steps import EXACT
+    from ..grading.grader import read_grading
+    from ..steps import EXACT
 
     names = [name.strip() for name in listed.split(",") if name.strip()]
     if not names:
@@ -290,7 +290,7 @@ def make_variants(path, students, max_draws=MAX_DRAWS):
     ProblemError naming that constraint (the one that failed most often)
     and the number of draws.
     """
-    from .problem import Field, load_problem, read_yaml
+    from ..problem import Field, load_problem, read_yaml
 
     base = load_problem(path)
     data, lines = read_yaml(path)
@@ -309,7 +309,7 @@ def make_variants(path, students, max_draws=MAX_DRAWS):
 
 def check_random(path, base):
     """Validate a problem file's `random` and `constraints` fields without drawing (for `derive check`)."""
-    from .problem import Field, read_yaml
+    from ..problem import Field, read_yaml
 
     data, lines = read_yaml(path)
     root = Field(data, str(path), lines)
@@ -320,7 +320,7 @@ def check_random(path, base):
 
 
 def _variant(base, root, entries, constraints, digest, student, max_draws, scratch):
-    from .problem import load_problem
+    from ..problem import load_problem
 
     failures = Counter()
     last = {}
@@ -385,7 +385,7 @@ def _dump(data):
 
 def write_variants(made, out_dir):
     """Write `<id>.yaml` per student and the answer key (Markdown, LaTeX), each file whole; return the paths."""
-    from .report import write_atomically
+    from ..grading.report import write_atomically
 
     out = Path(out_dir)
     try:
@@ -406,7 +406,7 @@ def write_variants(made, out_dir):
 # -- the answer key -----------------------------------------------------------
 def answer_key(made):
     """{"markdown": text, "latex": text}: every student's givens and expected answers, as the grader expects them."""
-    from .grade import Grader
+    from ..grading.grader import Grader
 
     students = []
     for variant in made.variants:
@@ -437,8 +437,8 @@ def _markdown_key(made, students):
 
 
 def _latex_key(made, students):
-    from .render.formula import latex_formula
-    from .render.latex import escape
+    from ..render.formula import latex_formula
+    from ..render.latex import escape
 
     lines = [r"\documentclass{article}", r"\usepackage[a4paper,margin=2cm]{geometry}",
              r"\usepackage{amsmath}", r"\usepackage{longtable}", r"\begin{document}",
@@ -485,8 +485,8 @@ class VariantGraders:
                                path=str(sheet.path))
 
     def grader(self, name):
-        from .grade import Grader
-        from .problem import load_problem
+        from ..grading.grader import Grader
+        from ..problem import load_problem
 
         if name not in self.graders:
             problem = load_problem(self.files[name])

@@ -5,7 +5,7 @@ problem as filled contours, and for every optimiser the points θ⁰, θ¹, ...
 joined in order, starting at a common mark. `trajectory_data` computes what
 is drawn, as numbers read from the solved steps (so it can be checked
 without looking at pixels); `plot_trajectories` draws it with matplotlib
-(Agg) and writes a PNG or SVG whole or not at all, as derive.plot does.
+(Agg) and writes a PNG or SVG whole or not at all, as derive.plot.surface does.
 """
 
 import textwrap
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DeriveError
-from .plot import GRID, _levels, _shown, picture_format, write_picture
+from ..errors import DeriveError
+from .figure import GRID, contour_levels, picture_format, shown, write_picture
 
 MARGIN = 0.25  # of the trajectories' extent, added on every side when the problem gives no region
 COLOURS = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628")
@@ -46,19 +46,19 @@ class TrajectoryData:
         """A short text account of the picture, stable enough to compare with a golden file."""
         (x0, x1), (y0, y1) = self.region
         finite = self.loss[np.isfinite(self.loss)]
-        lines = [f"axes: {self.names[0]} in [{_shown(x0)}, {_shown(x1)}], {self.names[1]} in "
-                 f"[{_shown(y0)}, {_shown(y1)}]",
-                 f"grid: {len(self.xs)} x {len(self.ys)}; L from {_shown(finite.min())} to {_shown(finite.max())}",
-                 "contour levels: " + ", ".join(_shown(v, 4) for v in self.levels)]
+        lines = [f"axes: {self.names[0]} in [{shown(x0)}, {shown(x1)}], {self.names[1]} in "
+                 f"[{shown(y0)}, {shown(y1)}]",
+                 f"grid: {len(self.xs)} x {len(self.ys)}; L from {shown(finite.min())} to {shown(finite.max())}",
+                 "contour levels: " + ", ".join(shown(v, 4) for v in self.levels)]
         for path in self.trajectories:
-            points = " ".join(f"({_shown(x)}, {_shown(y)})" for x, y in zip(path.xs, path.ys))
+            points = " ".join(f"({shown(x)}, {shown(y)})" for x, y in zip(path.xs, path.ys))
             lines.append(f"path {path.name}: {points}")
         return "\n".join(lines) + "\n"
 
 
 def trajectory_data(problem, solution):
     """The TrajectoryData of a solved optimizer problem with two parameters."""
-    from .symbolic.critical_search import vectorised
+    from ..symbolic.critical_search import vectorised
 
     spec = problem.spec
     if len(spec.parameters) != 2:
@@ -76,7 +76,7 @@ def trajectory_data(problem, solution):
     with np.errstate(all="ignore"):
         loss = np.broadcast_to(vectorised(spec.loss)({names[0]: grid_x, names[1]: grid_y}),
                                grid_x.shape).astype(float)
-    return TrajectoryData(names, region, xs, ys, loss, _levels(loss), tuple(paths))
+    return TrajectoryData(names, region, xs, ys, loss, contour_levels(loss), tuple(paths))
 
 
 def _region(paths):

@@ -14,9 +14,9 @@ import random
 import zlib
 from dataclasses import dataclass
 
-from .errors import DeriveError, Timeout
-from .steps import evaluate_formula
-from .symbolic.limits import time_limit
+from ..errors import DeriveError, Timeout
+from ..steps import evaluate_formula
+from ..symbolic.limits import time_limit
 
 POINTS = 12
 SIMPLIFY_SECONDS = 2.0

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .errors import DeriveError, ExpressionError
-from .expr import CONSTANTS, FUNCTIONS, parse_expression
-from .steps import evaluate_formula
+from ..errors import DeriveError, ExpressionError
+from ..expr import CONSTANTS, FUNCTIONS, parse_expression
+from ..steps import evaluate_formula
 
 ANY = "*"
 MAX_DRAWN = 10_000  # numbers drawn for one student

@@ -21,7 +21,7 @@ by the student's own earlier answers, whichever credits the student, and
 either the exact or the problem's rounded arithmetic. A wrong number early
 in a chain therefore costs marks once.
 
-Slips: an item graded SIGN, ROUNDING or WRONG is diagnosed (derive.diagnose):
+Slips: an item graded SIGN, ROUNDING or WRONG is diagnosed (derive.grading.diagnose):
 when exactly one known slip reproduces the student's number, the verdict
 names it ("looks like δ³₁ w³₁₁ without the factor σ′(z²₁) = ..."). The
 diagnosis changes no mark unless the problem's `grading.slips` gives that
@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from .errors import DeriveError, ExpressionError
-from .expr import parse_expression
-from .steps import EXACT, evaluate_formula, format_number
+from ..errors import DeriveError, ExpressionError
+from ..expr import parse_expression
+from ..steps import EXACT, evaluate_formula, format_number
 
 CODES = ("OK", "FT", "SIGN", "ROUNDING", "WRONG", "MISSING", "UNREADABLE", "UNDECIDED")
 RIGHT = ("OK", "FT")
@@ -125,13 +125,13 @@ class SheetResult:
 
     def to_text(self):
         """The text report `derive grade` prints for this sheet: each item's answer, verdict and points."""
-        from .render.report import TextReportPrinter
+        from ..render.report import TextReportPrinter
 
         return TextReportPrinter().doprint(self)
 
     def to_markdown(self):
         """The same as a Markdown table, each item's symbol and expected value in LaTeX math."""
-        from .render.report import MarkdownReportPrinter
+        from ..render.report import MarkdownReportPrinter
 
         return MarkdownReportPrinter().doprint(self)
 
@@ -162,7 +162,7 @@ class Grader:
 
     def __init__(self, problem, config=None, diagnose=True, slip_rewrites=None):
         self.problem = problem
-        self.diagnose = diagnose  # name the slips behind wrong answers (derive.diagnose)
+        self.diagnose = diagnose  # name the slips behind wrong answers (derive.grading.diagnose)
         # the rules' rewritings of each step, shared by the graders of one problem's variants
         self.slip_rewrites = {} if slip_rewrites is None else slip_rewrites
         self.exact = problem.solve(EXACT)
@@ -188,7 +188,7 @@ class Grader:
 
     # -- one sheet ----------------------------------------------------------
     def grade(self, sheet):
-        """A SheetResult for an AnswerSheet (see derive.sheet)."""
+        """A SheetResult for an AnswerSheet (see derive.grading.sheet)."""
         result = SheetResult(sheet.student, sheet.path, warnings=list(sheet.warnings), solution=self.exact)
         numbers = {key: a.number for key, a in sheet.answers.items() if a.number is not None}
         propagated = {}
@@ -363,7 +363,7 @@ class Grader:
     def show(self, key):
         step = self.exact[key]
         if step.is_symbolic:
-            from .render.formula import text_formula
+            from ..render.formula import text_formula
 
             return text_formula(step.value, {})
         value = (self.rounded_values or self.exact_values)[key]
@@ -379,7 +379,7 @@ class Grader:
         return self._calculations[cache_key]
 
     def _calculation(self, step, used):
-        from .render.formula import text_formula
+        from ..render.formula import text_formula
 
         values = dict(self.rounded_values or self.exact_values)
         values.update(used)

@@ -4,27 +4,20 @@ Like the lecture's error-surface figure (lecture 10): the loss over the
 problem's region as filled contours, every critical point marked by its
 kind, the curves of critical points drawn, and at each saddle the escape
 direction as an arrow. `surface_data` computes what is drawn, as numbers
-(so it can be checked without looking at pixels); `plot_solution` draws it
+(so it can be checked without looking at pixels); `plot_surface` draws it
 with matplotlib (Agg, no display needed; imported only when a picture is
 asked for) and writes a PNG or SVG whole or not at all.
 """
 
-import io
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .errors import DeriveError
+from ..errors import DeriveError
+from .figure import GRID, contour_levels, picture_format, shown, write_picture
 
-GRID = 201  # samples per axis of the contour plot
 CURVE_SAMPLES = 801  # samples of the free parameter along a curve of critical points
-LEVELS = 24
 ARROW = 0.18  # arrow length, as a fraction of the region's width
-FIGURE_INCHES, DPI = (7.0, 6.0), 100  # 700 x 600 pixels
-FORMATS = {".png": "png", ".svg": "svg"}
 STYLES = {  # verdict -> (marker, colour, legend label)
     "minimum": ("o", "#1a9641", "local minimum"),
     "maximum": ("v", "#d7191c", "local maximum"),
@@ -84,27 +77,23 @@ class SurfaceData:
         (x0, x1), (y0, y1) = self.region
         finite = self.loss[np.isfinite(self.loss)]
         lines = [f"axes: {self.names[0]} in [{x0:g}, {x1:g}], {self.names[1]} in [{y0:g}, {y1:g}]",
-                 f"grid: {len(self.xs)} x {len(self.ys)}; L from {_shown(finite.min())} to {_shown(finite.max())}",
-                 "contour levels: " + ", ".join(_shown(v, 4) for v in self.levels)]
-        lines += [f"point {m.label}: ({_shown(m.x)}, {_shown(m.y)}) {m.verdict}" for m in self.markers]
+                 f"grid: {len(self.xs)} x {len(self.ys)}; L from {shown(finite.min())} to {shown(finite.max())}",
+                 "contour levels: " + ", ".join(shown(v, 4) for v in self.levels)]
+        lines += [f"point {m.label}: ({shown(m.x)}, {shown(m.y)}) {m.verdict}" for m in self.markers]
         for curve in self.curves:
             inside = [(x, y) for x, y in zip(curve.xs, curve.ys) if np.isfinite(x) and np.isfinite(y)]
-            ends = (f"from ({_shown(inside[0][0], 4)}, {_shown(inside[0][1], 4)}) "
-                    f"to ({_shown(inside[-1][0], 4)}, {_shown(inside[-1][1], 4)})") if inside else "outside the region"
+            ends = (f"from ({shown(inside[0][0], 4)}, {shown(inside[0][1], 4)}) "
+                    f"to ({shown(inside[-1][0], 4)}, {shown(inside[-1][1], 4)})") if inside else "outside the region"
             lines.append(f"curve {curve.label}: {len(inside)} samples in the region, {ends}, {curve.verdict}")
-        lines += [f"arrow: from ({_shown(a.x)}, {_shown(a.y)}) by ({_shown(a.dx)}, {_shown(a.dy)})"
+        lines += [f"arrow: from ({shown(a.x)}, {shown(a.y)}) by ({shown(a.dx)}, {shown(a.dy)})"
                   for a in self.arrows]
         return "\n".join(lines) + "\n"
 
 
-def _shown(value, digits=6):
-    return f"{float(value) + 0.0:.{digits}g}"  # + 0.0: no "-0"
-
-
 def surface_data(problem, solution):
     """The SurfaceData of a solved critical_points problem with two parameters."""
-    from .kinds.critical_points import analysis_of
-    from .symbolic.critical_search import vectorised
+    from ..kinds.critical_points import analysis_of
+    from ..symbolic.critical_search import vectorised
 
     if problem.kind != "critical_points":
         raise DeriveError(f"a picture is drawn for critical_points problems, not {problem.kind}", path=problem.path)
@@ -121,18 +110,7 @@ def surface_data(problem, solution):
                                grid_x.shape).astype(float)
     markers, arrows = _points(solution, region)
     curves = _curves(analysis_of(problem), parameters, region)
-    return SurfaceData(names, region, xs, ys, loss, _levels(loss), tuple(markers), tuple(curves), tuple(arrows))
-
-
-def _levels(loss):
-    """Contour levels at quantiles of L over the grid: every part of the surface gets its share of lines."""
-    finite = loss[np.isfinite(loss)]
-    if finite.size == 0:
-        raise DeriveError("the loss has no finite value in the region")
-    levels = np.unique(np.quantile(finite, np.linspace(0, 1, LEVELS + 1)))
-    if len(levels) < 2:
-        levels = np.array([levels[0] - 1, levels[0] + 1])  # a flat surface still needs two levels
-    return tuple(float(v) for v in levels)
+    return SurfaceData(names, region, xs, ys, loss, contour_levels(loss), tuple(markers), tuple(curves), tuple(arrows))
 
 
 def _points(solution, region):
@@ -156,7 +134,7 @@ def _points(solution, region):
 
 def _curves(analysis, parameters, region):
     """Each family of critical points with one free parameter, sampled across the region."""
-    from .symbolic.critical_search import vectorised
+    from ..symbolic.critical_search import vectorised
 
     curves = []
     for k, family in enumerate(analysis.families, start=1):
@@ -176,48 +154,6 @@ def _curves(analysis, parameters, region):
         verdict = family.decision.verdict if family.decision is not None else family.test.verdict
         curves.append(Curve(tuple(xs), tuple(ys), verdict, f"c{k}: {family.statement.split(' (')[0]}"))
     return curves
-
-
-def plot_solution(problem, solution, path):
-    """Draw the picture of a solved problem to `path` (.png or .svg): the error surface of a
-    critical_points problem, or the optimisers' paths of an optimizer problem."""
-    if problem.kind == "optimizer":
-        from .plot_trajectories import plot_trajectories
-
-        return plot_trajectories(problem, solution, path)
-    form = picture_format(path)
-    data = surface_data(problem, solution)
-    write_picture(path, form, lambda figure: _draw(figure, data, solution.title))
-
-
-def picture_format(path):
-    """"png" or "svg" from the file name; anything else is refused before any work is done."""
-    path = Path(path)
-    form = FORMATS.get(path.suffix.lower())
-    if form is None:
-        raise DeriveError(f"expected a .png or .svg file name for the picture, got {path.name!r}", path=str(path))
-    return form
-
-
-def write_picture(path, form, draw):
-    """Draw with `draw(figure)` on a matplotlib Figure (Agg, no screen) and write it to `path` whole.
-
-    The same picture gives the same bytes on every run: the SVG's ids are
-    salted with a fixed text, and neither format records a date or the
-    software's version.
-    """
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    with matplotlib.rc_context({"svg.hashsalt": "derive", "svg.fonttype": "path"}):
-        figure = Figure(figsize=FIGURE_INCHES, dpi=DPI)
-        FigureCanvasAgg(figure)
-        draw(figure)
-        buffer = io.BytesIO()
-        metadata = {"Date": None} if form == "svg" else {"Software": None}
-        figure.savefig(buffer, format=form, dpi=DPI, metadata=metadata)
-    _write_atomically(Path(path), buffer.getvalue())
 
 
 def _draw(figure, data, title):
@@ -257,18 +193,8 @@ def _draw(figure, data, title):
     axes.legend(loc="upper right", fontsize=8, framealpha=0.85)
 
 
-def _write_atomically(path, content):
-    """Write bytes to `path` whole or not at all (a temporary file beside it, then renamed)."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    except OSError as error:
-        raise DeriveError(f"cannot write the picture: {error.strerror}", path=str(path)) from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.chmod(temporary, 0o644)  # a picture to share, not the private file mkstemp makes
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+def plot_surface(problem, solution, path):
+    """Draw the error surface of a solved critical_points problem with two parameters to `path` (.png or .svg)."""
+    form = picture_format(path)
+    data = surface_data(problem, solution)
+    write_picture(path, form, lambda figure: _draw(figure, data, solution.title))

@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import DeriveError
-from .steps import format_number
+from ..errors import DeriveError
+from ..steps import format_number
 
 WRONG_CODES = ("SIGN", "ROUNDING", "WRONG", "UNREADABLE", "UNDECIDED")
 
@@ -56,13 +56,13 @@ class ClassResult:
 
     def to_text(self):
         """The report `derive grade` prints: one sheet item by item, or a line per student and a table per item."""
-        from .render.report import TextReportPrinter
+        from ..render.report import TextReportPrinter
 
         return TextReportPrinter().doprint(self)
 
     def to_markdown(self):
         """The same report as Markdown tables, with the items' symbols in LaTeX math."""
-        from .render.report import MarkdownReportPrinter
+        from ..render.report import MarkdownReportPrinter
 
         return MarkdownReportPrinter().doprint(self)
 

@@ -1,6 +1,6 @@
 """Naming the slip behind a wrong answer: which rule of the catalogue reproduces the student's number.
 
-For an item graded wrong, every Variant the catalogue (derive.slips) makes of
+For an item graded wrong, every Variant the catalogue (derive.grading.slips) makes of
 the step's formula is evaluated on the correct values (exact and, where the
 problem rounds, its rounded chain) and on the student's own earlier numbers
 standing in for the correct ones. A rule explains the answer when one of
@@ -20,7 +20,7 @@ only for the variants that read a number the student changed.
 
 from dataclasses import dataclass
 
-from .errors import DeriveError
+from ..errors import DeriveError
 from .slips import CATALOGUE, SlipContext
 
 MAX_VARIANTS = 400  # per step: a bound on the work one wrong answer can cause
@@ -234,7 +234,7 @@ def _diagnosis(explained):
 
 
 def _evaluate(formula, env):
-    from .steps import evaluate_formula
+    from ..steps import evaluate_formula
 
     return evaluate_formula(formula, env)
 

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import AnswerSheetError, DeriveError, ExpressionError
-from .expr import parse_expression
-from .problem import check_yaml_depth, problem_from_yaml_error
+from ..errors import AnswerSheetError, DeriveError, ExpressionError
+from ..expr import parse_expression
+from ..problem import check_yaml_depth, problem_from_yaml_error
 
 IDENTITY_FIELDS = ("id", "student", "name")
 MAX_ANSWER_LENGTH = 1000
@@ -335,7 +335,7 @@ def blank_sheet(problem, solution, items):
         step = solution[key]
         what = f"{step.symbol.text}: {step.section}"
         if step.is_symbolic:
-            from .grade import answer_variables
+            from .grader import answer_variables
 
             variables, aliases = answer_variables(step)
             names = ", ".join(v.name for v in variables) or "no variable"
