@@ -10,6 +10,7 @@ import sys
 import click
 
 from .errors import DeriveError
+from .kinds import NAMES as KIND_NAMES
 
 FORMATS = ("text", "markdown", "latex", "json")
 
@@ -156,6 +157,25 @@ def variants(problem, roster, out_dir, draws):
     made = api.variants(problem, roster, draws)
     for path in write_variants(made, out_dir):
         click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("kind", required=False)
+def schema(kind):
+    """Print the JSON Schema of problem files of KIND (or of any kind), for editors to complete and check them.
+
+    Save it (`derive schema > derive-problem.schema.json`) and put
+    `# yaml-language-server: $schema=derive-problem.schema.json` at the top of a problem file.
+    """
+    import difflib
+
+    from .fields import schema_text
+
+    if kind is not None and kind not in KIND_NAMES:
+        close = difflib.get_close_matches(kind, KIND_NAMES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise DeriveError(f"derive schema: no kind {kind!r}{hint}; the kinds are {', '.join(KIND_NAMES)}")
+    click.echo(schema_text(kind), nl=False)
 
 
 def main():

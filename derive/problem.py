@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DeriveError, ExpressionError, ProblemError
+from .fields import Declarations, Declared, Structured, Text
+from .kinds import NAMES as KIND_NAMES
 from .steps import EXACT, Rounding
 
 MAX_FILE_BYTES = 2_000_000
@@ -411,9 +413,53 @@ class Problem:
             raise error.locate(path=self.path) from None
 
 
-# random, constraints: read by derive.vary.variants (`derive variants`); id, variant_of: written by it
-COMMON_FIELDS = {"kind", "title", "source", "notes", "rounding", "grading", "random", "constraints", "id",
-                 "variant_of"}
+def _common_fields():
+    """The fields every problem file may have, declared once (see derive.fields)."""
+    tolerance = {"type": "object", "description": "a tolerance, such as {decimals: 4}"}
+    grading = Structured({"type": "object", "additionalProperties": False, "properties": {
+        "items": {"type": "array", "items": {"type": "string"},
+                  "description": "the keys to grade, in order; * matches any text (delta[*])"},
+        "points": {"type": "object", "additionalProperties": {"type": "number"},
+                   "description": "points per key (1 each by default)"},
+        "tolerance": tolerance,
+        "item_tolerance": {"type": "object", "additionalProperties": tolerance,
+                           "description": "a tolerance per key or pattern"},
+        "follow_through": {"type": "number", "minimum": 0, "maximum": 1,
+                           "description": "the fraction of an item's points that follow-through earns"},
+        "slips": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
+                  "description": "partial credit per slip code"},
+    }})
+    return Declarations(
+        # `kind` is read first, by load_problem, to know which fields the file may have
+        Declared("kind", Structured({"type": "string"}), "the problem kind: " + ", ".join(f"`{k}`" for k in KIND_NAMES)
+                 + " (each below); it decides the other fields"),
+        Declared("title", Text(), "a one-line title", default=None, shown_default="the file name"),
+        Declared("source", Text(), "where the problem comes from", default=None, shown_default="none"),
+        Declared("notes", Text(), "free text: what was given, what was inferred", default=None,
+                 shown_default="none"),
+        Declared("rounding", Structured({"anyOf": [{"const": "exact"}, {"type": "integer", "minimum": 0,
+                                                                         "maximum": 12}]}),
+                 "`exact`, or a number of decimals (0 to 12) to round every intermediate to and carry forward",
+                 default="exact"),
+        Declared("grading", grading, "how answer sheets are marked (see Grading): items, points, tolerance, "
+                 "follow-through, slips", default=None, shown_default="every step, 1 point each"),
+        Declared("random", Structured({"type": "object", "additionalProperties": {
+                     "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "array", "items": {"type": "number"}}]}}),
+                 "for `derive variants`: which numbers are drawn per student, and how", default=None,
+                 shown_default="none"),
+        Declared("constraints", Structured({"type": "array", "items": {"anyOf": [{"type": "string"},
+                                                                                  {"type": "object"}]}}),
+                 "for `derive variants`: conditions every variant's solution must meet", default=None,
+                 shown_default="none"),
+        Declared("id", Text(), "written by `derive variants`: the student a variant belongs to", default=None,
+                 shown_default="none"),
+        Declared("variant_of", Text(), "written by `derive variants`: the base problem and its SHA-256",
+                 default=None, shown_default="none"),
+    )
+
+
+COMMON = _common_fields()
+COMMON_FIELDS = COMMON.names
 
 
 def load_problem(path):
@@ -428,7 +474,7 @@ def load_problem(path):
     root = Field(data, str(path), lines).mapping()
     kind = root.get("kind").choice(sorted(KINDS))
     module = KINDS[kind]
-    root.mapping(allowed=COMMON_FIELDS | set(module.FIELDS))
+    root.mapping(allowed=COMMON_FIELDS | kind_fields(module))
     title = root.get("title", Path(path).stem).text()
     rounding = read_rounding(root.get("rounding", "exact"))
     for optional in ("source", "notes"):
@@ -440,6 +486,12 @@ def load_problem(path):
         raise root.located(error) from None
     grading = root.get("grading") if root.has("grading") else None
     return Problem(Path(path).stem, str(path), kind, title, rounding, spec, grading)
+
+
+def kind_fields(module):
+    """The names of the fields a kind reads besides the common ones."""
+    declared = getattr(module, "DECLARED", None)
+    return declared.names if declared is not None else set(module.FIELDS)
 
 
 def read_names(field, most, what, ascii_only=False):

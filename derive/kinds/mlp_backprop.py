@@ -27,18 +27,79 @@ import sympy
 from sympy import Add, Mul, Pow, Rational
 
 from ..errors import DeriveError, ExpressionError
+from ..fields import Boolean, Choice, Declarations, Declared, Integer, Number, Structured, Text
 from ..steps import SolutionBuilder, Sym
 from ..symbolic.activations import activation as read_activation
 
-FIELDS = {
-    "sizes", "layers", "weights_layout", "offset", "loss", "samples", "batch",
-    "learning_rate", "iterations", "update", "weight_decay", "loss_after", "derivatives",
-    "l1", "decay_offsets",
-}
-LAYER_FIELDS = {"activation", "weights", "thresholds", "biases"}
 LOSSES = ("half_squared_error", "mean_squared_error", "cross_entropy", "binary_cross_entropy")
 MAX_WIDTH, MAX_LAYERS, MAX_SAMPLES, MAX_ITERATIONS = 64, 16, 32, 20
 MAX_STEPS = 20_000  # a solution printed step by step; the solver makes about 3000 a second
+
+MATRIX = {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}
+NUMBERS = {"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]}
+LAYER = Declarations(
+    Declared("activation", Text("an activation name or an expression in x"),
+             "`sigmoid`, `tanh`, `relu`, `linear`, `softplus`, `softmax` (output layer only), or any expression in "
+             "`x` such as `max(1, x)`, whose derivative is derived symbolically"),
+    Declared("weights", Structured(MATRIX), "the layer's weight matrix in the file's `weights_layout`"),
+    Declared("thresholds", Structured(NUMBERS), "one number per neuron, with `offset: threshold`", default=(),
+             shown_default="zeros"),
+    Declared("biases", Structured(NUMBERS), "one number per neuron, with `offset: bias`", default=(),
+             shown_default="zeros"),
+)
+LAYER_FIELDS = LAYER.names
+SAMPLE = {"type": "object", "additionalProperties": False, "required": ["x"],
+          "properties": {"x": NUMBERS, "y": NUMBERS}}
+
+
+def _at_least(minimum):
+    def check(value, field, values):
+        if value < minimum:
+            raise field.error(f"expected a number >= {minimum:g}, got {value:g}")
+    return check
+
+
+DECLARED = Declarations(
+    Declared("sizes", Structured({"type": "array", "items": {"type": "integer", "minimum": 1,
+                                                             "maximum": MAX_WIDTH},
+                                  "minItems": 2, "maxItems": MAX_LAYERS + 1}),
+             f"layer sizes, input first: `[3, 2, 2, 1]` (1 to {MAX_WIDTH} neurons each, up to {MAX_LAYERS} weight "
+             "layers)"),
+    Declared("weights_layout", Choice(("from_to", "to_from")),
+             "`from_to` (the BP lecture: rows = from-neurons) or `to_from` (chapter 3.2's `W^(l)`: rows = "
+             "to-neurons)", default="from_to"),
+    Declared("offset", Choice(("threshold", "bias")), "`threshold` (`z = Σ - θ`) or `bias` (`z = Σ + b`)",
+             default="threshold"),
+    Declared("layers", Structured({"type": "array", "items": LAYER.object_schema()}),
+             "one mapping per layer after the input, in order (below)"),
+    Declared("samples", Structured({"type": "array", "items": SAMPLE, "minItems": 1, "maxItems": MAX_SAMPLES}),
+             "a list of `{x: [...], y: [...]}`; leave out every `y` for a forward pass only"),
+    Declared("loss", Choice(LOSSES),
+             "`half_squared_error` (`1/2 Σ (ŷ - y)²`, the lecture's), `mean_squared_error` (`1/n Σ (ŷ - y)²` over "
+             "the n outputs), `cross_entropy` (`-Σ y log ŷ`; needs a softmax output and targets summing to 1), "
+             "`binary_cross_entropy` (`-Σ [y log ŷ + (1 - y) log(1 - ŷ)]`; targets in [0, 1])",
+             default="half_squared_error"),
+    Declared("batch", Choice(("sum", "mean")), "`sum` or `mean` of the per-sample losses and gradients",
+             default="sum"),
+    Declared("learning_rate", Number(positive=True), "η > 0", default=None, shown_default="required with targets"),
+    Declared("iterations", Integer(1, MAX_ITERATIONS), f"gradient-descent steps, 1 to {MAX_ITERATIONS}", default=1),
+    Declared("update", Structured({"type": "array", "items": {"enum": ["weights", "thresholds", "biases"]}}),
+             "which parameters are updated: a list of `weights` and `thresholds` (or `biases`)", default=None,
+             shown_default="both"),
+    Declared("weight_decay", Number(), "L2 weight decay λ ≥ 0, the lecture's update `w′ = (1 - ηλ) w - η ∂E/∂w` "
+             "(the gradient of `E + λ/2 ‖w‖²`)", default=0, check=_at_least(0)),
+    Declared("l1", Number(), "L1 penalty λ₁ ≥ 0, by its subgradient: `w′ = w - η (∂E/∂w + λ₁ sign(w))`, with "
+             "`sign(0) = 0` (a weight at 0 moves by the data gradient alone). With `weight_decay` too: "
+             "`w′ = (1 - ηλ) w - η (∂E/∂w + λ₁ sign(w))`", default=0, check=_at_least(0)),
+    Declared("decay_offsets", Boolean(), "`true`: the penalties act on the thresholds (biases) too, "
+             "`θ′ = (1 - ηλ) θ - η (∂E/∂θ + λ₁ sign(θ))`; the lecture leaves them out (一般不考虑bias). Needs "
+             "`weight_decay` or `l1`, and the offsets in `update`", default=False),
+    Declared("loss_after", Boolean(), "also print the forward pass and loss after the last update, and the change "
+             "in loss", default=False),
+    Declared("derivatives", Structured({"type": "array", "items": {"type": "integer", "minimum": 1}}),
+             "layers whose activation derivative f′(x) is asked as an expression (`fprime[l]`)", default=(),
+             shown_default="none"),
+)
 
 
 @dataclass(frozen=True)
@@ -84,12 +145,12 @@ def read(root):
     sizes = tuple(item.integer(1, MAX_WIDTH) for item in sizes_field.items())
     if not 2 <= len(sizes) <= MAX_LAYERS + 1:
         raise sizes_field.error(f"expected 2 to {MAX_LAYERS + 1} layer sizes (input first), got {len(sizes)}")
-    layout = root.get("weights_layout", "from_to").choice(("from_to", "to_from"))
-    offset = root.get("offset", "threshold").choice(("threshold", "bias"))
+    layout = DECLARED.read(root, "weights_layout")
+    offset = DECLARED.read(root, "offset")
     offset_field = "thresholds" if offset == "threshold" else "biases"
     layers = read_layers(root, sizes, layout, offset)
 
-    loss = root.get("loss", "half_squared_error").choice(LOSSES)
+    loss = DECLARED.read(root, "loss")
     output = layers[-1].activation
     if loss == "cross_entropy" and not output.is_softmax:
         raise root.get("loss").error("cross_entropy needs a softmax output layer (use binary_cross_entropy for sigmoid outputs)")
@@ -127,21 +188,12 @@ def read(root):
                 raise root.get(name).error("has no meaning without targets (the samples have no y: forward pass only)")
     learning_rate = None
     if not forward_only:
-        rate_field = root.get("learning_rate")
-        learning_rate = rate_field.number()
-        if learning_rate <= 0:
-            raise rate_field.error(f"expected a positive number, got {learning_rate:g}")
+        learning_rate = DECLARED.read_field(root.get("learning_rate"), "learning_rate")
     update_field = root.get("update", ["weights", offset_field])
     update = {item.choice(("weights", offset_field)) for item in update_field.items()}
-    decay_field = root.get("weight_decay", 0)
-    weight_decay = decay_field.number()
-    if weight_decay < 0:
-        raise decay_field.error(f"expected a number >= 0, got {weight_decay:g}")
-    l1_field = root.get("l1", 0)
-    l1 = l1_field.number()
-    if l1 < 0:
-        raise l1_field.error(f"expected a number >= 0, got {l1:g}")
-    decay_offsets = root.get("decay_offsets", False).boolean()
+    weight_decay = DECLARED.read(root, "weight_decay")
+    l1 = DECLARED.read(root, "l1")
+    decay_offsets = DECLARED.read(root, "decay_offsets")
     if decay_offsets and not (weight_decay or l1):
         raise root.get("decay_offsets").error("has no meaning without weight_decay or l1")
     if decay_offsets and offset_field not in update:
@@ -154,8 +206,8 @@ def read(root):
         for item, l in zip(derivative_field.items(), derivatives):
             if layers[l - 1].activation.is_softmax:
                 raise item.error("softmax is not a one-variable function; ask for another layer's derivative")
-    iterations = root.get("iterations", 1).integer(1, MAX_ITERATIONS)
-    loss_after = root.get("loss_after", False).boolean()
+    iterations = DECLARED.read(root, "iterations")
+    loss_after = DECLARED.read(root, "loss_after")
     steps = _solution_size(sizes, len(samples), iterations, forward_only, loss_after)
     if steps > MAX_STEPS:
         raise sizes_field.error(f"problem too large to solve step by step (about {steps} steps; at most {MAX_STEPS}); "
@@ -167,7 +219,7 @@ def read(root):
         offset=offset,
         loss=loss,
         samples=tuple(samples),
-        batch=root.get("batch", "sum").choice(("sum", "mean")),
+        batch=DECLARED.read(root, "batch"),
         learning_rate=learning_rate,
         iterations=iterations,
         update_weights="weights" in update,

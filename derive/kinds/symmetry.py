@@ -24,7 +24,7 @@ from ..steps import Sym
 from . import mlp_backprop
 from .mlp_backprop import _minus, _MlpSolver, _section
 
-FIELDS = mlp_backprop.FIELDS | {"init"}
+FIELDS = mlp_backprop.DECLARED.names | {"init"}
 DISTRIBUTIONS = ("normal", "uniform")
 MAX_SEED = 2**63 - 1
 

@@ -1,0 +1,279 @@
+"""Problem-file fields, each declared once.
+
+A kind lists its fields as `Declared` entries: name, type, default, a
+one-line description, and where a field's check depends on another field,
+a `check` that says so. From that one declaration come:
+
+- the reading and validation (`Declarations.read`), through `Field`, so the
+  one-line `file:line: field: message` errors and their "did you mean" are
+  the ones derive has always given;
+- the JSON Schema of the kind (`schema`, `derive schema KIND`), which editors
+  use to complete and check problem files;
+- the field table of the kind's documentation (`Declarations.table`).
+
+A field whose structure depends on others (a weight matrix sized by
+`sizes`) is declared with the `Structured` type: its schema and its
+description live here, its reading stays in the kind, which knows the sizes.
+Our own small declarations rather than a model library: they keep derive's
+exact error lines and cost nothing at start-up.
+"""
+
+import json
+from dataclasses import dataclass, field as dataclass_field
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+class _Required:
+    def __repr__(self):
+        return "REQUIRED"
+
+
+REQUIRED = _Required()
+
+
+# -- types: how a value is read, and what JSON Schema says of it -----------------------------------
+
+class FieldType:
+    """How one field's value is read from its Field, and the JSON Schema of that value."""
+
+    def read(self, field):
+        raise NotImplementedError
+
+    def schema(self):
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Number(FieldType):
+    """A finite number, optionally bounded below (`minimum`; `positive` for > 0)."""
+
+    minimum: float = None
+    positive: bool = False
+
+    def read(self, field):
+        value = field.number()
+        if self.positive and value <= 0:
+            raise field.error(f"expected a positive number, got {value:g}")
+        if self.minimum is not None and value < self.minimum:
+            raise field.error(f"expected a number >= {self.minimum:g}, got {value:g}")
+        return value
+
+    def schema(self):
+        schema = {"type": "number"}
+        if self.positive:
+            schema["exclusiveMinimum"] = 0
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        return schema
+
+
+@dataclass(frozen=True)
+class Integer(FieldType):
+    """A whole number from `minimum` to `maximum`."""
+
+    minimum: int = None
+    maximum: int = None
+
+    def read(self, field):
+        return field.integer(self.minimum, self.maximum)
+
+    def schema(self):
+        schema = {"type": "integer"}
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        return schema
+
+
+@dataclass(frozen=True)
+class Boolean(FieldType):
+    def read(self, field):
+        return field.boolean()
+
+    def schema(self):
+        return {"type": "boolean"}
+
+
+@dataclass(frozen=True)
+class Text(FieldType):
+    """A string; `expected` says what kind of text, for the error."""
+
+    expected: str = "text"
+
+    def read(self, field):
+        return field.text(self.expected)
+
+    def schema(self):
+        return {"type": "string"}
+
+
+@dataclass(frozen=True)
+class Choice(FieldType):
+    """One of a few names."""
+
+    options: tuple
+
+    def read(self, field):
+        return field.choice(self.options)
+
+    def schema(self):
+        return {"enum": list(self.options)}
+
+
+@dataclass(frozen=True)
+class Vector(FieldType):
+    """A list of numbers (a lone number counts as a list of one)."""
+
+    def read(self, field):
+        return field.vector()
+
+    def schema(self):
+        return {"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]}
+
+
+@dataclass(frozen=True)
+class Structured(FieldType):
+    """A value whose shape depends on other fields: the kind reads it; `json` is its schema."""
+
+    json: dict = dataclass_field(default_factory=dict)
+
+    def read(self, field):
+        return field.value
+
+    def schema(self):
+        return dict(self.json)
+
+
+# -- declarations ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Declared:
+    """One problem-file field.
+
+    name: as written in the file; type: a FieldType; description: one line
+    for the docs and the schema; default: the value when the field is left
+    out (REQUIRED: it may not be); shown_default: how the docs show the
+    default when the value itself says too little ("both", "zeros");
+    check: `check(value, field, values)`, the checks that need fields read
+    before this one (`values`), raising `field.error(...)`.
+    """
+
+    name: str
+    type: FieldType
+    description: str
+    default: object = REQUIRED
+    shown_default: str = None
+    check: object = None
+
+    @property
+    def required(self):
+        return self.default is REQUIRED
+
+    def default_text(self):
+        if self.shown_default is not None:
+            return self.shown_default
+        if self.required:
+            return "required"
+        value = self.default
+        if isinstance(value, bool):
+            return f"`{str(value).lower()}`"
+        if isinstance(value, (list, tuple)):
+            return "none" if not value else "`[" + ", ".join(map(str, value)) + "]`"
+        return f"`{value}`"
+
+
+class Declarations:
+    """The declared fields of a kind (or of a nested mapping), in the order the docs list them."""
+
+    def __init__(self, *declared):
+        self.declared = tuple(declared)
+        self.by_name = {d.name: d for d in declared}
+        if len(self.by_name) != len(self.declared):
+            raise ValueError("a field is declared twice")
+
+    @property
+    def names(self):
+        return set(self.by_name)
+
+    def field(self, root, name):
+        """The Field of `name` in the mapping `root`: its value, or its default if left out."""
+        declared = self.by_name[name]
+        if declared.required:
+            return root.get(name)
+        return root.get(name, declared.default)
+
+    def read(self, root, name, values=None):
+        """`name`'s value in `root`, read and checked as declared; `values` are the fields read before it."""
+        return self.read_field(self.field(root, name), name, values)
+
+    def read_field(self, field, name, values=None):
+        """A Field's value read and checked as `name` declares (for fields the kind reaches itself)."""
+        declared = self.by_name[name]
+        value = declared.type.read(field)
+        if declared.check is not None:
+            declared.check(value, field, values or {})
+        return value
+
+    def properties(self):
+        """JSON Schema `properties` and `required` of these fields."""
+        properties = {}
+        for declared in self.declared:
+            schema = declared.type.schema()
+            schema["description"] = declared.description
+            if not declared.required and declared.shown_default is None:
+                schema["default"] = list(declared.default) if isinstance(declared.default, tuple) else declared.default
+            properties[declared.name] = schema
+        return properties, [d.name for d in self.declared if d.required]
+
+    def object_schema(self):
+        """These fields as a closed JSON Schema object (no other field allowed)."""
+        properties, required = self.properties()
+        schema = {"type": "object", "properties": properties, "additionalProperties": False}
+        if required:
+            schema["required"] = required
+        return schema
+
+    def table(self):
+        """The docs' Markdown table of these fields: field, meaning, default."""
+        rows = ["| field | meaning | default |", "| --- | --- | --- |"]
+        rows += [f"| `{d.name}` | {d.description} | {d.default_text()} |" for d in self.declared]
+        return "\n".join(rows) + "\n"
+
+
+# -- the JSON Schema of problem files -----------------------------------------------------------------
+
+def kind_schema(kind):
+    """The JSON Schema of a problem file of `kind`: the common fields and the kind's own, no others."""
+    from .kinds import KINDS
+    from .problem import COMMON
+
+    common, common_required = COMMON.properties()
+    own, own_required = KINDS[kind].DECLARED.properties()
+    properties = {**common, **own, "kind": {"const": kind, "description": common["kind"]["description"]}}
+    return {"type": "object", "properties": properties, "required": sorted(set(common_required + own_required)),
+            "additionalProperties": False}
+
+
+def schema(kind=None):
+    """The JSON Schema of one kind's problem files, or of any problem file (chosen by its `kind`)."""
+    from .kinds import KINDS
+
+    if kind is not None:
+        return {"$schema": SCHEMA_DIALECT, "title": f"derive problem file, kind: {kind}", **kind_schema(kind)}
+    kinds = list(KINDS)
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": "derive problem file",
+        "type": "object",
+        "required": ["kind"],
+        "properties": {"kind": {"enum": kinds}},
+        "allOf": [{"if": {"properties": {"kind": {"const": k}}, "required": ["kind"]}, "then": kind_schema(k)}
+                  for k in kinds],
+    }
+
+
+def schema_text(kind=None):
+    """The schema as `derive schema` prints it: stable JSON, keys in declaration order."""
+    return json.dumps(schema(kind), indent=2, ensure_ascii=False) + "\n"
