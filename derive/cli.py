@@ -162,9 +162,9 @@ def variants(problem, roster, out_dir, draws):
 @cli.command()
 @click.argument("kind", required=False)
 def schema(kind):
-    """Print the JSON Schema of problem files of KIND (or of any kind), for editors to complete and check them.
+    """Print the JSON Schema of problem files of KIND, or of any kind.
 
-    Save it (`derive schema > derive-problem.schema.json`) and put
+    Editors use it to complete and check problem files. Save it (`derive schema > derive-problem.schema.json`) and put
     `# yaml-language-server: $schema=derive-problem.schema.json` at the top of a problem file.
     """
     import difflib
