@@ -90,11 +90,12 @@ def list_problems():
     """List the bundled problems, one line each."""
     from .problem import bundled_problems, read_yaml
 
-    paths = bundled_problems()
-    width = max((len(p.stem) for p in paths), default=0)
-    for path in paths:
-        data, _ = read_yaml(path)
-        click.echo(f"{path.stem:<{width}}  {data.get('kind', '?'):<14} {data.get('title', '')}")
+    rows = [(path.stem, str(data.get("kind", "?")), str(data.get("title", "")))
+            for path in bundled_problems() for data in [read_yaml(path)[0]]]
+    name_width = max((len(name) for name, _, _ in rows), default=0)
+    kind_width = max((len(kind) for _, kind, _ in rows), default=0)
+    for name, kind, title in rows:
+        click.echo(f"{name:<{name_width}}  {kind:<{kind_width}}  {title}")
 
 
 @cli.command()

@@ -78,3 +78,12 @@ def test_python_dash_m_is_the_same_program():
     result = subprocess.run([sys.executable, "-m", "derive", "list"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
     assert "lecture-bp-3layer" in result.stdout
+
+
+def test_list_lines_up_its_columns(runner):
+    """Name, kind and title each start at one column, however long the longest kind name is."""
+    lines = runner.invoke(cli, ["list"]).output.splitlines()
+    kind_columns = {line.index("  ", len(line.split()[0])) for line in lines}
+    title_columns = {line.index(line.split()[1]) + len(max((l.split()[1] for l in lines), key=len)) for line in lines}
+    assert len(kind_columns) == 1 and len(title_columns) == 1
+    assert all(line[next(iter(title_columns)):][:2] == "  " for line in lines)
