@@ -1,6 +1,7 @@
 """The command line as a user meets it: every command, every format, bundled names."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -82,8 +83,7 @@ def test_python_dash_m_is_the_same_program():
 
 def test_list_lines_up_its_columns(runner):
     """Name, kind and title each start at one column, however long the longest kind name is."""
-    lines = runner.invoke(cli, ["list"]).output.splitlines()
-    kind_columns = {line.index("  ", len(line.split()[0])) for line in lines}
-    title_columns = {line.index(line.split()[1]) + len(max((l.split()[1] for l in lines), key=len)) for line in lines}
-    assert len(kind_columns) == 1 and len(title_columns) == 1
-    assert all(line[next(iter(title_columns)):][:2] == "  " for line in lines)
+    columns = [re.match(r"(\S+ +)(\S+ +)\S", line) for line in runner.invoke(cli, ["list"]).output.splitlines()]
+    assert all(columns)
+    assert len({len(m.group(1)) for m in columns}) == 1
+    assert len({len(m.group(1) + m.group(2)) for m in columns}) == 1
