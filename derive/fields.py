@@ -69,6 +69,33 @@ class Number(FieldType):
 
 
 @dataclass(frozen=True)
+class Interval(FieldType):
+    """A finite number from `low` to `high`; `open` names the ends left out ("low", "high").
+
+    expected: the error's words for it, "a keep probability in (0, 1]", as in
+    `expected a keep probability in (0, 1], got 1.5`.
+    """
+
+    low: float
+    high: float
+    expected: str
+    open: tuple = ()
+
+    def read(self, field):
+        value = field.number()
+        above = value > self.low if "low" in self.open else value >= self.low
+        below = value < self.high if "high" in self.open else value <= self.high
+        if not (above and below):
+            raise field.error(f"expected {self.expected}, got {value:g}")
+        return value
+
+    def schema(self):
+        return {"type": "number",
+                "exclusiveMinimum" if "low" in self.open else "minimum": self.low,
+                "exclusiveMaximum" if "high" in self.open else "maximum": self.high}
+
+
+@dataclass(frozen=True)
 class Integer(FieldType):
     """A whole number from `minimum` to `maximum`."""
 

@@ -9,13 +9,17 @@
 - numpy's PCG64 stream drawn here as the lecture's `rand(n) < p`.
 """
 
+import re
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 import yaml
 
 from derive.cli import cli
+from derive.errors import ProblemError
+from derive.fields import schema
 from derive.kinds.dropout import draw_masks
 from derive.problem import load_problem
 from derive.render import render
@@ -285,3 +289,24 @@ def test_valid_file_solves(runner, tmp_path):
     assert result.exit_code == 0, result.output
     # h¹₁ = max(0, 1·1 + 2·0.5) = 2, kept (m¹₁ = 1), then divided by p = 0.5
     assert "(h̃¹₁/p) = h̃¹₁/p = 2/0.5 = 4\n" in result.output
+
+
+# -- the JSON Schema refuses what derive refuses ---------------------------------------
+
+# a bundled problem with fields set as given, and the field derive names when it refuses it
+SCHEMA_REFUSED = [
+    ({"rulle": "inverted"}, "rulle"),  # an unknown field
+    ({"rule": "invert"}, "rule"),
+    ({"drop": 1}, "drop"),
+    ({"seed": -1}, "seed"),
+]
+
+
+@pytest.mark.parametrize("fields, named", SCHEMA_REFUSED, ids=[named for _, named in SCHEMA_REFUSED])
+def test_the_schema_refuses_what_derive_refuses(tmp_path, fields, named):
+    data = {**yaml.safe_load((PROBLEMS / "dropout-inverted.yaml").read_text(encoding="utf-8")), **fields}
+    assert list(jsonschema.Draft202012Validator(schema("dropout")).iter_errors(data)), "the schema accepted it"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ProblemError, match=re.escape(f": {named}: ")):
+        load_problem(path)

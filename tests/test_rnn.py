@@ -14,10 +14,12 @@ Every expected value comes from outside the code under test:
 
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 import yaml
 
+from derive.fields import schema
 from derive.problem import load_problem
 from derive.render import render
 from derive.steps import EXACT
@@ -371,3 +373,22 @@ def test_bad_input_through_the_cli_is_one_line_and_status_2(tmp_path, runner):
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_solutions_print_as_read(golden, name):
     golden(f"{name}.txt", render(load_problem(PROBLEMS / f"{name}.yaml").solve(), "text"))
+
+
+# -- the JSON Schema refuses what derive refuses ---------------------------------------
+
+# a bundled problem with fields set as given, and the field derive names when it refuses it
+SCHEMA_REFUSED = [
+    ({"long_rang": False}, "long_rang"),  # an unknown field
+    ({"activation": "relu"}, "activation"),
+    ({"long_range": {"T": 0}}, "long_range.T"),
+    ({"inputs": [1, 2, 3, 4, 5, 6, 7, 8, 9]}, "inputs"),
+]
+
+
+@pytest.mark.parametrize("fields, named", SCHEMA_REFUSED, ids=[named for _, named in SCHEMA_REFUSED])
+def test_the_schema_refuses_what_derive_refuses(tmp_path, fields, named):
+    data = {**yaml.safe_load((PROBLEMS / "rnn-scalar-bptt.yaml").read_text(encoding="utf-8")), **fields}
+    assert list(jsonschema.Draft202012Validator(schema("rnn_bptt")).iter_errors(data)), "the schema accepted it"
+    message = load_error(tmp_path, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    assert f": {named}: " in message

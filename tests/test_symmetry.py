@@ -10,13 +10,17 @@ Oracles outside the solver:
 - numpy's PCG64 draw written here as the lecture's W = σ randn(fan_in, fan_out).
 """
 
+import re
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 import yaml
 
 from derive.cli import cli
+from derive.errors import ProblemError
+from derive.fields import schema
 from derive.kinds.symmetry import Init, draw_weights
 from derive.problem import load_problem
 from derive.render import render
@@ -267,3 +271,25 @@ def test_valid_file_solves(runner, tmp_path):
     result = runner.invoke(cli, ["solve", str(path)])
     assert result.exit_code == 0, result.output
     assert "  h′¹₂ - h′¹₁ = 0.5 - 0.5 = 0\n" in result.output
+
+
+# -- the JSON Schema refuses what derive refuses ---------------------------------------
+
+# a bundled problem with fields set as given, and the field derive names when it refuses it
+SCHEMA_REFUSED = [
+    ({"init": {"constnt": 0}}, "init.constnt"),  # an unknown field
+    ({"init": {"seed": 2, "scale": 0.5, "distribution": "gauss"}}, "init.distribution"),
+    ({"init": {"seed": 2, "scale": 0}}, "init.scale"),
+    ({"init": {"constant": 0, "seed": 2}}, "init.seed"),
+    ({"iterations": 0}, "iterations"),
+]
+
+
+@pytest.mark.parametrize("fields, named", SCHEMA_REFUSED, ids=[named for _, named in SCHEMA_REFUSED])
+def test_the_schema_refuses_what_derive_refuses(tmp_path, fields, named):
+    data = {**yaml.safe_load((PROBLEMS / "symmetry-random-init.yaml").read_text(encoding="utf-8")), **fields}
+    assert list(jsonschema.Draft202012Validator(schema("symmetry")).iter_errors(data)), "the schema accepted it"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ProblemError, match=re.escape(f": {named}: ")):
+        load_problem(path)

@@ -23,12 +23,46 @@ import sympy
 from sympy import Add, Mul, Pow
 
 from ..errors import DeriveError
+from ..fields import Choice, Declarations, Declared, Integer, Interval, Structured
 from ..steps import SolutionBuilder, Sym
-from .mlp_backprop import MAX_LAYERS, MAX_STEPS, MAX_WIDTH, Notation, _sum, read_layers
+from . import mlp_backprop
+from .mlp_backprop import LAYER, MAX_LAYERS, MAX_STEPS, MAX_WIDTH, Notation, _sum, read_layers
 
-FIELDS = {"sizes", "layers", "weights_layout", "offset", "x", "keep", "drop", "rule", "masks", "seed"}
 RULES = ("weight_scaling", "inverted")
 MAX_SEED = 2**63 - 1
+
+ONE_OF_KEEP_DROP, ONE_OF_MASKS_SEED = "one of `keep`, `drop`", "one of `masks`, `seed`"
+DECLARED = Declarations(
+    Declared("sizes", Structured({"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_WIDTH},
+                                  "minItems": 3, "maxItems": MAX_LAYERS + 1}),
+             f"layer sizes, input first, as in `mlp_backprop`, with at least one hidden layer (dropout acts on hidden "
+             f"layers): 3 to {MAX_LAYERS + 1} sizes of 1 to {MAX_WIDTH} neurons"),
+    mlp_backprop.DECLARED.by_name["weights_layout"],
+    mlp_backprop.DECLARED.by_name["offset"],
+    Declared("layers", Structured({"type": "array", "items": LAYER.object_schema(), "minItems": 2,
+                                   "maxItems": MAX_LAYERS}),
+             "one mapping per layer after the input, as in `mlp_backprop` (`activation`, `weights`, `thresholds` or "
+             "`biases`; softmax on the output only)"),
+    Declared("x", Structured({"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"},
+                                                             "minItems": 1, "maxItems": MAX_WIDTH}]}),
+             "the input, one number per input neuron"),
+    Declared("keep", Interval(0, 1, "a keep probability in (0, 1]", open=("low",)),
+             "the probability p of keeping a hidden unit, 0 < p ≤ 1", default=None, shown_default=ONE_OF_KEEP_DROP),
+    Declared("drop", Interval(0, 1, "a drop probability in [0, 1)", open=("high",)),
+             "the probability q = 1 - p of dropping one, 0 ≤ q < 1. The lecture writes p for either in different "
+             "slides, so the file names which it gives; giving both is an error", default=None,
+             shown_default=ONE_OF_KEEP_DROP),
+    Declared("rule", Choice(RULES), "`weight_scaling` (the lecture's `predict`: activations times p at test) or "
+             "`inverted` (divide by p while training)", default="weight_scaling"),
+    Declared("masks", Structured({"type": "array", "minItems": 1, "maxItems": MAX_LAYERS - 1, "items": {
+                 "type": "array", "minItems": 1, "maxItems": MAX_WIDTH, "items": {"type": "number", "enum": [0, 1]}}}),
+             "one list of 0s and 1s per hidden layer, one value per neuron (1 = kept; a 0 needs p < 1)", default=None,
+             shown_default=ONE_OF_MASKS_SEED),
+    Declared("seed", Integer(0, MAX_SEED),
+             "a whole number ≥ 0: the masks are drawn as the lecture's `rand(n) < p`, reproducibly, with "
+             "`numpy.random.Generator(PCG64(seed))`: `u = random(n)` for each hidden layer in turn, `m = 1` where "
+             "`u < p`", default=None, shown_default=ONE_OF_MASKS_SEED),
+)
 
 
 @dataclass(frozen=True)
@@ -73,69 +107,67 @@ def draw_masks(seed, keep, widths):
 
 def read(root):
     """Validate the dropout fields of a problem file into a DropoutSpec."""
-    sizes_field = root.get("sizes")
+    sizes_field = DECLARED.field(root, "sizes")
     sizes = tuple(item.integer(1, MAX_WIDTH) for item in sizes_field.items())
     if not 3 <= len(sizes) <= MAX_LAYERS + 1:
         raise sizes_field.error(f"expected 3 to {MAX_LAYERS + 1} layer sizes (input first): "
                                 f"dropout acts on hidden layers, got {len(sizes)} sizes")
-    layout = root.get("weights_layout", "from_to").choice(("from_to", "to_from"))
-    offset = root.get("offset", "threshold").choice(("threshold", "bias"))
+    layout = DECLARED.read(root, "weights_layout")
+    offset = DECLARED.read(root, "offset")
     parameters = sum(n_from * n_to + n_to for n_from, n_to in zip(sizes, sizes[1:]))
     steps = parameters + 2 * (2 * sum(sizes[1:]) + 2 * sum(sizes[1:-1]))
     if steps > MAX_STEPS:
         raise sizes_field.error(f"problem too large to solve step by step (about {steps} steps; at most {MAX_STEPS}); "
                                 "use fewer or narrower layers")
     layers = read_layers(root, sizes, layout, offset)
-    x = root.get("x").vector(sizes[0])
+    x = DECLARED.field(root, "x").vector(sizes[0])
 
     if root.has("keep") and root.has("drop"):
         raise root.get("drop").error("give keep or drop, not both")
     if root.has("keep"):
-        field = root.get("keep")
-        keep = field.number()
-        if not 0 < keep <= 1:
-            raise field.error(f"expected a keep probability in (0, 1], got {keep:g}")
-        given, given_value = "keep", keep
+        keep = given_value = DECLARED.read(root, "keep")
+        given = "keep"
     elif root.has("drop"):
-        field = root.get("drop")
-        drop = field.number()
-        if not 0 <= drop < 1:
-            raise field.error(f"expected a drop probability in [0, 1), got {drop:g}")
-        keep, given, given_value = 1 - drop, "drop", drop
+        given, given_value = "drop", DECLARED.read(root, "drop")
+        keep = 1 - given_value
     else:
         raise root.missing("keep", "missing: give keep (the probability of keeping a unit) or drop (of dropping it)")
-    rule = root.get("rule", "weight_scaling").choice(RULES)
+    rule = DECLARED.read(root, "rule")
 
     widths = sizes[1:-1]
     if root.has("masks") and root.has("seed"):
         raise root.get("seed").error("give masks or seed, not both")
     seed = None
     if root.has("masks"):
-        masks_field = root.get("masks")
-        mask_fields = masks_field.items()
-        if len(mask_fields) != len(widths):
-            raise masks_field.error(f"expected one mask per hidden layer ({len(widths)}), got {len(mask_fields)}")
-        masks = []
-        for l, (field, n) in enumerate(zip(mask_fields, widths), start=1):
-            items = field.items()
-            if len(items) != n:
-                raise field.error(f"expected a mask of {n} values (one per neuron of layer {l}), got {len(items)}")
-            values = []
-            for item in items:
-                value = item.number()
-                if value not in (0, 1):
-                    raise item.error(f"expected 0 (dropped) or 1 (kept), got {value:g}")
-                if value == 0 and keep == 1:
-                    raise item.error("a unit kept with probability 1 cannot be dropped: a 0 here needs keep < 1")
-                values.append(int(value))
-            masks.append(tuple(values))
-        masks = tuple(masks)
+        masks = _read_masks(root.get("masks"), widths, keep)
     elif root.has("seed"):
-        seed = root.get("seed").integer(0, MAX_SEED)
+        seed = DECLARED.read(root, "seed")
         masks = draw_masks(seed, keep, widths)
     else:
         raise root.missing("masks", "missing: give masks (one list of 0s and 1s per hidden layer) or a seed to draw them")
     return DropoutSpec(sizes, layers, layout, offset, x, keep, given, rule, masks, seed, given_value)
+
+
+def _read_masks(masks_field, widths, keep):
+    """One tuple of 0s and 1s per hidden layer, as long as the layer; a 0 only where a unit can be dropped."""
+    mask_fields = masks_field.items()
+    if len(mask_fields) != len(widths):
+        raise masks_field.error(f"expected one mask per hidden layer ({len(widths)}), got {len(mask_fields)}")
+    masks = []
+    for l, (field, n) in enumerate(zip(mask_fields, widths), start=1):
+        items = field.items()
+        if len(items) != n:
+            raise field.error(f"expected a mask of {n} values (one per neuron of layer {l}), got {len(items)}")
+        values = []
+        for item in items:
+            value = item.number()
+            if value not in (0, 1):
+                raise item.error(f"expected 0 (dropped) or 1 (kept), got {value:g}")
+            if value == 0 and keep == 1:
+                raise item.error("a unit kept with probability 1 cannot be dropped: a 0 here needs keep < 1")
+            values.append(int(value))
+        masks.append(tuple(values))
+    return tuple(masks)
 
 
 def solve(problem, rounding):

@@ -22,17 +22,42 @@ from dataclasses import dataclass
 import sympy
 from sympy import Mul, Pow, Rational, tanh
 
+from ..fields import Declarations, Declared, Structured
 from ..steps import SolutionBuilder, Sym
 from .recurrent import (
-    grad_sym, key, minus, one_minus, read_matrix, read_sequence, read_vector, square_size,
-    symbol_of, time_sym, times, total,
+    MAX_UNITS, NUMBER, grad_sym, key, matrix_schema, minus, numbers_schema, one_minus, read_matrix, read_sequence,
+    read_vector, sequence_schema, square_size, symbol_of, time_sym, times, total, vector_schema,
 )
 
 GATES = ("f", "i", "a", "o")  # the lecture's order: forget, input, candidate, output
 GATE_NAMES = {"f": "forget gate", "i": "input gate", "a": "candidate", "o": "output gate"}
-FIELDS = {"inputs", "h0", "C0", "grad_h", "target"} | {f"{m}_{g}" for g in GATES for m in ("W", "U", "b")}
 MAX_TIME = 4  # an LSTM step prints about 20 lines per hidden unit
 MAX_HIDDEN = 3
+
+ONE_OF_TARGET_GRAD_H = "one of `target`, `grad_h`"
+DECLARED = Declarations(
+    Declared("inputs", Structured(sequence_schema(MAX_TIME)),
+             f"x⁽¹⁾..x⁽ᵀ⁾ as in rnn_bptt; 1 to {MAX_TIME} time steps, 1 to {MAX_UNITS} inputs"),
+    # W_f is read first and sets the hidden size: a square list of rows or one number; the others may be
+    # a flat list of one number when the hidden size is 1
+    Declared("W_f", Structured(matrix_schema(MAX_HIDDEN, MAX_HIDDEN, flat=0)),
+             f"the forget gate's weights on h⁽ᵗ⁻¹⁾, hidden × hidden (sets the hidden size, 1 to {MAX_HIDDEN})"),
+    *(Declared(f"W_{g}", Structured(matrix_schema(MAX_HIDDEN, MAX_HIDDEN, flat=1)),
+               f"the {GATE_NAMES[g]}'s weights on h⁽ᵗ⁻¹⁾, hidden × hidden") for g in GATES[1:]),
+    *(Declared(f"U_{g}", Structured(matrix_schema(MAX_HIDDEN, MAX_UNITS, flat=max(MAX_HIDDEN, MAX_UNITS))),
+               f"the {GATE_NAMES[g]}'s weights on x⁽ᵗ⁾, hidden × inputs") for g in GATES),
+    *(Declared(f"b_{g}", Structured(vector_schema(MAX_HIDDEN)), f"the {GATE_NAMES[g]}'s biases, one number per "
+               "hidden unit", default=None, shown_default="zeros") for g in GATES),
+    Declared("h0", Structured(vector_schema(MAX_HIDDEN)), "h⁽⁰⁾, one number per hidden unit", default=None,
+             shown_default="zeros"),
+    Declared("C0", Structured(vector_schema(MAX_HIDDEN)), "C⁽⁰⁾, one number per hidden unit", default=None,
+             shown_default="zeros"),
+    Declared("target", Structured({"anyOf": [NUMBER, numbers_schema(MAX_HIDDEN)]}),
+             "y: the loss is L = ½ Σⱼ (h⁽ᵀ⁾ⱼ − yⱼ)² on the last state", default=None,
+             shown_default=ONE_OF_TARGET_GRAD_H),
+    Declared("grad_h", Structured({"anyOf": [NUMBER, numbers_schema(MAX_HIDDEN)]}),
+             "∂L/∂h⁽ᵀ⁾ given from above (no loss is printed)", default=None, shown_default=ONE_OF_TARGET_GRAD_H),
+)
 
 
 @dataclass(frozen=True)
@@ -63,21 +88,21 @@ class LstmSpec:
 
 def read(root):
     """Validate the lstm_step fields into an LstmSpec."""
-    inputs = read_sequence(root.get("inputs"), max_time=MAX_TIME)
+    inputs = read_sequence(DECLARED.field(root, "inputs"), max_time=MAX_TIME)
     n_in = len(inputs[0])
-    n_h = square_size(root.get("W_f"), MAX_HIDDEN)
+    n_h = square_size(DECLARED.field(root, "W_f"), MAX_HIDDEN)
     weights = {}
     for g in GATES:
-        weights[g] = (read_matrix(root.get(f"W_{g}"), n_h, n_h, " (hidden x hidden)"),
-                      read_matrix(root.get(f"U_{g}"), n_h, n_in, " (hidden x inputs)"),
-                      read_vector(root.get(f"b_{g}", None), n_h))
-    h0 = read_vector(root.get("h0", None), n_h)
-    C0 = read_vector(root.get("C0", None), n_h)
+        weights[g] = (read_matrix(DECLARED.field(root, f"W_{g}"), n_h, n_h, " (hidden x hidden)"),
+                      read_matrix(DECLARED.field(root, f"U_{g}"), n_h, n_in, " (hidden x inputs)"),
+                      read_vector(DECLARED.field(root, f"b_{g}"), n_h))
+    h0 = read_vector(DECLARED.field(root, "h0"), n_h)
+    C0 = read_vector(DECLARED.field(root, "C0"), n_h)
     if root.has("grad_h") == root.has("target"):
         raise root.error("give either grad_h (∂L/∂h at the last step, from above) or target (y for the loss "
                          "1/2 Σ (h - y)² at the last step)")
-    grad_h = root.get("grad_h").vector(n_h) if root.has("grad_h") else None
-    target = root.get("target").vector(n_h) if root.has("target") else None
+    grad_h = DECLARED.field(root, "grad_h").vector(n_h) if root.has("grad_h") else None
+    target = DECLARED.field(root, "target").vector(n_h) if root.has("target") else None
     return LstmSpec(inputs, weights, h0, C0, grad_h, target)
 
 

@@ -120,8 +120,36 @@ def read_vector(field, length, default=0.0):
     return field.vector(length) if field.value is not None else (default,) * length
 
 
-def read_hidden_activation(field, options):
-    """A named activation among `options`, as derive.symbolic.activations builds it."""
+def read_activation(name):
+    """The named activation (a choice already read), as derive.symbolic.activations builds it."""
     from ..symbolic.activations import activation
 
-    return activation(field.choice(options))
+    return activation(name)
+
+
+# -- the JSON Schema of what the readers above accept --------------------------------------------
+
+NUMBER = {"type": "number"}
+
+
+def numbers_schema(most):
+    """A list of 1 to `most` numbers."""
+    return {"type": "array", "items": NUMBER, "minItems": 1, "maxItems": most}
+
+
+def sequence_schema(max_time=MAX_TIME):
+    """What read_sequence reads: 1 to `max_time` time steps, each a number or a list of 1 to MAX_UNITS."""
+    return {"type": "array", "minItems": 1, "maxItems": max_time,
+            "items": {"anyOf": [NUMBER, numbers_schema(MAX_UNITS)]}}
+
+
+def matrix_schema(max_rows, max_cols, flat):
+    """What read_matrix reads: one number, a list of rows, or one row or one column as a flat list of at
+    most `flat` numbers (0: never flat)."""
+    rows = {"type": "array", "minItems": 1, "maxItems": max_rows, "items": numbers_schema(max_cols)}
+    return {"anyOf": [NUMBER, numbers_schema(flat), rows] if flat else [NUMBER, rows]}
+
+
+def vector_schema(most):
+    """What read_vector reads: one number, a list of 1 to `most`, or nothing (null: all zeros)."""
+    return {"anyOf": [NUMBER, numbers_schema(most), {"type": "null"}]}

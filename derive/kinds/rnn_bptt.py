@@ -20,20 +20,51 @@ from dataclasses import dataclass, replace
 import sympy
 from sympy import Mul, Pow, Rational
 
+from ..fields import Choice, Declarations, Declared, Integer, Structured
 from ..steps import SolutionBuilder, Sym
 from .recurrent import (
-    MAX_UNITS, grad_sym, key, minus, partial_sym, read_hidden_activation, read_matrix, read_sequence, read_vector,
-    square_size, symbol_of, time_sym, times, total,
+    MAX_TIME, MAX_UNITS, NUMBER, grad_sym, key, matrix_schema, minus, numbers_schema, partial_sym, read_activation,
+    read_matrix, read_sequence, read_vector, sequence_schema, square_size, symbol_of, time_sym, times, total,
+    vector_schema,
 )
 
-FIELDS = {"inputs", "targets", "U", "W", "V", "h0", "activation", "output_activation", "loss", "long_range"}
 ACTIVATIONS = ("sigmoid", "tanh")
 OUTPUT_ACTIVATIONS = ("sigmoid", "linear")
 LOSSES = ("half_squared_error", "squared_error")
-LONG_RANGE_W = (1.0, 1.01, 0.99, 0.01)  # the lecture's slide
+LONG_RANGE_W = (1, 1.01, 0.99, 0.01)  # the lecture's slide
 LONG_RANGE_T = 1000
-MAX_LONG_RANGE = 8
+MAX_LONG_RANGE, MAX_T = 8, 100_000
 MAX_POWER = 1e300  # |w|^T beyond this is not a float
+
+LONG_RANGE = Declarations(
+    Declared("w", Structured({"anyOf": [NUMBER, numbers_schema(MAX_LONG_RANGE)]}),
+             f"the numbers w whose powers wᵀ are printed, 1 to {MAX_LONG_RANGE} of them (each wᵀ at most 1e300 "
+             "in size)",
+             default=list(LONG_RANGE_W)),
+    Declared("T", Integer(1, MAX_T), f"the power T, 1 to {MAX_T}", default=LONG_RANGE_T),
+)
+DECLARED = Declarations(
+    Declared("inputs", Structured(sequence_schema()),
+             f"x⁽¹⁾..x⁽ᵀ⁾: a list of numbers (one input) or of equal-length lists (1 to {MAX_UNITS} inputs); 1 to "
+             f"{MAX_TIME} time steps"),
+    Declared("targets", Structured(sequence_schema()), "y⁽¹⁾..y⁽ᵀ⁾, one per input, each as long as the output"),
+    Declared("U", Structured(matrix_schema(MAX_UNITS, MAX_UNITS, flat=MAX_UNITS)), "input weights, hidden × inputs"),
+    Declared("W", Structured(matrix_schema(MAX_UNITS, MAX_UNITS, flat=0)),
+             f"recurrent weights, hidden × hidden (square; sets the hidden size, 1 to {MAX_UNITS})"),
+    Declared("V", Structured(matrix_schema(MAX_UNITS, MAX_UNITS, flat=MAX_UNITS)),
+             f"output weights, outputs × hidden (1 to {MAX_UNITS} outputs)"),
+    Declared("h0", Structured(vector_schema(MAX_UNITS)), "h⁽⁰⁾, one number per hidden unit", default=None,
+             shown_default="zeros"),
+    Declared("activation", Choice(ACTIVATIONS), "the hidden σ: `sigmoid` (the lecture's) or `tanh` (as libraries use)",
+             default="sigmoid"),
+    Declared("output_activation", Choice(OUTPUT_ACTIVATIONS),
+             "`sigmoid` (the lecture's ŷ = σ(V h)) or `linear` (ŷ = V h)", default="sigmoid"),
+    Declared("loss", Choice(LOSSES), "`half_squared_error`: L = Σₜ ½ Σₖ (ŷ⁽ᵗ⁾ₖ − y⁽ᵗ⁾ₖ)²; `squared_error`: the same "
+             "without ½ — both summed over the time steps", default="half_squared_error"),
+    Declared("long_range", Structured({"anyOf": [{"const": False}, LONG_RANGE.object_schema()]}),
+             "the scalar illustration: `{w: [numbers], T: whole number}` prints wᵀ for each w (below); `false` "
+             "leaves it out", default={}, shown_default="`{w: [1, 1.01, 0.99, 0.01], T: 1000}` (the lecture's slide)"),
+)
 
 
 @dataclass(frozen=True)
@@ -77,23 +108,24 @@ class RnnSpec:
 
 def read(root):
     """Validate the rnn_bptt fields into an RnnSpec."""
-    inputs = read_sequence(root.get("inputs"))
+    inputs = read_sequence(DECLARED.field(root, "inputs"))
     n_in = len(inputs[0])
-    n_h = square_size(root.get("W"))
-    W = read_matrix(root.get("W"), n_h, n_h, " (hidden x hidden)")
-    U = read_matrix(root.get("U"), n_h, n_in, " (hidden x inputs)")
-    V_field = root.get("V")
+    W_field = DECLARED.field(root, "W")
+    n_h = square_size(W_field)
+    W = read_matrix(W_field, n_h, n_h, " (hidden x hidden)")
+    U = read_matrix(DECLARED.field(root, "U"), n_h, n_in, " (hidden x inputs)")
+    V_field = DECLARED.field(root, "V")
     n_out = _rows(V_field)
     V = read_matrix(V_field, n_out, n_h, " (outputs x hidden)")
-    targets_field = root.get("targets")
+    targets_field = DECLARED.field(root, "targets")
     targets = read_sequence(targets_field, n_out)
     if len(targets) != len(inputs):
         raise targets_field.error(f"expected one target per input ({len(inputs)}), got {len(targets)}")
-    h0 = read_vector(root.get("h0", None), n_h)
-    activation = read_hidden_activation(root.get("activation", "sigmoid"), ACTIVATIONS)
-    output_activation = read_hidden_activation(root.get("output_activation", "sigmoid"), OUTPUT_ACTIVATIONS)
-    loss = root.get("loss", "half_squared_error").choice(LOSSES)
-    long_range = _read_long_range(root.get("long_range", {}))
+    h0 = read_vector(DECLARED.field(root, "h0"), n_h)
+    activation = read_activation(DECLARED.read(root, "activation"))
+    output_activation = read_activation(DECLARED.read(root, "output_activation"))
+    loss = DECLARED.read(root, "loss")
+    long_range = _read_long_range(DECLARED.field(root, "long_range"))
     return RnnSpec(inputs, targets, U, W, V, h0, activation, output_activation, loss, long_range)
 
 
@@ -111,12 +143,12 @@ def _read_long_range(field):
     """`long_range: {w: [...], T: ...}` (defaults: the lecture's), or false to leave it out."""
     if field.value is False:
         return None
-    field.mapping(allowed={"w", "T"})
-    w_field = field.get("w", list(LONG_RANGE_W))
+    field.mapping(allowed=LONG_RANGE.names)
+    w_field = LONG_RANGE.field(field, "w")
     w = w_field.vector()
     if not 1 <= len(w) <= MAX_LONG_RANGE:
         raise w_field.error(f"expected 1 to {MAX_LONG_RANGE} numbers, got {len(w)}")
-    T = field.get("T", LONG_RANGE_T).integer(1, 100_000)
+    T = LONG_RANGE.read(field, "T")
     for value in w:
         if value != 0 and T * math.log10(abs(value)) > math.log10(MAX_POWER):
             raise w_field.error(f"{value:g}^{T} is too large to compute (more than 1e300)")

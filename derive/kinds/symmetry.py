@@ -19,14 +19,56 @@ from dataclasses import dataclass, replace
 
 import sympy
 
+from ..fields import REQUIRED, Choice, Declarations, Declared, Integer, Number, Structured
 from ..problem import Field
 from ..steps import Sym
 from . import mlp_backprop
 from .mlp_backprop import _minus, _MlpSolver, _section
 
-FIELDS = mlp_backprop.DECLARED.names | {"init"}
 DISTRIBUTIONS = ("normal", "uniform")
 MAX_SEED = 2**63 - 1
+
+ONE_OF_CONSTANT_SEED = "one of `constant`, `seed`"
+INIT = Declarations(
+    Declared("constant", Number(), "every weight starts at this number (nothing else may be given with it)",
+             default=None, shown_default=ONE_OF_CONSTANT_SEED),
+    Declared("seed", Integer(0, MAX_SEED), "a whole number ≥ 0: the weights are drawn with "
+             "`numpy.random.Generator(PCG64(seed))`, one layer after another", default=None,
+             shown_default=ONE_OF_CONSTANT_SEED),
+    Declared("scale", Number(positive=True), "σ of `normal`, r of `uniform`: a positive number",
+             default=None, shown_default="required with `seed`"),
+    Declared("distribution", Choice(DISTRIBUTIONS), "`normal`: the lecture's `W = σ · randn(fan_in, fan_out)`; "
+             "`uniform`: `W = 2r · rand(fan_in, fan_out) - r`", default="normal"),
+    Declared("decimals", Integer(0, 12), "each drawn weight is rounded to this many decimals (0 to 12), so that it "
+             "can be written by hand", default=2),
+)
+# mlp_backprop's fields, as a symmetry problem has them: a hidden layer, a target for every sample, weights that
+# `init` may give instead of the layers
+LAYER = Declarations(*(replace(d, default=None, shown_default="required without `init`") if d.name == "weights"
+                       else d for d in mlp_backprop.LAYER.declared))
+_MLP = mlp_backprop.DECLARED.by_name
+_CHANGED = (
+    replace(_MLP["sizes"], type=Structured({**_MLP["sizes"].type.schema(), "minItems": 3}),
+            description=f"layer sizes, input first: `[2, 2, 1]`, with a hidden layer of 2 or more neurons (3 to "
+                        f"{mlp_backprop.MAX_LAYERS + 1} sizes of 1 to {mlp_backprop.MAX_WIDTH} neurons)"),
+    replace(_MLP["layers"], type=Structured({"type": "array", "items": LAYER.object_schema()}),
+            description="one mapping per layer after the input, in order, as in `mlp_backprop`; without `weights` "
+                        "when `init` gives them (below)"),
+    replace(_MLP["samples"], type=Structured({**_MLP["samples"].type.schema(),
+                                              "items": {**mlp_backprop.SAMPLE, "required": ["x", "y"]}}),
+            description="a list of `{x: [...], y: [...]}`, every sample with its target y (the symmetry shows in the "
+                        "updates)"),
+    replace(_MLP["learning_rate"], default=REQUIRED, shown_default=None),
+)
+DECLARED = Declarations(
+    *({d.name: d for d in _CHANGED}.get(d.name, d) for d in mlp_backprop.DECLARED.declared),
+    Declared("init", Structured({**INIT.object_schema(), "oneOf": [
+                 {"required": ["constant"], "maxProperties": 1},
+                 {"required": ["seed", "scale"], "not": {"required": ["constant"]}}]}),
+             "how the weights start, in place of each layer's `weights`: `{constant: c}`, or drawn at random by "
+             "`{seed: s, scale: σ}` (below). Offsets still come from the layers (default 0, the lecture's "
+             "偏置通常用0初始化)", default=None, shown_default="the layers' `weights`"),
+)
 
 
 @dataclass(frozen=True)
@@ -74,21 +116,18 @@ def draw_weights(init, shapes):
 
 def read_init(field):
     """`init: {constant: c}` or `init: {seed: s, scale: σ, distribution: normal, decimals: 2}`."""
-    field.mapping(allowed={"constant", "seed", "scale", "distribution", "decimals"})
+    field.mapping(allowed=INIT.names)
     if field.has("constant"):
         for other in ("seed", "scale", "distribution", "decimals"):
             if field.has(other):
                 raise field.get(other).error("has no meaning with constant (a constant init draws nothing)")
-        return Init("constant", value=field.get("constant").number())
+        return Init("constant", value=INIT.read(field, "constant"))
     if not field.has("seed"):
         raise field.missing("seed", "missing: give constant: c, or seed: s to draw the weights at random")
-    seed = field.get("seed").integer(0, MAX_SEED)
-    scale_field = field.get("scale")
-    scale = scale_field.number()
-    if scale <= 0:
-        raise scale_field.error(f"expected a positive number, got {scale:g}")
-    distribution = field.get("distribution", "normal").choice(DISTRIBUTIONS)
-    decimals = field.get("decimals", 2).integer(0, 12)
+    seed = INIT.read(field, "seed")
+    scale = INIT.read_field(field.get("scale"), "scale")
+    distribution = INIT.read(field, "distribution")
+    decimals = INIT.read(field, "decimals")
     return Init("random", distribution=distribution, scale=scale, seed=seed, decimals=decimals)
 
 
@@ -96,7 +135,7 @@ def read(root):
     """Validate a symmetry problem: the mlp_backprop fields, with `init` standing in for the weights."""
     init = Init("given")
     if root.has("init"):
-        init = read_init(root.get("init"))
+        init = read_init(DECLARED.field(root, "init"))
         sizes = [item.integer(1, mlp_backprop.MAX_WIDTH) for item in root.get("sizes").items()]
         if not 2 <= len(sizes) <= mlp_backprop.MAX_LAYERS + 1:
             mlp_backprop.read(root)  # reports the sizes as mlp_backprop does
