@@ -17,12 +17,16 @@ the two truly coincide:
 """
 
 import math
+import re
 import struct
 
+import jsonschema
 import pytest
+import yaml
 
 from derive.cli import cli
-from derive.errors import DeriveError
+from derive.errors import DeriveError, ProblemError
+from derive.fields import schema
 from derive.kinds.optimizer import draw_batches
 from derive.problem import load_problem
 from derive.render import render
@@ -581,3 +585,32 @@ def test_sigmoid_network_with_thresholds_against_differences(tmp_path):
         for t in range(3):
             point = [solution[f"{name}.theta[{t}][{n}]"].value for n in names]
             assert solution[f"{name}.loss[{t}]"].value == pytest.approx(loss(point), rel=1e-12)
+
+
+# -- the JSON Schema refuses what derive refuses ---------------------------------------
+
+def with_optimizer(index, **fields):
+    """A change to a problem: its optimizer `index` with `fields` set."""
+    return lambda data: data["optimizers"][index].update(fields)
+
+
+# a bundled problem, how it is broken, and the field derive names when it refuses it
+SCHEMA_REFUSED = [
+    ("optimizer-each", lambda data: data.update(iteration=3), "iteration"),  # an unknown field
+    ("optimizer-each", with_optimizer(0, method="adamw"), "optimizers[0].method"),
+    ("optimizer-each", with_optimizer(0, schedule={"type": "step", "every": 2, "factor": 2}),
+     "optimizers[0].schedule.factor"),
+    ("optimizer-each", with_optimizer(1, alpha=0.5), "optimizers[1].alpha"),
+    ("optimizer-mlp", lambda data: data["network"].update(loss="cross_entropy"), "network.loss"),
+]
+
+
+@pytest.mark.parametrize("name, change, named", SCHEMA_REFUSED, ids=[named for _, _, named in SCHEMA_REFUSED])
+def test_the_schema_refuses_what_derive_refuses(tmp_path, name, change, named):
+    data = yaml.safe_load((PROBLEMS / f"{name}.yaml").read_text(encoding="utf-8"))
+    change(data)
+    assert list(jsonschema.Draft202012Validator(schema("optimizer")).iter_errors(data)), "the schema accepted it"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ProblemError, match=re.escape(f": {named}: ")):
+        load_problem(path)

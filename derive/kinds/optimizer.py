@@ -27,24 +27,23 @@ Step keys (P is the optimiser's name, t the iteration, p a parameter's name):
 `P.v[t][p]`, `P.mhat[t][p]`, `P.vhat[t][p]`, `P.update[t][p]`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy
 from sympy import Add, Mul, Pow, Rational
 
 from ..errors import ExpressionError
 from ..expr import CONSTANTS, FUNCTIONS, parse_expression
+from ..fields import Choice, Declarations, Declared, Integer, Interval, Number, Structured, Text
 from ..problem import Field, read_names
 from ..steps import SolutionBuilder, Sym
+from . import mlp_backprop
 
-FIELDS = {"parameters", "loss", "data", "network", "start", "iterations", "optimizers", "batch_size", "seed",
-          "batch_reduction", "region"}
 METHODS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 SCHEDULES = ("constant", "step", "linear", "inverse_time")
-NETWORK_FIELDS = {"sizes", "layers", "weights_layout", "offset", "loss", "samples", "batch"}
 NETWORK_LOSSES = ("half_squared_error", "mean_squared_error", "binary_cross_entropy")
 MAX_PARAMETERS, MAX_ITERATIONS, MAX_OPTIMIZERS, MAX_SAMPLES, MAX_STEPS = 12, 200, 8, 64, 20_000
-MAX_COLUMNS = 8
+MAX_COLUMNS, MAX_NETWORK_WIDTH, MAX_SEED = 8, 9, 2**63 - 1
 DESCRIPTIONS = {
     "gd": "gradient descent: θ^{t+1} = θ^t − η g^t",
     "momentum": "momentum: m^0 = 0, m^{t+1} = λ m^t − η g^t, θ^{t+1} = θ^t + m^{t+1}",
@@ -60,18 +59,158 @@ DESCRIPTIONS = {
     "adam": "Adam: m^{t+1} = β1 m^t + (1 − β1) g^t, v^{t+1} = β2 v^t + (1 − β2)(g^t)^2, "
             "m̂ = m^{t+1}/(1 − β1^{t+1}), v̂ = v^{t+1}/(1 − β2^{t+1}), θ^{t+1} = θ^t − η m̂/(sqrt(v̂) + ε)",
 }
-# field -> (methods it belongs to, default)
+# hyperparameter -> the methods it belongs to, in the order they are read
 HYPERPARAMETERS = {
-    "momentum": (("momentum", "nesterov"), 0.9),
-    "alpha": (("rmsprop",), 0.9),
-    "beta1": (("adam",), 0.9),
-    "beta2": (("adam",), 0.999),
-    "epsilon": (("adagrad", "rmsprop", "adam"), None),
-    "form": (("adagrad", "rmsprop"), "lecture"),
+    "momentum": ("momentum", "nesterov"),
+    "alpha": ("rmsprop",),
+    "beta1": ("adam",),
+    "beta2": ("adam",),
+    "epsilon": ("adagrad", "rmsprop", "adam"),
+    "form": ("adagrad", "rmsprop"),
 }
 EPSILON = {"adagrad": 1e-10, "rmsprop": 1e-8, "adam": 1e-8}  # torch.optim's defaults
-SCHEDULE_FIELDS = {"constant": set(), "step": {"every", "factor"}, "linear": {"final", "over"},
-                   "inverse_time": {"beta"}}
+# schedule type -> the fields it takes besides `type` and `warmup`, and those of them it needs
+SCHEDULE_TAKES = {"constant": (), "step": ("every", "factor"), "linear": ("final", "over"),
+                  "inverse_time": ("beta",)}
+SCHEDULE_NEEDS = {"constant": (), "step": ("every", "factor"), "linear": (), "inverse_time": ("beta",)}
+
+
+@dataclass(frozen=True)
+class _Pattern(Text):
+    """Text whose schema gives its `pattern`; the field's `check` refuses what the pattern does, in words."""
+
+    pattern: str = ""
+
+    def schema(self):
+        return {"type": "string", "pattern": self.pattern}
+
+
+def _key_name(name, field, values):
+    if not (name.isidentifier() and name.isascii()):
+        raise field.error(f"expected a name of letters, digits and _ (it starts every key), got {name!r}")
+
+
+def _at_most_the_samples(size, field, values):
+    """A batch is at most every sample (`values["samples"]`: how many the data table or network has)."""
+    if size > values["samples"]:
+        raise field.error(f"expected a whole number <= {values['samples']}, got {size}")
+
+
+# a parameter's or data variable's name, as read_names and _read_loss accept it
+NAME = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$",
+        "not": {"enum": sorted(name for name in {**FUNCTIONS, **CONSTANTS} if name.isascii())}}
+UNIT = "a number from 0 up to (not including) 1"
+SCHEDULE = Declarations(
+    Declared("type", Choice(SCHEDULES), "η^t is `constant`: η₀; `step`: η₀ γ^⌊t/k⌋; `linear`: η₀ + min(t, T′)/T′ "
+             "(η_end − η₀); `inverse_time` (1/t decay): η₀/(1 + β t). Each type takes only its own numbers"),
+    Declared("every", Integer(1, MAX_ITERATIONS), f"k of `step`: γ is applied every k iterations (1 to "
+             f"{MAX_ITERATIONS})", default=None, shown_default="required with `step`"),
+    Declared("factor", Interval(0, 1, "a number above 0 and at most 1", open=("low",)),
+             "γ of `step`, in (0, 1]", default=None, shown_default="required with `step`"),
+    Declared("final", Number(minimum=0), "η_end of `linear`, ≥ 0", default=0),
+    Declared("over", Integer(1, MAX_ITERATIONS), f"T′ of `linear`: the iterations it takes to reach η_end (1 to "
+             f"{MAX_ITERATIONS})", default=None, shown_default="`iterations`"),
+    Declared("beta", Number(positive=True), "β of `inverse_time`, > 0", default=None,
+             shown_default="required with `inverse_time`"),
+    Declared("warmup", Integer(0, MAX_ITERATIONS), f"n: η^t is multiplied by (t + 1)/n while t < n (0 to "
+             f"{MAX_ITERATIONS}; 0: none), with any type", default=0),
+)
+SCHEDULE_SCHEMA = {**SCHEDULE.object_schema(), "allOf": [
+    {"if": {"properties": {"type": {"const": kind}}, "required": ["type"]},
+     "then": {"propertyNames": {"enum": ["type", *takes, "warmup"]}, "required": list(SCHEDULE_NEEDS[kind])}}
+    for kind, takes in SCHEDULE_TAKES.items()]}
+OPTIMIZER = Declarations(
+    Declared("method", Choice(METHODS), "`gd`, `momentum`, `nesterov`, `adagrad`, `rmsprop` or `adam`"),
+    Declared("name", _Pattern("a name", pattern="^[A-Za-z_][A-Za-z0-9_]*$"),
+             "the key prefix and section title (ASCII letters, digits and `_`, not starting with a digit; distinct)",
+             default=None, shown_default="the method", check=_key_name),
+    Declared("learning_rate", Number(positive=True), "η (η₀ with a schedule), a number > 0"),
+    Declared("momentum", Interval(0, 1, UNIT, open=("high",)), "λ of `momentum` and `nesterov`, in [0, 1)",
+             default=0.9),
+    Declared("form", Choice(("lecture", "library")), "`adagrad` and `rmsprop`: `lecture` or `library` (below)",
+             default="lecture"),
+    Declared("alpha", Interval(0, 1, UNIT, open=("high",)), "α of `rmsprop`, in [0, 1)", default=0.9),
+    Declared("beta1", Interval(0, 1, UNIT, open=("high",)), "β1 of `adam`, in [0, 1)", default=0.9),
+    Declared("beta2", Interval(0, 1, UNIT, open=("high",)), "β2 of `adam`, in [0, 1)", default=0.999),
+    Declared("epsilon", Number(minimum=0), "ε (≥ 0) of `adam`, and of the library forms of `adagrad` and "
+             "`rmsprop` (the lecture forms have none)", default=None,
+             shown_default="`1e-8` (adam, rmsprop), `1e-10` (adagrad), torch.optim's"),
+    Declared("schedule", Structured(SCHEDULE_SCHEMA), "the learning-rate schedule: a mapping with `type` and that "
+             "type's numbers (below)", default=None, shown_default="constant"),
+)
+OPTIMIZER_SCHEMA = {**OPTIMIZER.object_schema(), "allOf": [
+    *({"if": {"required": [key]}, "then": {"properties": {"method": {"enum": list(methods)}}}}
+      for key, methods in HYPERPARAMETERS.items() if key != "epsilon"),
+    {"if": {"required": ["epsilon"]}, "then": {"anyOf": [
+        {"properties": {"method": {"const": "adam"}}},
+        {"properties": {"form": {"const": "library"}}, "required": ["form"]}]}},
+]}
+# mlp_backprop's fields, as a network here has them: small, every sample with its target, a loss with a derivative
+_MLP = mlp_backprop.DECLARED.by_name
+NETWORK = Declarations(
+    replace(_MLP["sizes"], type=Structured({
+                **_MLP["sizes"].type.schema(),
+                "items": {"type": "integer", "minimum": 1, "maximum": MAX_NETWORK_WIDTH},
+                "maxItems": MAX_PARAMETERS // 2 + 1}),  # each layer has a weight and an offset at least
+            description=f"layer sizes, input first: `[2, 2, 1]` (1 to {MAX_NETWORK_WIDTH} neurons each; the "
+                        f"weights and offsets, at most {MAX_PARAMETERS} in all, are the parameters)"),
+    _MLP["weights_layout"],
+    _MLP["offset"],
+    replace(_MLP["layers"], description="one mapping per layer after the input, in order, as in `mlp_backprop`: "
+                                        "`activation`, `weights`, `thresholds` or `biases`"),
+    replace(_MLP["samples"], type=Structured({**_MLP["samples"].type.schema(),
+                                              "items": {**mlp_backprop.SAMPLE, "required": ["x", "y"]}}),
+            description="a list of `{x: [...], y: [...]}`, every sample with its target y"),
+    replace(_MLP["loss"], type=Choice(NETWORK_LOSSES),
+            description="`half_squared_error` (`1/2 Σ (ŷ - y)²`, the lecture's), `mean_squared_error` "
+                        "(`1/n Σ (ŷ - y)²` over the n outputs) or `binary_cross_entropy` "
+                        "(`-Σ [y log ŷ + (1 - y) log(1 - ŷ)]`; targets in [0, 1])"),
+    replace(_MLP["batch"], description="`sum` or `mean` of the per-sample losses and gradients (of a batch, and "
+                                       "in L(θ^t))"),
+)
+REQUIRED_WITHOUT_NETWORK = "required (not with `network`)"
+DECLARED = Declarations(
+    Declared("parameters", Structured({"type": "array", "items": NAME, "minItems": 1, "maxItems": MAX_PARAMETERS,
+                                       "uniqueItems": True}),
+             f"1 to {MAX_PARAMETERS} distinct parameter names (ASCII letters, digits and `_`, starting with a "
+             "letter; not a function's or a constant's name)", default=None, shown_default=REQUIRED_WITHOUT_NETWORK),
+    Declared("loss", Structured({"type": "string"}), "without `data`: an expression in the parameters; with `data`: "
+             "the loss of one sample, in the parameters and the data variables", default=None,
+             shown_default=REQUIRED_WITHOUT_NETWORK),
+    Declared("start", Structured({"type": "object", "propertyNames": NAME, "additionalProperties": {"type": "number"},
+                                  "minProperties": 1, "maxProperties": MAX_PARAMETERS}),
+             "a mapping `{name: value}` giving every parameter's θ⁰", default=None,
+             shown_default=REQUIRED_WITHOUT_NETWORK),
+    Declared("data", Structured({"type": "object", "propertyNames": NAME, "minProperties": 1,
+                                 "maxProperties": MAX_COLUMNS, "additionalProperties": {"anyOf": [
+                                     {"type": "number"},
+                                     {"type": "array", "items": {"type": "number"}, "minItems": 1,
+                                      "maxItems": MAX_SAMPLES}]}}),
+             f"a table by columns, `{{x: [0, 1, 2], y: [1.2, 2.8, 5.1]}}`: 1 to {MAX_COLUMNS} data variables "
+             f"(names not a parameter's), 1 to {MAX_SAMPLES} samples, every column as long", default=None,
+             shown_default="none"),
+    Declared("batch_reduction", Choice(("mean", "sum")), "with `data`: `mean` or `sum` of the samples' losses (and "
+             "gradients) in a batch and in L(θ^t)", default="mean"),
+    Declared("batch_size", Integer(1), "with `data` or `network`: draw mini-batches of this size (1 to the number of "
+             "samples); without it every iteration uses every sample", default=None, shown_default="none (full batch)",
+             check=_at_most_the_samples),
+    Declared("seed", Integer(0, MAX_SEED), "with `batch_size`: the seed of the shuffles (a whole number from 0 to "
+             "2⁶³ − 1)", default=0),
+    Declared("network", Structured(NETWORK.object_schema()), "a small network, read exactly as `mlp_backprop` reads "
+             "one (below): its weights and offsets are the parameters, their values the start, its loss over its "
+             "samples the loss", default=None, shown_default="none"),
+    Declared("iterations", Integer(1, MAX_ITERATIONS), f"T, the number of updates (1 to {MAX_ITERATIONS}; the whole "
+             "solution at most about 20 000 steps)", default=3),
+    Declared("optimizers", Structured({"type": "array", "items": OPTIMIZER_SCHEMA, "minItems": 1,
+                                       "maxItems": MAX_OPTIMIZERS}),
+             f"1 to {MAX_OPTIMIZERS} optimisers (below), each printed in its own sections and keys, all from the "
+             "same start"),
+    Declared("region", Structured({"type": "object", "propertyNames": NAME, "minProperties": 2, "maxProperties": 2,
+                                   "additionalProperties": {"type": "array", "items": {"type": "number"},
+                                                            "minItems": 2, "maxItems": 2}}),
+             "for `--plot` on two parameters: `{w1: [low, high], w2: [low, high]}`, low < high", default=None,
+             shown_default="the paths' box, widened by a quarter on each side"),
+)
 
 
 @dataclass(frozen=True)
@@ -179,7 +318,7 @@ def read(root):
         terms, reduction, text, (sample_loss, rows) = _read_loss(root, parameters)
         start_field = root.get("start").mapping(allowed={p.name for p in parameters})
         start = tuple(start_field.get(p.name).number() for p in parameters)
-    iterations = root.get("iterations", 3).integer(1, MAX_ITERATIONS)
+    iterations = DECLARED.read(root, "iterations")
     batches, seed = _read_batches(root, len(terms), iterations)
     optimizers = _read_optimizers(root.get("optimizers"), iterations)
     steps = iterations * len(optimizers) * (6 * len(parameters) + 2)
@@ -239,7 +378,7 @@ def _read_loss(root, parameters):
     _check_loss(loss_field, loss, parameters)
     table = tuple({c: values[c][k] for c in columns} for k in range(rows))
     terms = tuple(loss.xreplace(row) for row in table)
-    reduction = root.get("batch_reduction", "mean").choice(("mean", "sum"))
+    reduction = DECLARED.read(root, "batch_reduction")
     names = ", ".join(c.name for c in columns)
     return terms, reduction, f"the {reduction} over the samples ({names}) of {loss_field.value}", (loss, table)
 
@@ -263,8 +402,8 @@ def _read_batches(root, samples, iterations):
         if root.has("seed"):
             raise root.get("seed").error("has no meaning without batch_size")
         return None, None
-    size = root.get("batch_size").integer(1, samples)
-    seed = root.get("seed", 0).integer(0, 2**63 - 1)
+    size = DECLARED.read(root, "batch_size", {"samples": samples})
+    seed = DECLARED.read(root, "seed")
     return draw_batches(samples, size, iterations, seed), seed
 
 
@@ -302,34 +441,23 @@ def _read_optimizers(field, iterations):
         raise field.error(f"expected 1 to {MAX_OPTIMIZERS} optimizers, got {len(items)}")
     optimizers = []
     for item in items:
-        item.mapping(allowed={"method", "name", "learning_rate", "schedule"} | set(HYPERPARAMETERS))
-        method = item.get("method").choice(METHODS)
+        item.mapping(allowed=OPTIMIZER.names)
+        method = OPTIMIZER.read(item, "method")
         name_field = item.get("name", method)
-        name = name_field.text("a name")
-        if not (name.isidentifier() and name.isascii()):
-            raise name_field.error(f"expected a name of letters, digits and _ (it starts every key), got {name!r}")
+        name = OPTIMIZER.read_field(name_field, "name")
         if name in [o.name for o in optimizers]:
             raise name_field.error(f"two optimizers are named {name!r}; give each its own name")
-        rate_field = item.get("learning_rate")
-        rate = rate_field.number()
-        if rate <= 0:
-            raise rate_field.error(f"expected a positive number, got {rate:g}")
+        rate = OPTIMIZER.read(item, "learning_rate")
         settings = {}
-        for key, (methods, default) in HYPERPARAMETERS.items():
+        for key, methods in HYPERPARAMETERS.items():
             if item.has(key) and method not in methods:
                 raise item.get(key).error(f"has no meaning for method {method} (only for {', '.join(methods)})")
             if method not in methods:
                 continue
-            value_field = item.get(key, default if key != "epsilon" else EPSILON[method])
-            if key == "form":
-                settings[key] = value_field.choice(("lecture", "library"))
-                continue
-            value = value_field.number()
-            if key == "epsilon" and not value >= 0:
-                raise value_field.error(f"expected a number >= 0, got {value:g}")
-            if key != "epsilon" and not 0 <= value < 1:
-                raise value_field.error(f"expected a number from 0 up to (not including) 1, got {value:g}")
-            settings[key] = value
+            if key == "epsilon":
+                settings[key] = OPTIMIZER.read_field(item.get(key, EPSILON[method]), key)
+            else:
+                settings[key] = OPTIMIZER.read(item, key)
         if method == "adagrad" and settings["form"] == "lecture" and item.has("epsilon"):
             raise item.get("epsilon").error("has no meaning for the lecture form of adagrad (form: library adds it)")
         if method == "rmsprop" and settings["form"] == "lecture" and item.has("epsilon"):
@@ -341,30 +469,21 @@ def _read_optimizers(field, iterations):
 
 def _read_schedule(field, iterations):
     """A Schedule from `{type: ..., <its numbers>, warmup: n}`."""
-    field.mapping(allowed={"type", "warmup"} | set().union(*SCHEDULE_FIELDS.values()))
-    kind = field.get("type").choice(SCHEDULES)
+    field.mapping(allowed=SCHEDULE.names)
+    kind = SCHEDULE.read(field, "type")
     for key in field.value:
-        if key not in ("type", "warmup") and key not in SCHEDULE_FIELDS[kind]:
-            allowed = ", ".join(sorted(SCHEDULE_FIELDS[kind])) or "only warmup"
+        if key not in ("type", "warmup") and key not in SCHEDULE_TAKES[kind]:
+            allowed = ", ".join(sorted(SCHEDULE_TAKES[kind])) or "only warmup"
             raise field.get(key).error(f"has no meaning for the {kind} schedule (it takes {allowed})")
-    numbers = {"warmup": field.get("warmup", 0).integer(0, MAX_ITERATIONS)}
+    numbers = {"warmup": SCHEDULE.read(field, "warmup")}
     if kind == "step":
-        numbers["every"] = field.get("every").integer(1, MAX_ITERATIONS)
-        factor_field = field.get("factor")
-        numbers["factor"] = factor_field.number()
-        if not 0 < numbers["factor"] <= 1:
-            raise factor_field.error(f"expected a number above 0 and at most 1, got {numbers['factor']:g}")
+        numbers["every"] = SCHEDULE.read_field(field.get("every"), "every")
+        numbers["factor"] = SCHEDULE.read_field(field.get("factor"), "factor")
     elif kind == "linear":
-        final_field = field.get("final", 0)
-        numbers["final"] = final_field.number()
-        if numbers["final"] < 0:
-            raise final_field.error(f"expected a number >= 0, got {numbers['final']:g}")
-        numbers["over"] = field.get("over", iterations).integer(1, MAX_ITERATIONS)
+        numbers["final"] = SCHEDULE.read(field, "final")
+        numbers["over"] = SCHEDULE.read_field(field.get("over", iterations), "over")
     elif kind == "inverse_time":
-        beta_field = field.get("beta")
-        numbers["beta"] = beta_field.number()
-        if numbers["beta"] <= 0:
-            raise beta_field.error(f"expected a positive number, got {numbers['beta']:g}")
+        numbers["beta"] = SCHEDULE.read_field(field.get("beta"), "beta")
     return Schedule(kind, **numbers)
 
 
@@ -393,17 +512,16 @@ def _read_network(field):
     layer 1; b2_1 or th2_1 the bias or threshold of neuron 1 of layer 2)
     and their values the start point.
     """
-    from . import mlp_backprop
-
-    field.mapping(allowed=NETWORK_FIELDS)
+    field.mapping(allowed=NETWORK.names)
     stand_in = Field({**field.value, "learning_rate": 1}, field.path, field.lines, field.where)
     spec = mlp_backprop.read(stand_in)
     if spec.forward_only:
         raise field.get("samples").error("every sample needs a target y (the loss compares the output with it)")
     if spec.loss not in NETWORK_LOSSES:
         raise field.get("loss").error(f"expected one of {', '.join(NETWORK_LOSSES)}, got text {spec.loss!r}")
-    if max(spec.sizes) > 9:
-        raise field.get("sizes").error("expected layers of at most 9 neurons (each weight is a parameter)")
+    if max(spec.sizes) > MAX_NETWORK_WIDTH:
+        raise field.get("sizes").error(f"expected layers of at most {MAX_NETWORK_WIDTH} neurons (each weight is a "
+                                       "parameter)")
     parameters, labels, start = [], [], []
     weights, offsets = [], []
     offset = "b" if spec.offset == "bias" else "th"
