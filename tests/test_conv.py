@@ -14,8 +14,10 @@ kernel) and the step-by-step solvers are each held against these.
 """
 
 import math
+import re
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 import sympy
@@ -24,6 +26,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from derive.engine.conv import conv_backward, conv_forward, pool_backward, pool_forward, run_conv
+from derive.errors import ProblemError
+from derive.fields import schema
 from derive.grading.grader import Grader
 from derive.problem import load_problem
 from derive.render import render
@@ -809,6 +813,31 @@ def test_bad_input_is_one_located_line(tmp_path, text, line, field, message):
 
 def test_bad_input_through_the_cli_is_one_line_and_status_2(tmp_path, runner):
     assert solve_error(runner, tmp_path, BAD[0][0]) == f"{tmp_path / 'p.yaml'}:2: input_size: expected a whole number <= 9, got 10\n"
+
+
+# the JSON Schema refuses what derive refuses: a bundled problem with fields set as given, and the field derive
+# names when it refuses it
+SCHEMA_REFUSED = [
+    ("hw4-conv", {"kernel_sise": 3}, "kernel_sise"),  # an unknown field
+    ("hw4-conv", {"stride": 0}, "stride"),
+    ("hw4-conv", {"padding": 9}, "padding"),
+    ("hw5-pool", {"pooling": "min"}, "pooling"),
+    ("hw5-pool", {"window": 4}, "window"),
+    ("conv-backprop", {"pooling": {"type": "min", "window": 2, "stride": 1}}, "pooling.type"),
+    ("conv-backprop", {"loss": "cross_entropy"}, "loss"),
+    ("conv-backprop", {"stride": 8}, "stride"),
+]
+
+
+@pytest.mark.parametrize("name, fields, named", SCHEMA_REFUSED,
+                         ids=[f"{name}-{named}" for name, _, named in SCHEMA_REFUSED])
+def test_the_schema_refuses_what_derive_refuses(tmp_path, name, fields, named):
+    data = {**yaml.safe_load((PROBLEMS / f"{name}.yaml").read_text(encoding="utf-8")), **fields}
+    assert list(jsonschema.Draft202012Validator(schema(data["kind"])).iter_errors(data)), "the schema accepted it"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ProblemError, match=re.escape(f": {named}: ")):
+        load_problem(path)
 
 
 # ================================================================================

@@ -9,14 +9,18 @@ the numeric search must find.
 
 import json
 import math
+import re
 import struct
 
+import jsonschema
 import numpy as np
 import pytest
 import sympy
+import yaml
 
 from derive.cli import cli
-from derive.errors import DeriveError
+from derive.errors import DeriveError, ProblemError
+from derive.fields import schema
 from derive.grading.grader import Grader
 from derive.problem import load_problem
 from derive.render import render
@@ -440,6 +444,31 @@ def test_bad_input_one_line(runner, tmp_path, text, expected):
     result = runner.invoke(cli, ["solve", str(path)])
     assert result.exit_code == 2
     assert result.output == f"{path}:{expected}\n"
+
+
+# -- the JSON Schema refuses what derive refuses ---------------------------------------
+
+LECTURE_MODEL = {"output": "w1 w2 x", "inputs": ["x"], "samples": [{"x": 1, "y": 1}], "error": "squared_error"}
+# the lecture's problem with fields set as given, and the field derive names when it refuses it
+SCHEMA_REFUSED = [
+    ({"escape_stepp": 0.1}, "escape_stepp"),  # an unknown field
+    ({"model": {**LECTURE_MODEL, "error": "cross_entropy"}}, "model.error"),
+    ({"model": {**LECTURE_MODEL, "inputs": ["t"]}}, "model.inputs[0]"),  # a step key's name
+    ({"time_limit": 0}, "time_limit"),
+    ({"escape_step": 11}, "escape_step"),
+]
+
+
+@pytest.mark.parametrize("fields, named", SCHEMA_REFUSED, ids=[named for _, named in SCHEMA_REFUSED])
+def test_the_schema_refuses_what_derive_refuses(tmp_path, fields, named):
+    data = {**yaml.safe_load((PROBLEMS / "lecture-saddle.yaml").read_text(encoding="utf-8")), **fields}
+    assert list(jsonschema.Draft202012Validator(schema("critical_points")).iter_errors(data)), \
+        "the schema accepted it"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ProblemError, match=re.escape(f": {named}: ")):
+        load_problem(path)
+
 
 
 # -- the picture --------------------------------------------------------------------------------------

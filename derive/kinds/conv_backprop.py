@@ -22,18 +22,64 @@ from dataclasses import dataclass
 import sympy
 from sympy import Max, Mul, Pow, Rational
 
+from ..fields import Choice, Declarations, Declared, Integer, Structured
 from ..steps import SolutionBuilder, Sym
-from .conv_derivation import ConvGeometry, activation_note, indexed_sym, minus, read_elementwise_activation, \
-    unevaluated_sum
+from .conv_derivation import ACTIVATION, ConvGeometry, activation_note, indexed_sym, matrix_schema, minus, \
+    read_elementwise_activation, unevaluated_sum
 
-FIELDS = {
-    "input", "input_z", "input_activation", "kernel", "kernels", "bias", "stride", "padding",
-    "activation", "pooling", "grad_output", "target", "loss",
-}
 POOLINGS = ("max", "average")
 LOSSES = ("half_squared_error", "mean_squared_error")
 MAX_MAP, MAX_KERNEL, MAX_CHANNELS, MAX_FILTERS = 16, 7, 4, 4
 MAX_STEPS = 3000  # with SymPy building each sigmoid, the solver makes about 1000 steps a second
+
+
+def _maps(matrix, most):
+    """One matrix, or a list of 1 to `most` matrices (all of one shape: not said here)."""
+    return {"anyOf": [matrix, {"type": "array", "items": matrix, "minItems": 1, "maxItems": most}]}
+
+
+# a kernel: one K x K matrix for one input channel, else a list of one per channel (a list of one is refused)
+KERNEL = {"anyOf": [matrix_schema(MAX_KERNEL), {"type": "array", "items": matrix_schema(MAX_KERNEL), "minItems": 2,
+                                                "maxItems": MAX_CHANNELS}]}
+# the output map: at most the input, widened by the padding, less the kernel, plus one
+OUTPUT = Structured(_maps(matrix_schema(MAX_MAP + MAX_KERNEL - 1), MAX_FILTERS))
+INPUT = Structured(_maps(matrix_schema(MAX_MAP), MAX_CHANNELS))
+ONE_OF_INPUT, ONE_OF_KERNEL, ONE_OF_TARGET = ("one of `input`, `input_z`", "one of `kernel`, `kernels`",
+                                              "one of `target`, `grad_output`")
+POOLING = Declarations(
+    Declared("type", Choice(POOLINGS), "`max` or `average`"),
+    Declared("window", Integer(1, MAX_KERNEL), f"K of the K×K windows, 1 to {MAX_KERNEL}, no larger than the "
+             "convolution's output"),
+    Declared("stride", Integer(1, MAX_KERNEL), f"1 to {MAX_KERNEL}", default=None, shown_default="the window"),
+)
+DECLARED = Declarations(
+    Declared("input", INPUT, f"a⁽ˡ⁻¹⁾: a matrix, or a list of matrices of one shape (channels, up to "
+             f"{MAX_CHANNELS}; up to {MAX_MAP}×{MAX_MAP})", default=None, shown_default=ONE_OF_INPUT),
+    Declared("input_z", INPUT, "z⁽ˡ⁻¹⁾, shaped as `input`, with `input_activation`: a⁽ˡ⁻¹⁾ and δ⁽ˡ⁻¹⁾ are "
+             "computed", default=None, shown_default=ONE_OF_INPUT),
+    Declared("input_activation", ACTIVATION, "layer l-1's elementwise activation, with `input_z` only",
+             default=None, shown_default="required with `input_z`"),
+    Declared("kernel", Structured(KERNEL), f"one filter: a K×K matrix, or a list of one per input channel "
+             f"(K ≤ {MAX_KERNEL})", default=None, shown_default=ONE_OF_KERNEL),
+    Declared("kernels", Structured({"type": "array", "items": KERNEL, "minItems": 1, "maxItems": MAX_FILTERS}),
+             f"a list of filters (up to {MAX_FILTERS}), each as `kernel`, all of one size", default=None,
+             shown_default=ONE_OF_KERNEL),
+    Declared("bias", Structured({"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"},
+                                                                 "minItems": 1, "maxItems": MAX_FILTERS}]}),
+             "one number per filter", default=None, shown_default="no bias"),
+    Declared("stride", Integer(1, MAX_KERNEL), f"s, 1 to {MAX_KERNEL}", default=1),
+    Declared("padding", Structured({"type": "integer", "minimum": 0, "maximum": MAX_KERNEL - 1}),
+             "zero padding P, 0 to K-1", default=0),
+    Declared("activation", ACTIVATION, "layer l's elementwise activation"),
+    Declared("pooling", Structured(POOLING.object_schema()), "`{type, window, stride}` (below), applied to a⁽ˡ⁾",
+             default=None, shown_default="none"),
+    Declared("target", OUTPUT, "targets for the output map (the pooled map, else a⁽ˡ⁾), one matrix per filter",
+             default=None, shown_default=ONE_OF_TARGET),
+    Declared("loss", Choice(LOSSES), "with `target`: `half_squared_error`, `½ Σ (o - y)²`, or `mean_squared_error`, "
+             "`1/N Σ (o - y)²` over the N entries of the output map o", default="half_squared_error"),
+    Declared("grad_output", OUTPUT, "the error ∂L/∂(output) given from the layer above, shaped as `target`",
+             default=None, shown_default=ONE_OF_TARGET),
+)
 
 
 @dataclass(frozen=True)
@@ -145,13 +191,13 @@ def _read_kernel(field, channels):
 
 
 def _read_pooling(field, rows, cols):
-    field.mapping(allowed={"type", "window", "stride"})
-    kind = field.get("type").choice(POOLINGS)
+    field.mapping(allowed=POOLING.names)
+    kind = POOLING.read(field, "type")
     window_field = field.get("window")
-    window = window_field.integer(1, MAX_KERNEL)
+    window = POOLING.read_field(window_field, "window")
     if window > min(rows, cols):
         raise window_field.error(f"a {window}x{window} window does not fit the {rows}x{cols} output of the convolution")
-    stride = field.get("stride", window).integer(1, MAX_KERNEL)
+    stride = POOLING.read_field(field.get("stride", window), "stride")
     return Pooling(kind, window, stride)
 
 
@@ -187,8 +233,8 @@ def read(root):
     biases = None
     if root.has("bias"):
         biases = root.get("bias").vector(len(kernels))
-    stride = root.get("stride", 1).integer(1, MAX_KERNEL)
-    padding = root.get("padding", 0).integer(0, size - 1)
+    stride = DECLARED.read(root, "stride")
+    padding = DECLARED.field(root, "padding").integer(0, size - 1)
     if size > min(rows, cols) + 2 * padding:
         raise root.get("kernel" if root.has("kernel") else "kernels").error(
             f"a {size}x{size} kernel does not fit the {rows}x{cols} input with padding {padding}")
@@ -206,7 +252,7 @@ def read(root):
     loss = "half_squared_error"
     if root.has("target"):
         target = read_maps(root.get("target"), "the target", len(kernels), out_shape)
-        loss = root.get("loss", loss).choice(LOSSES)
+        loss = DECLARED.read(root, "loss")
     else:
         if root.has("loss"):
             raise root.get("loss").error("has no meaning with grad_output (the error is given)")

@@ -21,15 +21,45 @@ import sympy
 from sympy import Add, IndexedBase, Mul, Sum
 
 from ..errors import DeriveError, ExpressionError
+from ..fields import Declarations, Declared, Integer, Structured, Text
 from ..steps import SolutionBuilder, Sym
 from ..symbolic.activations import activation as read_activation
 from ..symbolic.display import DisplaySymbol
 from ..symbolic.limits import time_limit
 
-FIELDS = {"input_size", "kernel_size", "stride", "padding", "activation", "at"}
 MAX_SIZE = 9  # one digit per index keeps the names a student types (`delta12`) unambiguous
 MAX_WORK = 729  # input positions x kernel entries: the derivatives SymPy takes (a 9x9 input, a 3x3 kernel)
 SYMPY_SECONDS = 10.0
+
+ACTIVATION = Text("an activation name or an expression in x")  # an elementwise one: softmax is refused
+SIDE = {"type": "integer", "minimum": 1, "maximum": MAX_SIZE}
+SIZE = Structured({"anyOf": [SIDE, {"type": "array", "items": SIDE, "minItems": 2, "maxItems": 2}]})
+
+
+def matrix_schema(most):
+    """A list of 1 to `most` rows of 1 to `most` numbers (each row as long as the others: not said here)."""
+    row = {"type": "array", "items": {"type": "number"}, "minItems": 1, "maxItems": most}
+    return {"type": "array", "items": row, "minItems": 1, "maxItems": most}
+
+
+AT = Declarations(
+    Declared("input", Structured(matrix_schema(MAX_SIZE)), "the input map a⁽ˡ⁻¹⁾, a matrix of the `input_size`"),
+    Declared("kernel", Structured(matrix_schema(MAX_SIZE)), "the kernel, a K×K matrix"),
+    Declared("delta", Structured(matrix_schema(MAX_SIZE)), "δ⁽ˡ⁾, one number per output position"),
+)
+DECLARED = Declarations(
+    Declared("input_size", SIZE, f"the input map: `4` (square) or `[rows, cols]`, each 1 to {MAX_SIZE}"),
+    Declared("kernel_size", Integer(1, MAX_SIZE), f"K of the K×K kernel, 1 to {MAX_SIZE}, no larger than the "
+             "padded input"),
+    Declared("stride", Integer(1, MAX_SIZE), f"s, 1 to {MAX_SIZE}", default=1),
+    Declared("padding", Structured({"type": "integer", "minimum": 0, "maximum": MAX_SIZE - 1}),
+             f"zero padding P, 0 to K-1 (output at most {MAX_SIZE}×{MAX_SIZE}; rows·cols·K² ≤ {MAX_WORK})",
+             default=0),
+    Declared("activation", ACTIVATION, "layer l-1's activation f (δ⁽ˡ⁻¹⁾ = f′(z⁽ˡ⁻¹⁾) ∂L/∂a⁽ˡ⁻¹⁾); any "
+             "elementwise activation", default=None, shown_default="a general f, shown as f′(z)"),
+    Declared("at", Structured(AT.object_schema()), "`{input, kernel, delta}` matrices (below): the recursion in "
+             "numbers", default=None, shown_default="none"),
+)
 
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 LAYER_TEXT = {"l": "⁽ˡ⁾", "l-1": "⁽ˡ⁻¹⁾"}
@@ -148,13 +178,12 @@ def read_size(field):
     return size, size
 
 
-def read_geometry(root, rows, cols, max_kernel):
+def read_geometry(root, rows, cols):
     """Kernel size, stride and padding of a convolution over a rows x cols input, checked to fit."""
-    kernel_field = root.get("kernel_size")
-    kernel = kernel_field.integer(1, max_kernel)
-    stride = root.get("stride", 1).integer(1, max_kernel)
-    padding_field = root.get("padding", 0)
-    padding = padding_field.integer(0, kernel - 1)
+    kernel_field = DECLARED.field(root, "kernel_size")
+    kernel = DECLARED.read_field(kernel_field, "kernel_size")
+    stride = DECLARED.read(root, "stride")
+    padding = DECLARED.field(root, "padding").integer(0, kernel - 1)
     if kernel > min(rows, cols) + 2 * padding:
         raise kernel_field.error(f"a {kernel}x{kernel} kernel does not fit a {rows}x{cols} input "
                                  f"with padding {padding}")
@@ -164,7 +193,7 @@ def read_geometry(root, rows, cols, max_kernel):
 def read_elementwise_activation(field):
     """An elementwise activation (a name or an expression in x; softmax is refused)."""
     try:
-        act = read_activation(field.text("an activation name or an expression in x"))
+        act = read_activation(ACTIVATION.read(field))
     except ExpressionError as error:
         raise field.located(error) from None
     if act.is_softmax:
@@ -189,9 +218,9 @@ class ConvDerivationSpec:
 
 def read(root):
     """Validate the conv_derivation fields into a ConvDerivationSpec."""
-    size_field = root.get("input_size")
+    size_field = DECLARED.field(root, "input_size")
     rows, cols = read_size(size_field)
-    geometry = read_geometry(root, rows, cols, MAX_SIZE)
+    geometry = read_geometry(root, rows, cols)
     if max(geometry.out_rows, geometry.out_cols) > MAX_SIZE:
         raise root.get("padding").error(f"the output would be {geometry.out_rows}x{geometry.out_cols}; "
                                         f"at most {MAX_SIZE}x{MAX_SIZE} (use less padding)")
@@ -204,7 +233,7 @@ def read(root):
         activation = read_elementwise_activation(root.get("activation"))
     point = None
     if root.has("at"):
-        at = root.get("at").mapping(allowed={"input", "kernel", "delta"})
+        at = root.get("at").mapping(allowed=AT.names)
         g = geometry
         point = (at.get("input").matrix(rows, cols, " (the input map a⁽ˡ⁻¹⁾)"),
                  at.get("kernel").matrix(g.kernel, g.kernel, " (the kernel)"),

@@ -29,7 +29,8 @@ import sympy
 from sympy import Add, Mul, Pow, Rational
 
 from ..errors import DeriveError, ExpressionError, Timeout
-from ..expr import parse_expression
+from ..expr import CONSTANTS, FUNCTIONS, parse_expression
+from ..fields import Choice, Declarations, Declared, Interval, Structured, Text
 from ..problem import read_names
 from ..render.formula import latex_formula, text_formula
 from ..render.latex import escape
@@ -38,14 +39,64 @@ from ..symbolic.classify import DECIDED_VERDICTS, TEST_VERDICTS, Verdict
 from ..symbolic.critical import analyse, derivatives
 from ..symbolic.limits import time_limit
 
-FIELDS = {"parameters", "loss", "model", "points", "region", "escape_step", "time_limit"}
-MODEL_FIELDS = {"output", "inputs", "samples", "error", "batch"}
 ERRORS = ("squared_error", "half_squared_error")
 MAX_PARAMETERS, MAX_INPUTS, MAX_SAMPLES, MAX_POINTS = 4, 4, 16, 12
 DEFAULT_REGION = (-2.0, 2.0)  # the lecture's error-surface figure
-DEFAULT_SECONDS = 10.0
+DEFAULT_SECONDS = 10
 RESERVED = {"y", "yhat", "L", "H", "grad", "t"}  # input names that would collide with step keys
 _NOT_SMOOTH = (sympy.Heaviside, sympy.DiracDelta, sympy.sign, sympy.Abs, sympy.Max, sympy.Min)
+
+
+def _names(most, taken=()):
+    """The schema of a list of 1 to `most` distinct names as read_names reads them (no digit, `_` or space first,
+    no space inside, not a function's or a constant's name), none of them `taken`."""
+    name = {"type": "string", "pattern": r"^[^\s\d_]\S*$", "not": {"enum": sorted({*FUNCTIONS, *CONSTANTS, *taken})}}
+    return {"type": "array", "items": name, "minItems": 1, "maxItems": most, "uniqueItems": True}
+
+
+NUMBER = {"type": "number"}
+RESERVED_WORDS = ", ".join(f"`{name}`" for name in sorted(RESERVED))
+MODEL = Declarations(
+    Declared("output", Text("the model's output ŷ, an expression in the parameters and inputs"),
+             "ŷ as an expression in the parameters and inputs (`w1 w2 x`)"),
+    Declared("inputs", Structured(_names(MAX_INPUTS, RESERVED)),
+             f"the input names, 1 to {MAX_INPUTS}; none may be a parameter's name or {RESERVED_WORDS} (step keys)",
+             default=["x"]),
+    Declared("samples", Structured({"type": "array", "minItems": 1, "maxItems": MAX_SAMPLES, "items": {
+                 "type": "object", "required": ["y"], "additionalProperties": NUMBER}}),
+             f"1 to {MAX_SAMPLES} mappings, each with a number for every input and the target `y` (`{{x: 1, y: 1}}`)"),
+    Declared("error", Choice(ERRORS), "`squared_error`, the lecture's `(y − ŷ)²`, or `half_squared_error`, "
+             "`½ (y − ŷ)²`", default="squared_error"),
+    Declared("batch", Choice(("sum", "mean")), "`sum` or `mean` of the samples' errors", default="sum"),
+)
+ONE_OF_LOSS_MODEL = "`loss` or `model` is required"
+DECLARED = Declarations(
+    Declared("parameters", Structured(_names(MAX_PARAMETERS)),
+             f"the parameter names, 1 to {MAX_PARAMETERS} (`[w1, w2]`); with `model`, none may be "
+             f"{RESERVED_WORDS} (step keys)"),
+    Declared("loss", Text("an expression in the parameters"),
+             "L as an expression in the parameters (`(1 - w1 w2)^2`); twice differentiable (abs, max, min, relu "
+             "are refused)", default=None, shown_default=ONE_OF_LOSS_MODEL),
+    Declared("model", Structured(MODEL.object_schema()),
+             "the model-and-data form, a mapping (below): L = Σ (y − ŷ)² over the samples, times ½ for "
+             "`half_squared_error`, divided by their number for `batch: mean`", default=None,
+             shown_default=ONE_OF_LOSS_MODEL),
+    Declared("points", Structured({"type": "array", "minItems": 1, "maxItems": MAX_POINTS, "items": {
+                 "type": "array", "minItems": 1, "maxItems": MAX_PARAMETERS,
+                 "items": {"anyOf": [NUMBER, {"type": "string"}]}}}),
+             f"examine these 1 to {MAX_POINTS} points instead of finding all: each a list with a number, or a "
+             "constant in quotes, per parameter (`[\"sqrt(2)\", \"sqrt(2)/2\"]`); each must have ∇L = 0 exactly",
+             default=None, shown_default="all critical points"),
+    Declared("region", Structured({"type": "object", "additionalProperties": {
+                 "type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2}}),
+             "parameter → `[low, high]` (low < high): where the numeric search starts, and what the picture shows",
+             default={}, shown_default="`[-2, 2]` each"),
+    Declared("escape_step", Interval(0, 10, "a step above 0 and at most 10", open=("low",)),
+             "the step t of the escape check, 0 < t ≤ 10; halved (and said) until L falls", default=0.1),
+    Declared("time_limit", Interval(0, 120, "a number of seconds above 0 and at most 120", open=("low",)),
+             "seconds each piece of SymPy work may take, above 0 and at most 120; an overrun of solving ∇L = 0 "
+             "hands over to the numeric search, any other ends with one line", default=DEFAULT_SECONDS),
+)
 
 
 @dataclass(frozen=True)
@@ -82,11 +133,8 @@ class CriticalSpec:
 
 def read(root):
     """Validate the critical_points fields of a problem file into a CriticalSpec."""
-    seconds_field = root.get("time_limit", DEFAULT_SECONDS)
-    seconds = seconds_field.number()
-    if not 0 < seconds <= 120:
-        raise seconds_field.error(f"expected a number of seconds above 0 and at most 120, got {seconds:g}")
-    parameters = read_names(root.get("parameters"), MAX_PARAMETERS, "parameter")
+    seconds = DECLARED.read(root, "time_limit")
+    parameters = read_names(DECLARED.field(root, "parameters"), MAX_PARAMETERS, "parameter")
     if root.has("loss") == root.has("model"):
         if root.has("loss"):
             raise root.get("model").error("give either loss (an expression) or model (a model and data), not both")
@@ -94,18 +142,15 @@ def read(root):
                                    "or model (a model and its data)")
     if root.has("loss"):
         source, model = root.get("loss"), None
-        loss = _parse(source, "an expression in the parameters", {p.name: p for p in parameters}, seconds)
+        loss = _parse(source, DECLARED.by_name["loss"].type.expected, {p.name: p for p in parameters}, seconds)
     else:
         source = root.get("model")
         model = _read_model(source, parameters, root.get("parameters"), seconds)
         loss = _model_loss(model)
     _check_loss(source, loss, parameters, seconds)
-    region = _read_region(root.get("region", {}), parameters)
+    region = _read_region(DECLARED.field(root, "region"), parameters)
     points = _read_points(root.get("points"), loss, parameters, seconds) if root.has("points") else None
-    step_field = root.get("escape_step", 0.1)
-    step = step_field.number()
-    if not 0 < step <= 10:
-        raise step_field.error(f"expected a step above 0 and at most 10, got {step:g}")
+    step = DECLARED.read(root, "escape_step")
     return CriticalSpec(parameters, loss, model, points, region, _exact(step), seconds)
 
 
@@ -119,19 +164,19 @@ def _parse(field, expected, variables, seconds):
 
 def _read_model(field, parameters, parameters_field, seconds):
     """The Model of a `model:` mapping; its inputs and targets become step keys, so their names are checked."""
-    field.mapping(allowed=MODEL_FIELDS)
+    field.mapping(allowed=MODEL.names)
     for item, symbol in zip(parameters_field.items(), parameters):
         if symbol.name in RESERVED:
             raise item.error(f"parameter {symbol.name!r} clashes with a step name of the model's loss "
                              f"({', '.join(sorted(RESERVED))}); choose another name")
-    inputs = read_names(field.get("inputs", ["x"]), MAX_INPUTS, "input")
-    for item, symbol in zip(field.get("inputs", ["x"]).items(), inputs):
+    inputs_field = MODEL.field(field, "inputs")
+    inputs = read_names(inputs_field, MAX_INPUTS, "input")
+    for item, symbol in zip(inputs_field.items(), inputs):
         if symbol in parameters or symbol.name in RESERVED:
             raise item.error(f"input {symbol.name!r} clashes with a parameter or a step name "
                              f"({', '.join(sorted(RESERVED))}); choose another name")
     variables = {s.name: s for s in parameters + inputs}
-    output = _parse(field.get("output"), "the model's output ŷ, an expression in the parameters and inputs",
-                    variables, seconds)
+    output = _parse(field.get("output"), MODEL.by_name["output"].type.expected, variables, seconds)
     samples_field = field.get("samples")
     samples = []
     items = samples_field.items()
@@ -141,8 +186,8 @@ def _read_model(field, parameters, parameters_field, seconds):
         item.mapping(allowed={s.name for s in inputs} | {"y"})
         x = tuple(_exact(item.get(s.name).number()) for s in inputs)
         samples.append((x, _exact(item.get("y").number())))
-    error = field.get("error", "squared_error").choice(ERRORS)
-    batch = field.get("batch", "sum").choice(("sum", "mean"))
+    error = MODEL.read(field, "error")
+    batch = MODEL.read(field, "batch")
     return Model(output, inputs, tuple(samples), error, batch)
 
 

@@ -23,15 +23,41 @@ import sympy
 from sympy import Heaviside, Max, Mul, Rational
 
 from ..errors import DeriveError
+from ..fields import Declarations, Declared, Integer, Structured
 from ..steps import SolutionBuilder, Sym
 from ..symbolic.limits import time_limit
-from .conv_derivation import entry, indexed_sym, minus, partial_sym, read_size, unevaluated_sum
+from .conv_derivation import SIZE, entry, indexed_sym, matrix_schema, minus, partial_sym, read_size, \
+    unevaluated_sum
 
-FIELDS = {"input_size", "window", "stride", "pooling", "at"}
 POOLINGS = ("max", "average")
 MAX_SIZE = 9  # one digit per index, as in conv_derivation
 MAX_WINDOW = 3
 SYMPY_SECONDS = 10.0
+
+
+def _fits(window, field, values):
+    """A window no larger than the map of `input_size`."""
+    rows, cols = values["input_size"]
+    if window > min(rows, cols):
+        raise field.error(f"a {window}x{window} window does not fit a {rows}x{cols} input")
+
+
+AT = Declarations(
+    Declared("input", Structured(matrix_schema(MAX_SIZE)), "the map a, a matrix of the `input_size`"),
+    Declared("delta", Structured(matrix_schema(MAX_SIZE)), "δ of the pooled map, one number per window"),
+)
+DECLARED = Declarations(
+    Declared("input_size", SIZE, f"the map: `3` (square) or `[rows, cols]`, each 1 to {MAX_SIZE}"),
+    Declared("window", Integer(1, MAX_WINDOW), f"K of the K×K windows, 1 to {MAX_WINDOW}, no larger than the map",
+             check=_fits),
+    Declared("stride", Integer(1, MAX_SIZE), f"1 to {MAX_SIZE}", default=None, shown_default="the window"),
+    Declared("pooling", Structured({"anyOf": [{"enum": list(POOLINGS)}, {
+                 "type": "array", "items": {"enum": list(POOLINGS)}, "minItems": 1, "maxItems": len(POOLINGS),
+                 "uniqueItems": True}]}),
+             "`max`, `average`, or a list of them without repeats", default=POOLINGS),
+    Declared("at", Structured(AT.object_schema()), "`{input, delta}` matrices (below): pooling and routing in "
+             "numbers", default=None, shown_default="none"),
+)
 
 
 @dataclass(frozen=True)
@@ -81,12 +107,9 @@ class PoolDerivationSpec:
 
 def read(root):
     """Validate the pool_derivation fields into a PoolDerivationSpec."""
-    rows, cols = read_size(root.get("input_size"))
-    window_field = root.get("window")
-    window = window_field.integer(1, MAX_WINDOW)
-    if window > min(rows, cols):
-        raise window_field.error(f"a {window}x{window} window does not fit a {rows}x{cols} input")
-    stride = root.get("stride", window).integer(1, MAX_SIZE)
+    rows, cols = read_size(DECLARED.field(root, "input_size"))
+    window = DECLARED.read(root, "window", {"input_size": (rows, cols)})
+    stride = DECLARED.read_field(root.get("stride", window), "stride")
     pooling_field = root.get("pooling", list(POOLINGS))
     if isinstance(pooling_field.value, list):
         poolings = tuple(item.choice(POOLINGS) for item in pooling_field.items())
@@ -97,7 +120,7 @@ def read(root):
     geometry = PoolGeometry(rows, cols, window, stride)
     point = None
     if root.has("at"):
-        at = root.get("at").mapping(allowed={"input", "delta"})
+        at = root.get("at").mapping(allowed=AT.names)
         point = (at.get("input").matrix(rows, cols, " (the map a)"),
                  at.get("delta").matrix(geometry.out_rows, geometry.out_cols, " (δ, one number per window)"))
     return PoolDerivationSpec(geometry, poolings, point)
