@@ -147,7 +147,7 @@ def _counts(verdicts):
 
 @dataclass(frozen=True)
 class GradingConfig:
-    """What a problem file says about grading (see the README's `grading` fields)."""
+    """What a problem file says about grading (see the `grading` field in docs/grading.md)."""
 
     items: tuple
     points: dict
