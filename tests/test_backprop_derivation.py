@@ -15,13 +15,17 @@
 
 import math
 import random
+import re
 from functools import lru_cache
 
+import jsonschema
 import pytest
 import sympy
 import yaml
 
 from derive.cli import cli
+from derive.errors import ProblemError
+from derive.fields import schema
 from derive.grading.grader import Grader
 from derive.problem import load_problem
 from derive.render import render
@@ -460,3 +464,36 @@ def test_symbolic_work_that_runs_too_long_ends_with_one_line(runner, tmp_path, m
     result = runner.invoke(cli, ["solve", str(path)])
     assert result.exit_code == 2
     assert result.output == f"{path}: deriving the back-propagation recursion took longer than 0.001 s\n"
+
+
+# -- the JSON Schema refuses what derive refuses ---------------------------------------
+
+def setting(name, value):
+    return lambda data: data.__setitem__(name, value)
+
+
+def with_biases(data):
+    """A layer of the point with biases too, though the problem uses thresholds."""
+    data["point"]["layers"][0]["biases"] = [0, 0]
+
+
+# how lecture-bp-derivation is broken, and the field derive names when it refuses it
+SCHEMA_REFUSED = [
+    (setting("points", {}), "points"),  # an unknown field
+    (setting("notation", "lectures"), "notation"),
+    (setting("sizes", [2, 4, 2]), "sizes[1]"),
+    (setting("activations", "softmax"), "activations"),
+    (with_biases, "point.layers[0].biases"),
+]
+
+
+@pytest.mark.parametrize("change, named", SCHEMA_REFUSED, ids=[named for _, named in SCHEMA_REFUSED])
+def test_the_schema_refuses_what_derive_refuses(tmp_path, change, named):
+    data = yaml.safe_load((PROBLEMS / "lecture-bp-derivation.yaml").read_text(encoding="utf-8"))
+    change(data)
+    assert list(jsonschema.Draft202012Validator(schema("backprop_derivation")).iter_errors(data)), \
+        "the schema accepted it"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ProblemError, match=re.escape(f": {named}: ")):
+        load_problem(path)

@@ -12,14 +12,19 @@ Oracles, all outside the code under test:
 
 import math
 import random
+import re
 
+import jsonschema
 import pytest
 import sympy
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from derive.cli import cli
+from derive.errors import ProblemError
 from derive.expr import parse_expression
+from derive.fields import schema
 from derive.grading.grader import Grader
 from derive.problem import load_problem
 from derive.render import render
@@ -422,3 +427,23 @@ def test_the_engine_agrees_with_sympy_on_random_expressions(expression):
         a, b = number(result, x, p), number(oracle, x, p)
         if b is not None:
             assert a is not None and math.isclose(a, b, rel_tol=1e-8, abs_tol=1e-10), (expression, p)
+
+
+# -- the JSON Schema refuses what derive refuses ---------------------------------------
+
+# hw2-sigmoid, with fields set as given, and the field derive names when it refuses it
+SCHEMA_REFUSED = [
+    ({"orders": 2}, "orders"),  # an unknown field
+    ({"order": 5}, "order"),
+    ({"at": [0, 1, 2, 3, 4, 5, 6, 7, 8]}, "at"),  # more than 8 points
+]
+
+
+@pytest.mark.parametrize("fields, named", SCHEMA_REFUSED, ids=[named for _, named in SCHEMA_REFUSED])
+def test_the_schema_refuses_what_derive_refuses(tmp_path, fields, named):
+    data = {**yaml.safe_load((PROBLEMS / "hw2-sigmoid.yaml").read_text(encoding="utf-8")), **fields}
+    assert list(jsonschema.Draft202012Validator(schema("derivative")).iter_errors(data)), "the schema accepted it"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ProblemError, match=re.escape(f": {named}: ")):
+        load_problem(path)

@@ -13,12 +13,17 @@ Oracles, none of them derive's own code:
 
 import math
 import random
+import re
 from collections import Counter
 
+import jsonschema
 import pytest
 import sympy
+import yaml
 
 from derive.cli import cli
+from derive.errors import ProblemError
+from derive.fields import schema
 from derive.grading.grader import Grader
 from derive.problem import load_problem
 from derive.render import render
@@ -429,3 +434,25 @@ def test_bad_input_is_one_line(runner, tmp_path, monkeypatch, text, line):
     result = runner.invoke(cli, ["solve", "p.yaml"])
     assert result.exit_code == 2
     assert result.output == line + "\n"
+
+
+# -- the JSON Schema refuses what derive refuses ---------------------------------------
+
+# hw3-op-count, with fields set as given, and the field derive names when it refuses it
+SCHEMA_REFUSED = [
+    ({"inputs_error": True}, "inputs_error"),  # an unknown field
+    ({"sigmoid": "lookup"}, "sigmoid"),
+    ({"n": 100_001}, "n"),
+    ({"check": {"m": [1]}}, "check.m"),
+    ({"check": {"n": [1, 1]}}, "check.n[1]"),
+]
+
+
+@pytest.mark.parametrize("fields, named", SCHEMA_REFUSED, ids=[named for _, named in SCHEMA_REFUSED])
+def test_the_schema_refuses_what_derive_refuses(tmp_path, fields, named):
+    data = {**yaml.safe_load((PROBLEMS / "hw3-op-count.yaml").read_text(encoding="utf-8")), **fields}
+    assert list(jsonschema.Draft202012Validator(schema("op_count")).iter_errors(data)), "the schema accepted it"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ProblemError, match=re.escape(f": {named}: ")):
+        load_problem(path)

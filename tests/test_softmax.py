@@ -11,12 +11,17 @@ Every expected value comes from outside derive/kinds/softmax.py:
 """
 
 import random
+import re
 
+import jsonschema
 import numpy as np
 import pytest
 import sympy
+import yaml
 
 from derive.cli import cli
+from derive.errors import ProblemError
+from derive.fields import schema
 from derive.grading.grader import Grader
 from derive.kinds import softmax as softmax_kind
 from derive.problem import load_problem
@@ -504,3 +509,25 @@ KRONECKER = [  # (expression, text, LaTeX, JSON)
 @pytest.mark.parametrize("expr, text, latex, key", KRONECKER, ids=[row[1] for row in KRONECKER])
 def test_kronecker_delta_renderings(expr, text, latex, key):
     assert (text_formula(expr), latex_formula(expr), key_formula(expr)) == (text, latex, key)
+
+
+# -- the JSON Schema refuses what derive refuses ---------------------------------------
+
+# softmax-jacobian, with fields set as given, and the field derive names when it refuses it
+SCHEMA_REFUSED = [
+    ({"result": ["jacobian"]}, "result"),  # an unknown field
+    ({"results": ["jacobain"]}, "results[0]"),
+    ({"results": ["jacobian", "jacobian"]}, "results[1]"),
+    ({"n": 7}, "n"),
+    ({"at": [2, 1, 1000]}, "at"),
+]
+
+
+@pytest.mark.parametrize("fields, named", SCHEMA_REFUSED, ids=[named for _, named in SCHEMA_REFUSED])
+def test_the_schema_refuses_what_derive_refuses(tmp_path, fields, named):
+    data = {**yaml.safe_load((PROBLEMS / "softmax-jacobian.yaml").read_text(encoding="utf-8")), **fields}
+    assert list(jsonschema.Draft202012Validator(schema("softmax")).iter_errors(data)), "the schema accepted it"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ProblemError, match=re.escape(f": {named}: ")):
+        load_problem(path)

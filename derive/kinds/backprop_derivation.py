@@ -30,13 +30,13 @@ import sympy
 from sympy import Add, Mul, Rational
 
 from ..errors import DeriveError, ExpressionError
+from ..fields import Choice, Declarations, Declared, Structured
 from ..steps import SolutionBuilder, Sym
 from ..symbolic.activations import X
 from ..symbolic.activations import activation as read_activation
 from ..symbolic.display import DisplaySymbol
 from ..symbolic.limits import time_limit
 
-FIELDS = {"notation", "sizes", "activations", "offset", "loss", "point"}
 NOTATIONS = ("textbook", "lecture", "matrix")
 LOSSES = ("half_squared_error", "mean_squared_error", "binary_cross_entropy")
 GENERIC = "generic"
@@ -45,6 +45,57 @@ OWN_FORMS = ("sigmoid", "tanh")  # derivatives the lecture writes in the functio
 # about 12 s with tanh and cross-entropy, the slowest combination, and a 2-2-2 network well under 1 s.
 MAX_WIDTH, MAX_WEIGHT_LAYERS, MAX_PARAMETERS = 3, 3, 32
 SECONDS = 30  # all SymPy work of one solution
+
+
+def _list(items, most):
+    return {"type": "array", "items": items, "minItems": 1, "maxItems": most}
+
+
+NUMBER = {"type": "number"}
+WIDE = _list(NUMBER, MAX_WIDTH)  # one number per neuron of a layer
+NUMBERS = {"anyOf": [NUMBER, WIDE]}  # a lone number counts as a list of one
+ACTIVATION = {"type": "string", "not": {"const": "softmax"}}  # softmax is not applied neuron by neuron
+POINT_LAYER = Declarations(
+    Declared("weights", Structured(_list(WIDE, MAX_WIDTH)),
+             "the layer's weight matrix in the notation's layout: rows = the neurons of layer l - 1 (`textbook`, "
+             "`lecture`) or of layer l (`matrix`)"),
+    Declared("thresholds", Structured(NUMBERS), "one number per neuron, with `offset: threshold`", default=None,
+             shown_default="zeros"),
+    Declared("biases", Structured(NUMBERS), "one number per neuron, with `offset: bias`", default=None,
+             shown_default="zeros"),
+)
+POINT = Declarations(
+    Declared("x", Structured(NUMBERS), "the input, one number per input neuron"),
+    Declared("y", Structured(NUMBERS), "the target, one number per output neuron (in [0, 1] for "
+             "`binary_cross_entropy`)"),
+    Declared("layers", Structured(_list({**POINT_LAYER.object_schema(), "not": {"required": ["thresholds", "biases"]}},
+                                        MAX_WEIGHT_LAYERS)),
+             "one mapping per weight layer, in order (below)"),
+)
+DECLARED = Declarations(
+    Declared("notation", Choice(NOTATIONS),
+             "`textbook` (the BP lecture: `z^l_j = Σ_i h^(l-1)_i w^l_ij - θ^l_j`, `δ`, `E`), `lecture` (the BP "
+             "lecture's two-layer slide: `x^i`, `v_ih`, `γ_h`, `α_h`, `w_hj`, `β_j`, `ŷ_j`, `δ^L_j`, `δ^(L-1)_h`, "
+             "`L`; exactly two weight layers) or `matrix` (chapter 3.2: `z^(l) = W^(l) a^(l-1) + b^(l)`, `e^(l)`, "
+             "`L`, plus the vector forms)", default="textbook"),
+    Declared("sizes", Structured({"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_WIDTH},
+                                  "minItems": 2, "maxItems": MAX_WEIGHT_LAYERS + 1}),
+             f"layer widths, input first: `[2, 2, 2]`; 1 to {MAX_WIDTH} neurons each, 1 to {MAX_WEIGHT_LAYERS} "
+             f"weight layers, at most {MAX_PARAMETERS} weights and offsets"),
+    Declared("activations", Structured({"anyOf": [ACTIVATION, _list(ACTIVATION, MAX_WEIGHT_LAYERS)]}),
+             "one per weight layer (a list), or one for every layer: `sigmoid`, `tanh`, `relu`, `linear`, "
+             "`softplus`, an expression in `x`, or `generic` (f_l stays a symbol with derivative f′_l)",
+             default=GENERIC),
+    Declared("offset", Choice(("threshold", "bias")),
+             "`threshold` (`z = Σ - θ`, so `∂E/∂θ = -δ`) or `bias` (`z = Σ + b`, `∂E/∂b = δ`)", default=None,
+             shown_default="`bias` in the matrix notation, else `threshold`"),
+    Declared("loss", Choice(LOSSES),
+             "`half_squared_error`, `mean_squared_error` (over the outputs) or `binary_cross_entropy`",
+             default="half_squared_error"),
+    Declared("point", Structured(POINT.object_schema()),
+             "numbers to evaluate the recursion at: a mapping of `x`, `y` and `layers` (below); every activation "
+             "must be given", default=None, shown_default="none"),
+)
 
 
 @dataclass(frozen=True)
@@ -77,8 +128,8 @@ class DerivationSpec:
 
 def read(root):
     """Validate the backprop_derivation fields of a problem file into a DerivationSpec."""
-    notation = root.get("notation", "textbook").choice(NOTATIONS)
-    sizes_field = root.get("sizes")
+    notation = DECLARED.read(root, "notation")
+    sizes_field = DECLARED.field(root, "sizes")
     sizes = tuple(item.integer(1, MAX_WIDTH) for item in sizes_field.items())
     if not 2 <= len(sizes) <= MAX_WEIGHT_LAYERS + 1:
         raise sizes_field.error(f"expected 2 to {MAX_WEIGHT_LAYERS + 1} layer sizes (input first), got {len(sizes)}")
@@ -88,9 +139,9 @@ def read(root):
                                 f"at most {MAX_PARAMETERS})")
     if notation == "lecture" and len(sizes) != 3:
         raise sizes_field.error(f"the lecture notation has two weight layers (v, w): expected 3 sizes, got {len(sizes)}")
-    activations = _read_activations(root.get("activations", GENERIC), len(sizes) - 1)
-    offset = root.get("offset", "bias" if notation == "matrix" else "threshold").choice(("threshold", "bias"))
-    loss = root.get("loss", "half_squared_error").choice(LOSSES)
+    activations = _read_activations(DECLARED.field(root, "activations"), len(sizes) - 1)
+    offset = DECLARED.read_field(root.get("offset", "bias" if notation == "matrix" else "threshold"), "offset")
+    loss = DECLARED.read(root, "loss")
     point = None
     if root.has("point"):
         point = _read_point(root.get("point"), sizes, activations, offset, notation, loss)
@@ -118,7 +169,7 @@ def _read_activations(field, depth):
 
 def _read_point(field, sizes, activations, offset, notation, loss):
     """The `point` mapping: x, y, and per layer its weights (in the notation's layout) and offsets."""
-    field.mapping(allowed={"x", "y", "layers"})
+    field.mapping(allowed=POINT.names)
     if None in activations:
         raise field.error(f"a point needs every activation given; layer {activations.index(None) + 1}'s is generic")
     x = field.get("x").vector(sizes[0])
@@ -132,7 +183,7 @@ def _read_point(field, sizes, activations, offset, notation, loss):
         if layer.mapping().has(other_name):
             raise layer.get(other_name).error(f"this problem uses {offset_name} (offset: {offset}); write "
                                               f"{offset_name}: or set offset: {'bias' if offset == 'threshold' else 'threshold'}")
-        layer.mapping(allowed={"weights", offset_name})
+        layer.mapping(allowed=POINT_LAYER.names - {other_name})
         n_from, n_to = sizes[l - 1], sizes[l]
         if notation == "matrix":
             stored = layer.get("weights").matrix(n_to, n_from, f" (rows = the {n_to} neurons of layer {l})")

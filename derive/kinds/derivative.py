@@ -29,6 +29,7 @@ import sympy
 
 from ..errors import DeriveError, ExpressionError
 from ..expr import parse_expression
+from ..fields import Declarations, Declared, Integer, Text, Vector
 from ..render.formula import latex_formula, text_formula
 from ..steps import SolutionBuilder, Sym, evaluate_formula, format_number
 from ..symbolic.activations import X
@@ -36,12 +37,38 @@ from ..symbolic.differentiate import CHAIN, Differentiator, nodes
 from ..symbolic.limits import time_limit
 from ..symbolic.own_form import own_forms
 
-FIELDS = {"function", "order", "at"}
 MAX_ORDER = 4
 MAX_POINTS = 8
 MAX_FUNCTION_NODES = 60
 SECONDS = 5.0  # for all the derivatives of one problem
 CHECK_POINTS = (-2.3, -0.7, 0.4, 1.3, 2.9)  # where each result is held against SymPy's diff
+
+
+class _Points(Vector):
+    """A Vector whose schema says how many numbers it may hold; the field's check refuses more, in words."""
+
+    def schema(self):
+        return {"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}, "maxItems": MAX_POINTS}]}
+
+
+def _at_most_points(points, field, values):
+    if len(points) > MAX_POINTS:
+        raise field.error(f"expected at most {MAX_POINTS} points, got {len(points)}")
+
+
+DECLARED = Declarations(
+    Declared("function", Text("a function name or an expression in x"),
+             "`sigmoid`, `tanh`, `softplus`, `relu`, or an expression in `x` (same syntax as activations: "
+             "`max(1, x)`, `x*sigmoid(x)`, `x^2 sin(x)/(1 + x^2)`); an expression that parses to a named one's "
+             "own formula (`1/(1 + exp(-x))`, `sigmoid(x)`) is treated as that one, one equal to it but written "
+             "otherwise (`exp(x)/(1 + exp(x))`) is not"),
+    Declared("order", Integer(1, MAX_ORDER),
+             f"the highest derivative, 1 to {MAX_ORDER}; every order up to it is derived, each from the one before",
+             default=1),
+    Declared("at", _Points(),
+             f"points x₁, x₂, ... (up to {MAX_POINTS}, or one number) at which every derivative is evaluated; "
+             "each derivative must be defined there", default=[], check=_at_most_points),
+)
 
 
 @dataclass(frozen=True)
@@ -97,17 +124,15 @@ class DerivativeSpec:
 
 def read(root):
     """Validate the derivative fields of a problem file into a DerivativeSpec."""
-    function_field = root.get("function")
-    text = function_field.text("a function name or an expression in x")
+    function_field = DECLARED.field(root, "function")
+    text = DECLARED.read_field(function_field, "function")
     try:
         expression, named = read_function(text)
     except ExpressionError as error:
         raise function_field.located(error) from None
-    order = root.get("order", 1).integer(1, MAX_ORDER)
-    at_field = root.get("at", [])
-    points = at_field.vector()
-    if len(points) > MAX_POINTS:
-        raise at_field.error(f"expected at most {MAX_POINTS} points, got {len(points)}")
+    order = DECLARED.read(root, "order")
+    at_field = DECLARED.field(root, "at")
+    points = DECLARED.read_field(at_field, "at")
     name = NAMED[named].shown if named else GENERIC
     try:
         with time_limit(SECONDS, "the derivation"):

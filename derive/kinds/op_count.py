@@ -26,14 +26,48 @@ import sympy
 from sympy import Add, Integer, Mul, Pow
 
 from ..errors import DeriveError
+from ..fields import Boolean, Choice, Declarations, Declared, Integer as WholeNumber, Structured
 from ..steps import SolutionBuilder, Sym
 
-FIELDS = {"n", "L", "bias", "loss", "sigmoid", "sigmoid_derivative", "update", "input_error", "check"}
 LOSSES = ("mean_squared_error", "half_squared_error")
 COSTS = ("counted", "free")
 MAX_WIDTH, MAX_LAYERS = 100_000, 1_000  # every total stays an exact whole number below 10^15
 MAX_CHECK_WIDTH, MAX_CHECK_LAYERS, MAX_CHECK_VALUES = 16, 8, 8
-DEFAULT_CHECK = {"n": [1, 2, 3, 4], "L": [1, 2, 3]}
+
+
+def _check_grid(largest):
+    """The schema of a list read by _check_values: 1 to MAX_CHECK_VALUES distinct whole numbers from 1 to `largest`."""
+    return Structured({"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": largest},
+                       "minItems": 1, "maxItems": MAX_CHECK_VALUES, "uniqueItems": True})
+
+
+CHECK_GRID = Declarations(
+    Declared("n", _check_grid(MAX_CHECK_WIDTH), f"the widths to run, 1 to {MAX_CHECK_VALUES} distinct values, "
+             f"each 1 to {MAX_CHECK_WIDTH}", default=[1, 2, 3, 4]),
+    Declared("L", _check_grid(MAX_CHECK_LAYERS), f"the depths to run, 1 to {MAX_CHECK_VALUES} distinct values, "
+             f"each 1 to {MAX_CHECK_LAYERS}", default=[1, 2, 3]),
+)
+BOTH_OR_NEITHER = "none; give both `n` and `L` or neither"
+DECLARED = Declarations(
+    Declared("n", WholeNumber(1, MAX_WIDTH), f"a concrete width n (1 to {MAX_WIDTH}) to evaluate the totals at",
+             default=None, shown_default=BOTH_OR_NEITHER),
+    Declared("L", WholeNumber(1, MAX_LAYERS), f"a concrete depth L (1 to {MAX_LAYERS}) to evaluate the totals at",
+             default=None, shown_default=BOTH_OR_NEITHER),
+    Declared("bias", Boolean(), "`true`: `z = W a + b`, n additions forward; `∂ℒ/∂b = e` costs nothing; b is updated "
+             "like W. `false`: `z = W a`, no bias", default=True),
+    Declared("loss", Choice(LOSSES), "`mean_squared_error` (the output error has n extra multiplications by 2/n) or "
+             "`half_squared_error`", default="mean_squared_error"),
+    Declared("sigmoid", Choice(COSTS), "`counted`: σ(z) = 1/(1 + exp(−z)) costs 1 exp, 1 addition and 1 division per "
+             "neuron; `free`: not counted", default="counted"),
+    Declared("sigmoid_derivative", Choice(COSTS), "`counted`: σ′ = a(1 − a) costs 1 subtraction and 1 multiplication "
+             "per neuron; `free`: not counted", default="counted"),
+    Declared("update", Boolean(), "count the update `W ← W − η ∂ℒ/∂W` (and b) as part of the backward pass",
+             default=True),
+    Declared("input_error", Boolean(), "also compute the input's error `W⁽¹⁾ᵀ e⁽¹⁾` (no gradient needs it)",
+             default=False),
+    Declared("check", Structured(CHECK_GRID.object_schema()), "the grid of the instrumented check: a mapping of `n` and "
+             "`L` (below)", default={}, shown_default="`{n: [1, 2, 3, 4], L: [1, 2, 3]}`"),
+)
 
 N, LAYERS = sympy.Symbol("n"), sympy.Symbol("L")
 OPERATIONS = {  # name: (text, LaTeX) of its count symbol #×, #+, #÷, #exp
@@ -67,23 +101,23 @@ class OpCountSpec:
 
 def read(root):
     """Validate the op_count fields of a problem file into an OpCountSpec."""
-    width = root.get("n").integer(1, MAX_WIDTH) if root.has("n") else None
-    layers = root.get("L").integer(1, MAX_LAYERS) if root.has("L") else None
+    width = DECLARED.read(root, "n") if root.has("n") else None
+    layers = DECLARED.read(root, "L") if root.has("L") else None
     if (width is None) != (layers is None):
         absent = "L" if layers is None else "n"
         raise root.missing(absent, "missing (give both n and L to evaluate the totals, or neither)")
-    check = root.get("check", {}).mapping(allowed=set(DEFAULT_CHECK))
+    check = DECLARED.field(root, "check").mapping(allowed=CHECK_GRID.names)
     return OpCountSpec(
         width=width,
         layers=layers,
-        bias=root.get("bias", True).boolean(),
-        loss=root.get("loss", "mean_squared_error").choice(LOSSES),
-        sigmoid=root.get("sigmoid", "counted").choice(COSTS),
-        sigmoid_derivative=root.get("sigmoid_derivative", "counted").choice(COSTS),
-        update=root.get("update", True).boolean(),
-        input_error=root.get("input_error", False).boolean(),
-        check_widths=_check_values(check.get("n", DEFAULT_CHECK["n"]), MAX_CHECK_WIDTH),
-        check_layers=_check_values(check.get("L", DEFAULT_CHECK["L"]), MAX_CHECK_LAYERS),
+        bias=DECLARED.read(root, "bias"),
+        loss=DECLARED.read(root, "loss"),
+        sigmoid=DECLARED.read(root, "sigmoid"),
+        sigmoid_derivative=DECLARED.read(root, "sigmoid_derivative"),
+        update=DECLARED.read(root, "update"),
+        input_error=DECLARED.read(root, "input_error"),
+        check_widths=_check_values(CHECK_GRID.field(check, "n"), MAX_CHECK_WIDTH),
+        check_layers=_check_values(CHECK_GRID.field(check, "L"), MAX_CHECK_LAYERS),
     )
 
 

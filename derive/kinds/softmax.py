@@ -28,16 +28,37 @@ from sympy import Add, KroneckerDelta, Mul, Pow, exp, log
 from sympy.simplify.simplify import factor_sum
 
 from ..errors import DeriveError
+from ..fields import Declarations, Declared, Integer, Structured
 from ..render.formula import KeyFormula, subscript
 from ..steps import SolutionBuilder, Sym
 from ..symbolic.limits import time_limit
 
-FIELDS = {"n", "at", "y", "results"}
 RESULTS = ("jacobian", "log_softmax", "cross_entropy")
 DEFAULT_N = 3
 MAX_N = 6  # n² derivatives per result, printed one per line; n = 6 solves in about 2 s
 MAX_ABS_X = 100  # exp(100) ~ 2.7e43: far from overflow, and a softmax is already one-hot there
 SYMPY_SECONDS = 10.0
+
+
+def _vector(number):
+    """The schema of n numbers, each as `number` says (a lone one counts as a list of one, when n is 1)."""
+    return {"anyOf": [number, {"type": "array", "items": number, "minItems": 1, "maxItems": MAX_N}]}
+
+
+DECLARED = Declarations(
+    Declared("n", Integer(1, MAX_N), f"the number of components, 1 to {MAX_N}", default=None,
+             shown_default="the length of `at`, else 3"),
+    Declared("results", Structured({"type": "array", "items": {"enum": list(RESULTS)}, "minItems": 1,
+                                    "uniqueItems": True}),
+             "a list of `jacobian`, `log_softmax`, `cross_entropy` (each at most once)", default=list(RESULTS),
+             shown_default="all three"),
+    Declared("at", Structured(_vector({"type": "number", "minimum": -MAX_ABS_X, "maximum": MAX_ABS_X})),
+             f"a vector of n numbers in [−{MAX_ABS_X}, {MAX_ABS_X}] to evaluate at",
+             default=None, shown_default="none: derivation only"),
+    Declared("y", Structured(_vector({"type": "number", "minimum": 0})),
+             "the target distribution: n numbers ≥ 0 summing to 1; only with `at` and `cross_entropy` in `results`",
+             default=None, shown_default="required with `at` and `cross_entropy`"),
+)
 
 
 @dataclass(frozen=True)
@@ -52,10 +73,10 @@ class SoftmaxSpec:
 
 def read(root):
     """Validate the softmax fields of a problem file into a SoftmaxSpec."""
-    results = _read_results(root.get("results", list(RESULTS)))
+    results = _read_results(DECLARED.field(root, "results"))
     at_field = root.get("at") if root.has("at") else None
     if root.has("n"):
-        n = root.get("n").integer(1, MAX_N)
+        n = DECLARED.read(root, "n")
     elif at_field is not None:
         n = len(at_field.items())
         if not 1 <= n <= MAX_N:
