@@ -52,13 +52,6 @@ SAMPLE = {"type": "object", "additionalProperties": False, "required": ["x"],
           "properties": {"x": NUMBERS, "y": NUMBERS}}
 
 
-def _at_least(minimum):
-    def check(value, field, values):
-        if value < minimum:
-            raise field.error(f"expected a number >= {minimum:g}, got {value:g}")
-    return check
-
-
 DECLARED = Declarations(
     Declared("sizes", Structured({"type": "array", "items": {"type": "integer", "minimum": 1,
                                                              "maximum": MAX_WIDTH},
@@ -86,11 +79,11 @@ DECLARED = Declarations(
     Declared("update", Structured({"type": "array", "items": {"enum": ["weights", "thresholds", "biases"]}}),
              "which parameters are updated: a list of `weights` and `thresholds` (or `biases`)", default=None,
              shown_default="both"),
-    Declared("weight_decay", Number(), "L2 weight decay λ ≥ 0, the lecture's update `w′ = (1 - ηλ) w - η ∂E/∂w` "
-             "(the gradient of `E + λ/2 ‖w‖²`)", default=0, check=_at_least(0)),
-    Declared("l1", Number(), "L1 penalty λ₁ ≥ 0, by its subgradient: `w′ = w - η (∂E/∂w + λ₁ sign(w))`, with "
+    Declared("weight_decay", Number(minimum=0), "L2 weight decay λ ≥ 0, the lecture's update `w′ = (1 - ηλ) w - η ∂E/∂w` "
+             "(the gradient of `E + λ/2 ‖w‖²`)", default=0),
+    Declared("l1", Number(minimum=0), "L1 penalty λ₁ ≥ 0, by its subgradient: `w′ = w - η (∂E/∂w + λ₁ sign(w))`, with "
              "`sign(0) = 0` (a weight at 0 moves by the data gradient alone). With `weight_decay` too: "
-             "`w′ = (1 - ηλ) w - η (∂E/∂w + λ₁ sign(w))`", default=0, check=_at_least(0)),
+             "`w′ = (1 - ηλ) w - η (∂E/∂w + λ₁ sign(w))`", default=0),
     Declared("decay_offsets", Boolean(), "`true`: the penalties act on the thresholds (biases) too, "
              "`θ′ = (1 - ηλ) θ - η (∂E/∂θ + λ₁ sign(θ))`; the lecture leaves them out (一般不考虑bias). Needs "
              "`weight_decay` or `l1`, and the offsets in `update`", default=False),

@@ -1,0 +1,104 @@
+"""`derive schema`: the JSON Schema of problem files, made from the same declarations derive reads with.
+
+Checked in the program that consumes it, a JSON Schema validator (jsonschema,
+as editors' YAML language servers use): every schema is a valid 2020-12
+schema, every bundled problem passes it, and files derive refuses for a
+declared reason (an unknown field, a name not among the choices, a number out
+of range) fail it too.
+"""
+
+import json
+
+import jsonschema
+import pytest
+import yaml
+
+from derive.cli import cli
+from derive.fields import schema, schema_text
+from derive.kinds import KINDS, NAMES
+from derive.problem import COMMON, load_problem
+from derive.errors import ProblemError
+from conftest import PROBLEMS
+
+BUNDLED = sorted(PROBLEMS.glob("*.yaml"))
+DECLARED_KINDS = [name for name in NAMES if hasattr(KINDS[name], "DECLARED")]
+
+
+def validator(kind=None):
+    return jsonschema.Draft202012Validator(schema(kind))
+
+
+@pytest.mark.parametrize("kind", [None, *NAMES])
+def test_every_schema_is_a_valid_json_schema(kind):
+    jsonschema.Draft202012Validator.check_schema(schema(kind))
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
+def test_every_bundled_problem_passes_its_schema(path):
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert list(validator().iter_errors(data)) == []
+    assert list(validator(data["kind"]).iter_errors(data)) == []
+
+
+def mutated(path, change):
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    return data
+
+
+def set_field(name, value):
+    return lambda data: data.__setitem__(name, value)
+
+
+# (bundled problem, how it is broken): derive refuses each, and so does the schema
+REFUSED = [
+    ("lecture-bp-3layer", set_field("learning_rat", 0.5)),  # an unknown field
+    ("lecture-bp-3layer", set_field("weights_layout", "rows")),
+    ("lecture-bp-3layer", set_field("offset", "biass")),
+    ("lecture-bp-3layer", set_field("iterations", 0)),
+    ("lecture-bp-3layer", set_field("iterations", 2.5)),
+    ("lecture-bp-3layer", set_field("learning_rate", 0)),
+    ("lecture-bp-3layer", set_field("weight_decay", -0.1)),
+    ("lecture-bp-3layer", set_field("loss_after", "yes")),
+    ("lecture-bp-3layer", set_field("rounding", 13)),
+    ("lecture-bp-3layer", set_field("title", 3)),
+    ("hw1-relu", set_field("loss", "squared")),
+    ("hw1-relu", set_field("batch", "median")),
+    ("hw1-relu", lambda data: data["layers"][0].__setitem__("bias", [0, 0])),
+    ("hw1-relu", lambda data: data.pop("sizes")),
+]
+REFUSED = [(name, change) for name, change in REFUSED if yaml.safe_load((PROBLEMS / f"{name}.yaml").read_text())["kind"]
+           in DECLARED_KINDS]
+
+
+@pytest.mark.parametrize("name, change", REFUSED, ids=[f"{name}-{i}" for i, (name, _) in enumerate(REFUSED)])
+def test_derive_and_the_schema_refuse_the_same_files(name, change, tmp_path):
+    data = mutated(PROBLEMS / f"{name}.yaml", change)
+    assert list(validator().iter_errors(data)), "the schema accepted it"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ProblemError):
+        load_problem(path).solve()
+
+
+def test_the_schema_knows_every_field_derive_reads():
+    """A field derive accepts and the schema refuses would make editors flag good files."""
+    for kind in DECLARED_KINDS:
+        properties = schema(kind)["properties"]
+        assert set(properties) == COMMON.names | KINDS[kind].DECLARED.names
+
+
+def test_derive_schema_prints_the_schema(runner):
+    result = runner.invoke(cli, ["schema", "mlp_backprop"])
+    assert result.exit_code == 0 and result.stdout == schema_text("mlp_backprop")
+    assert json.loads(result.stdout)["properties"]["kind"] == {
+        "const": "mlp_backprop", "description": COMMON.by_name["kind"].description}
+    whole = runner.invoke(cli, ["schema"])
+    assert whole.exit_code == 0 and json.loads(whole.stdout)["properties"]["kind"]["enum"] == list(NAMES)
+
+
+def test_derive_schema_of_an_unknown_kind_is_one_line(runner):
+    result = runner.invoke(cli, ["schema", "mlp_backpro"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("derive schema: no kind 'mlp_backpro' (did you mean 'mlp_backprop'?); the kinds are "
+                             + ", ".join(NAMES) + "\n")
