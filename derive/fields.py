@@ -19,6 +19,7 @@ exact error lines and cost nothing at start-up.
 """
 
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field as dataclass_field
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -34,14 +35,16 @@ REQUIRED = _Required()
 
 # -- types: how a value is read, and what JSON Schema says of it -----------------------------------
 
-class FieldType:
+class FieldType(ABC):
     """How one field's value is read from its Field, and the JSON Schema of that value."""
 
+    @abstractmethod
     def read(self, field):
-        raise NotImplementedError
+        """The value of `field`, checked; a ProblemError naming the field if it is not one."""
 
+    @abstractmethod
     def schema(self):
-        raise NotImplementedError
+        """The JSON Schema of a value of this type."""
 
 
 @dataclass(frozen=True)
