@@ -74,13 +74,13 @@ def solve(problem, format_, exact, keys, plot_path):
 @click.argument("problems", nargs=-1, required=True)
 def check(problems):
     """Validate problem files without printing a solution."""
+    from .grading.config import read_grading
     from .problem import load_problem
-
     from .vary.variants import check_random
 
     for problem in problems:
         loaded = load_problem(problem)
-        loaded.solve()
+        read_grading(loaded, loaded.solve())  # the `grading` field names the solution's step keys
         check_random(loaded.path, loaded)  # the fields `derive variants` reads
         click.echo(f"{loaded.path}: ok ({loaded.kind})")
 
@@ -102,7 +102,7 @@ def list_problems():
 @click.argument("problem")
 def template(problem):
     """Print a blank answer sheet for PROBLEM: every gradable key, in solution order."""
-    from .grading.grader import read_grading
+    from .grading.config import read_grading
     from .problem import load_problem
     from .grading.sheet import blank_sheet
 

@@ -268,8 +268,13 @@ class Declarations:
     def table(self):
         """The docs' Markdown table of these fields: field, meaning, default."""
         rows = ["| field | meaning | default |", "| --- | --- | --- |"]
-        rows += [f"| `{d.name}` | {d.description} | {d.default_text()} |" for d in self.declared]
+        rows += [f"| `{d.name}` | {cell(d.description)} | {cell(d.default_text())} |" for d in self.declared]
         return "\n".join(rows) + "\n"
+
+
+def cell(text):
+    """Text for a Markdown table cell: a `|` in it would end the cell."""
+    return text.replace("|", "\\|")
 
 
 # -- the JSON Schema of problem files -----------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import DeriveError, ExpressionError, ProblemError
 from .fields import Declarations, Declared, Structured, Text
+from .grading.config import GRADING
 from .kinds import NAMES as KIND_NAMES
 from .steps import EXACT, Rounding
 
@@ -415,24 +416,10 @@ class Problem:
 
 def _common_fields():
     """The fields every problem file may have, declared once (see derive.fields)."""
-    tolerance = {"type": "object", "description": "a tolerance, such as {decimals: 4}"}
-    grading = Structured({"type": "object", "additionalProperties": False, "properties": {
-        "items": {"type": "array", "items": {"type": "string"},
-                  "description": "the keys to grade, in order; * matches any text (delta[*])"},
-        "points": {"type": "object", "additionalProperties": {"type": "number"},
-                   "description": "points per key (1 each by default)"},
-        "tolerance": tolerance,
-        "item_tolerance": {"type": "object", "additionalProperties": tolerance,
-                           "description": "a tolerance per key or pattern"},
-        "follow_through": {"type": "number", "minimum": 0, "maximum": 1,
-                           "description": "the fraction of an item's points that follow-through earns"},
-        "slips": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
-                  "description": "partial credit per slip code"},
-    }})
     return Declarations(
         # `kind` is read first, by load_problem, to know which fields the file may have
         Declared("kind", Structured({"type": "string"}), "the problem kind: " + ", ".join(f"`{k}`" for k in KIND_NAMES)
-                 + " (each below); it decides the other fields"),
+                 + " (a page each); it decides the other fields"),
         Declared("title", Text(), "a one-line title", default=None, shown_default="the file name"),
         Declared("source", Text(), "where the problem comes from", default=None, shown_default="none"),
         Declared("notes", Text(), "free text: what was given, what was inferred", default=None,
@@ -441,7 +428,7 @@ def _common_fields():
                                                                          "maximum": 12}]}),
                  "`exact`, or a number of decimals (0 to 12) to round every intermediate to and carry forward",
                  default="exact"),
-        Declared("grading", grading, "how answer sheets are marked (see Grading): items, points, tolerance, "
+        Declared("grading", Structured(GRADING.object_schema()), "how answer sheets are marked (see Grading): items, points, tolerance, "
                  "follow-through, slips", default=None, shown_default="every step, 1 point each"),
         Declared("random", Structured({"type": "object", "additionalProperties": {
                      "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "array", "items": {"type": "number"}}]}}),
@@ -474,7 +461,7 @@ def load_problem(path):
     root = Field(data, str(path), lines).mapping()
     kind = root.get("kind").choice(sorted(KINDS))
     module = KINDS[kind]
-    root.mapping(allowed=COMMON_FIELDS | kind_fields(module))
+    root.mapping(allowed=COMMON_FIELDS | module.DECLARED.names)
     title = root.get("title", Path(path).stem).text()
     rounding = read_rounding(root.get("rounding", "exact"))
     for optional in ("source", "notes"):
@@ -486,12 +473,6 @@ def load_problem(path):
         raise root.located(error) from None
     grading = root.get("grading") if root.has("grading") else None
     return Problem(Path(path).stem, str(path), kind, title, rounding, spec, grading)
-
-
-def kind_fields(module):
-    """The names of the fields a kind reads besides the common ones."""
-    declared = getattr(module, "DECLARED", None)
-    return declared.names if declared is not None else set(module.FIELDS)
 
 
 def read_names(field, most, what, ascii_only=False):

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 FENCE = re.compile(r"^(`{3,}|~{3,})\s*([\w-]*)")
 FILE_MARK = re.compile(r"^<!-- file: (\S+) -->$")
 COMMAND = re.compile(r"^(derive |python -m derive( |$))")

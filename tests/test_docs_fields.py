@@ -2,7 +2,8 @@
 
 A table in the docs sits between `<!-- fields: KIND -->` (or `<!-- fields:
 KIND NAME -->` for the nested Declarations NAME of the kind's module, such as
-mlp_backprop's LAYER; `common` for the fields every kind shares) and `<!-- end fields -->`; it must be exactly what
+mlp_backprop's LAYER; `common` for the fields every kind shares, `grading` and
+`tolerance` for the entries of the `grading` field) and `<!-- end fields -->`; it must be exactly what
 `Declarations.table()` prints. `python -m pytest --update-golden` rewrites
 them after a deliberate change to a declaration.
 """
@@ -13,10 +14,13 @@ from pathlib import Path
 import pytest
 
 from derive.kinds import KINDS
+from derive.grading.config import GRADING
+from derive.grading.tolerance import TOLERANCE
 from derive.problem import COMMON
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
+OWN = {"common": COMMON, "grading": GRADING, "tolerance": TOLERANCE}  # tables not of one kind
 MARKED = re.compile(r"(<!-- fields: (\w+)(?: (\w+))? -->\n)(.*?)(<!-- end fields -->)", re.S)
 
 
@@ -25,8 +29,8 @@ def tables():
 
 
 def declarations(kind, name):
-    if kind == "common":
-        return COMMON
+    if kind in OWN:
+        return OWN[kind]
     return getattr(KINDS[kind], name or "DECLARED")
 
 
@@ -47,6 +51,6 @@ def test_a_field_table_is_its_declarations(request, path, kind, name):
 
 def test_every_declared_kind_has_its_table_in_the_docs():
     documented = {kind for _, kind, name in tables() if name is None}
-    assert "common" in documented
+    assert set(OWN) <= documented
     declared = {kind for kind in KINDS if hasattr(KINDS[kind], "DECLARED")}
     assert declared <= documented

@@ -26,6 +26,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted(path.stem for path in (ROOT / "derive" / "problems").glob("*.yaml"))
+SCHEMA = "derive-problem.schema.json"  # beside the bundled files, named by their `$schema=` line
 
 
 def run(args, cwd, **kwargs):
@@ -56,7 +57,7 @@ def build_wheel_from_sdist(out):
     sdist = out / name
     with tarfile.open(sdist) as archive:
         shipped = {Path(member).name for member in archive.getnames() if "/derive/problems/" in member}
-    assert {f"{stem}.yaml" for stem in BUNDLED} <= shipped
+    assert {f"{stem}.yaml" for stem in BUNDLED} | {SCHEMA} <= shipped
     wheels = out / "from-sdist"
     wheels.mkdir()
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
@@ -82,8 +83,8 @@ def installed(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(request.param)
     wheel = build_wheel(out) if request.param == "wheel" else build_wheel_from_sdist(out)
     with zipfile.ZipFile(wheel) as archive:
-        shipped = sorted(Path(name).stem for name in archive.namelist() if name.startswith("derive/problems/"))
-    assert shipped == BUNDLED
+        shipped = sorted(Path(name).name for name in archive.namelist() if name.startswith("derive/problems/"))
+    assert shipped == sorted([f"{stem}.yaml" for stem in BUNDLED] + [SCHEMA])
     return fresh_venv(out / "venv", wheel)
 
 

@@ -33,6 +33,25 @@ def test_every_schema_is_a_valid_json_schema(kind):
     jsonschema.Draft202012Validator.check_schema(schema(kind))
 
 
+SCHEMA_LINE = "# yaml-language-server: $schema=derive-problem.schema.json\n"
+
+
+def test_the_shipped_schema_file_is_derive_schema(request):
+    """The file the bundled problems' `$schema=` line names is what `derive schema` prints today
+    (`--update-golden` rewrites it)."""
+    shipped = PROBLEMS / "derive-problem.schema.json"
+    if request.config.getoption("--update-golden"):
+        shipped.write_text(schema_text(), encoding="utf-8")
+    assert shipped.read_text(encoding="utf-8") == schema_text()
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
+def test_every_bundled_problem_names_the_schema_for_editors(path):
+    assert path.read_text(encoding="utf-8").startswith(SCHEMA_LINE)
+    target = path.parent / SCHEMA_LINE.split("$schema=")[1].strip()
+    jsonschema.Draft202012Validator.check_schema(json.loads(target.read_text(encoding="utf-8")))
+
+
 @pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
 def test_every_bundled_problem_passes_its_schema(path):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))

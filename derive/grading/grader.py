@@ -40,6 +40,7 @@ import sympy
 from ..errors import DeriveError, ExpressionError
 from ..expr import parse_expression
 from ..steps import EXACT, evaluate_formula, format_number
+from .config import read_grading
 
 CODES = ("OK", "FT", "SIGN", "ROUNDING", "WRONG", "MISSING", "UNREADABLE", "UNDECIDED")
 RIGHT = ("OK", "FT")
@@ -143,18 +144,6 @@ def _counts(verdicts):
     """{code: how many}, in the order of CODES, codes that occur only."""
     found = [v.code for v in verdicts]
     return {code: found.count(code) for code in CODES if code in found}
-
-
-@dataclass(frozen=True)
-class GradingConfig:
-    """What a problem file says about grading (see the `grading` field in docs/grading.md)."""
-
-    items: tuple
-    points: dict
-    tolerance: object
-    item_tolerance: dict
-    follow_through: float
-    slips: dict = field(default_factory=dict)  # slip code -> credit for a wrong answer it alone explains
 
 
 class Grader:
@@ -450,95 +439,3 @@ def _coarsely_rounded(answer, expected, tolerance):
                                for f in (round, math.floor, math.ceil)):
             return True
     return False
-
-
-GRADING_FIELDS = {"items", "points", "tolerance", "item_tolerance", "follow_through", "slips"}
-
-
-def read_grading(problem, solution):
-    """The GradingConfig of a problem (its `grading` field, or the defaults).
-
-    Items default to every computed step; a pattern with `*` (`delta[*][*]`)
-    stands for every key it matches, in solution order.
-    """
-    from .tolerance import default_tolerance, read_tolerance
-
-    gradable = [step.key for step in solution if not step.is_given]
-    default = default_tolerance(problem.rounding)
-    field = problem.grading
-    if field is None:
-        return GradingConfig(tuple(gradable), {}, default, {}, 1.0)
-    field.mapping(allowed=GRADING_FIELDS)
-    items = gradable
-    if field.has("items"):
-        items = []
-        for entry in field.get("items").items():
-            matched = _match(entry.text(), gradable)
-            if not matched:
-                raise entry.error(_unknown_key(entry.value, gradable))
-            items += [key for key in matched if key not in items]
-    points = {}
-    if field.has("points"):
-        for key, value in field.get("points").mapping().value.items():
-            entry = field.get("points").child(key, value)
-            if str(key) not in items:
-                raise entry.error(_unknown_key(key, items) + " among the graded items")
-            number = entry.number()
-            if number < 0:
-                raise entry.error(f"expected points >= 0, got {number:g}")
-            points[str(key)] = number
-    tolerance = read_tolerance(field.get("tolerance")) if field.has("tolerance") else default
-    item_tolerance = {}
-    if field.has("item_tolerance"):
-        tolerances = field.get("item_tolerance").mapping()
-        for key, value in tolerances.value.items():
-            entry = tolerances.child(key, value)
-            for matched in _match(str(key), items) or [None]:
-                if matched is None:
-                    raise entry.error(_unknown_key(key, items) + " among the graded items")
-                item_tolerance[matched] = read_tolerance(entry)
-    follow_through = 1.0
-    if field.has("follow_through"):
-        entry = field.get("follow_through")
-        follow_through = entry.number()
-        if not 0 <= follow_through <= 1:
-            raise entry.error(f"expected a fraction from 0 to 1, got {follow_through:g}")
-    slips = _read_slip_credit(field.get("slips")) if field.has("slips") else {}
-    return GradingConfig(tuple(items), points, tolerance, item_tolerance, follow_through, slips)
-
-
-def _read_slip_credit(field):
-    """`grading.slips`: slip code -> the fraction of an item's points a wrong answer it explains earns."""
-    import difflib
-
-    from .slips import CODES
-
-    credit = {}
-    mapping = field.mapping()
-    for code, value in mapping.value.items():
-        entry = mapping.child(code, value)
-        if str(code) not in CODES:
-            close = difflib.get_close_matches(str(code), CODES, n=1)
-            raise entry.error(f"unknown slip {code!r}" + (f" (did you mean {close[0]!r}?)" if close else
-                                                           f"; known: {', '.join(CODES)}"))
-        number = entry.number()
-        if not 0 <= number <= 1:
-            raise entry.error(f"expected a fraction from 0 to 1, got {number:g}")
-        credit[str(code)] = number
-    return credit
-
-
-def _match(pattern, keys):
-    if "*" not in pattern:
-        return [pattern] if pattern in keys else []
-    import re
-
-    regex = re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$")
-    return [key for key in keys if regex.match(key)]
-
-
-def _unknown_key(key, keys):
-    import difflib
-
-    close = difflib.get_close_matches(str(key), keys, n=1)
-    return f"unknown step key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")

@@ -17,6 +17,8 @@ at least one that is set:
 import math
 from dataclasses import dataclass
 
+from ..fields import Declarations, Declared, Integer, Number
+
 _SLACK = 1 + 1e-9  # absorbs binary noise at the exact edge (0.00005 in binary)
 
 
@@ -58,26 +60,31 @@ class Tolerance:
         return " or ".join(parts) or "exactly"
 
 
-FIELDS = ("absolute", "relative", "decimals", "sig_figs")
+TOLERANCE = Declarations(
+    Declared("absolute", Number(minimum=0), "right when |answer - expected| ≤ a (`absolute: a`)", default=None,
+             shown_default="none"),
+    Declared("relative", Number(minimum=0), "right when |answer - expected| ≤ r·|expected| (`relative: r`)",
+             default=None, shown_default="none"),
+    Declared("decimals", Integer(0, 15), "right within half a unit of the n-th decimal (it rounds to the same "
+             "n-decimal number; `decimals: n`)", default=None, shown_default="none"),
+    Declared("sig_figs", Integer(1, 15), "right within half a unit of the n-th significant digit *of the expected "
+             "value*: figures are counted on the expected value, not on how the answer is written, so with "
+             "`sig_figs: 3` and expected 100.4 the answers `100`, `100.0` and `1e2` are all right",
+             default=None, shown_default="none"),
+)
 
 
 def read_tolerance(field):
     """A Tolerance from a problem-file mapping such as `{decimals: 4}` or `{relative: 0.01}`."""
-    field.mapping(allowed=set(FIELDS))
+    field.mapping(allowed=TOLERANCE.names)
     if not field.value:
-        raise field.error(f"expected at least one of {', '.join(FIELDS)}")
-    values = {}
-    for name in FIELDS:
-        if field.has(name):
-            item = field.get(name)
-            if name in ("decimals", "sig_figs"):
-                values[name] = item.integer(0 if name == "decimals" else 1, 15)
-            else:
-                number = item.number()
-                if number < 0:
-                    raise item.error(f"expected a number >= 0, got {number:g}")
-                values[name] = number
-    return Tolerance(**values)
+        raise field.error(f"expected at least one of {', '.join(d.name for d in TOLERANCE.declared)}")
+    return Tolerance(**{d.name: TOLERANCE.read(field, d.name) for d in TOLERANCE.declared if field.has(d.name)})
+
+
+def tolerance_schema():
+    """The JSON Schema of a tolerance mapping: the declared criteria, at least one of them."""
+    return dict(TOLERANCE.object_schema(), minProperties=1, description="a tolerance, such as {decimals: 4}")
 
 
 def default_tolerance(rounding):

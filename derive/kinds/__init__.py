@@ -1,8 +1,9 @@
 """Problem kinds: one module per kind, each reading its fields and building a Solution.
 
-A kind module exposes FIELDS (the problem-file fields it reads besides the
-common ones), `read(root_field) -> spec` and `solve(problem, rounding) ->
-Solution`. A kind is registered by adding its module to `derive/kinds/` and
+A kind module exposes DECLARED (the Declarations of the problem-file fields
+it reads besides the common ones: one source for reading, the JSON Schema and
+its page under docs/kinds/), `read(root_field) -> spec` and
+`solve(problem, rounding) -> Solution`. A kind is registered by adding its module to `derive/kinds/` and
 its name to NAMES; modules are imported only when a problem of their kind is
 read, so start-up stays cheap.
 """

@@ -101,7 +101,7 @@ class Pooling:
 
 @dataclass(frozen=True)
 class ConvBackpropSpec:
-    """A validated conv_backprop problem (see the README's field reference).
+    """A validated conv_backprop problem (fields: docs/kinds/conv_backprop.md).
 
     input_map: channels x rows x cols; a⁽ˡ⁻¹⁾, or z⁽ˡ⁻¹⁾ when input_activation is set.
     kernels: filters x channels x K x K; biases: one per filter, or None (no bias).

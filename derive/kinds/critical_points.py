@@ -12,7 +12,7 @@ direction with the check that the loss falls along it. Families of
 critical points are analysed symbolically along them.
 
 The analysis is derive.symbolic.critical; this module reads the problem
-file and turns the analysis into Steps. Step keys are in the README
+file and turns the analysis into Steps. Step keys are in docs/kinds/critical_points.md
 ("critical_points"): `grad[i]`, `H[i][j]`, and per point k `pk.theta[i]`,
 `pk.H[i][j]`, `pk.lambda[i]`, `pk.v[i][j]`, `pk.verdict`, ...; per family
 k `ck.H[i][j]`, `ck.lambda[i]`, `ck.verdict`, ...
@@ -112,7 +112,7 @@ class Model:
 
 @dataclass(frozen=True)
 class CriticalSpec:
-    """A validated critical_points problem (see the README's field reference).
+    """A validated critical_points problem (fields: docs/kinds/critical_points.md).
 
     parameters: real Symbols; loss: L in them; model: the Model it was built
     from, or None when the file wrote L; points: exact points to examine, or

@@ -62,7 +62,7 @@ DECLARED = Declarations(
 
 @dataclass(frozen=True)
 class LstmSpec:
-    """A validated lstm_step problem (see the README's field reference).
+    """A validated lstm_step problem (fields: docs/kinds/lstm_step.md).
 
     inputs: one vector x^t per time step; weights: gate -> (W_g hidden x hidden,
     U_g hidden x inputs, b_g); h0, C0: the state before the first step;

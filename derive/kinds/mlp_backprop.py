@@ -111,7 +111,7 @@ class Layer:
 
 @dataclass(frozen=True)
 class MlpSpec:
-    """A validated mlp_backprop problem (see the README's field reference)."""
+    """A validated mlp_backprop problem (fields: docs/kinds/mlp_backprop.md)."""
 
     sizes: tuple
     layers: tuple

@@ -80,7 +80,7 @@ OPERATIONS = {  # name: (text, LaTeX) of its count symbol #×, #+, #÷, #exp
 
 @dataclass(frozen=True)
 class OpCountSpec:
-    """A validated op_count problem (see the README's field reference).
+    """A validated op_count problem (fields: docs/kinds/op_count.md).
 
     width, layers: n and L when the file gives them (to evaluate the totals), else None.
     sigmoid, sigmoid_derivative: "counted" or "free".

@@ -263,7 +263,7 @@ class Neuron:
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """A validated optimizer problem (see the README's field reference).
+    """A validated optimizer problem (fields: docs/kinds/optimizer.md).
 
     parameters: Symbols; labels: their display Syms; terms: the loss of each
     sample (one term for a plain loss) in the parameters; reduction: mean or

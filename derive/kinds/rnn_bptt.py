@@ -77,7 +77,7 @@ class LongRange:
 
 @dataclass(frozen=True)
 class RnnSpec:
-    """A validated rnn_bptt problem (see the README's field reference).
+    """A validated rnn_bptt problem (fields: docs/kinds/rnn_bptt.md).
 
     inputs, targets: one vector per time step; U: hidden x inputs; W: hidden x
     hidden; V: outputs x hidden; h0: the state before the first step;

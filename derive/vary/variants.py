@@ -228,7 +228,7 @@ def _match(pattern, keys):
 def _differs_from_base(listed, base, base_solution, keys):
     """The test that every listed key's value differs from the base problem's beyond the grading tolerance,
     so that the base problem's answers are marked wrong on a variant."""
-    from ..grading.grader import read_grading
+    from ..grading.config import read_grading
     from ..steps import EXACT
 
     names = [name.strip() for name in listed.split(",") if name.strip()]
