@@ -19,6 +19,7 @@ import difflib
 import math
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import sympy
 
@@ -27,6 +28,9 @@ from .errors import ExpressionError
 MAX_LENGTH = 1000
 MAX_DEPTH = 60
 MAX_EXPONENT = 1000
+# A power of a variable above this makes SymPy's own checks (is tanh(a^n) real?) expand n-term
+# binomials: refused, wherever it arises (a^100, (a^10)^10, a^50 a^50, exp(100 log(a))).
+MAX_VARIABLE_EXPONENT = 64
 MAX_NUMBER_DIGITS = 1000  # decimal digits of a constant the parser may build
 MAX_LITERAL = 40  # characters of one numeric literal
 MAX_LATTICE_ARGS = 8  # values in one max() or min(), after nested ones are merged
@@ -55,10 +59,13 @@ def _lattice(function):
     """
     def build(*args):
         merged = sum(len(arg.args) if isinstance(arg, function) else 1 for arg in args)
+        name = function.__name__.lower()
         if merged > MAX_LATTICE_ARGS:
-            name = function.__name__.lower()
             raise ExpressionError(f"{name}() of too many values ({merged}; at most {MAX_LATTICE_ARGS})")
-        return function(*args)
+        try:
+            return function(*args)
+        except (TypeError, ValueError):  # SymPy cannot order the values
+            raise ExpressionError(f"{name}() of values that cannot be compared") from None
     return build
 
 
@@ -100,12 +107,32 @@ _TOKEN = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class Written:
+    """An expression and the domain it was written under.
+
+    SymPy simplifies as it builds (`0*log(x)` is 0, `exp(log(u))` is u), so
+    the expression alone forgets where what was written is defined.
+    `conditions` keeps it: ("positive" | "nonnegative" | "nonzero", argument)
+    for every log, fractional power, division and tan over the variables, as
+    written.
+    """
+
+    expression: object
+    conditions: tuple = ()
+
+
 def parse_expression(text, variables, *, max_length=MAX_LENGTH):
     """Parse `text` into a SymPy expression over `variables` (name -> Symbol).
 
     Raises ExpressionError, with one line saying what was not understood,
     for anything outside the whitelist or the size bounds.
     """
+    return parse_written(text, variables, max_length=max_length).expression
+
+
+def parse_written(text, variables, *, max_length=MAX_LENGTH):
+    """Parse `text` as `parse_expression` does, keeping the domain it was written under (a Written)."""
     if not isinstance(text, str):
         raise ExpressionError(f"expected an expression as text, got {type(text).__name__}")
     if len(text) > max_length:
@@ -115,7 +142,9 @@ def parse_expression(text, variables, *, max_length=MAX_LENGTH):
     tokens = _tokenize(text.translate(_TRANSLATE))
     if not tokens:
         raise ExpressionError("empty expression")
-    return _Parser(tokens, variables).parse()
+    parser = _Parser(tokens, variables)
+    expression = parser.parse()
+    return Written(expression, tuple(dict.fromkeys(parser.conditions)))
 
 
 def _tokenize(text):
@@ -152,6 +181,7 @@ class _Parser:
         self.index = 0
         self.depth = 0
         self.variables = variables
+        self.conditions = []  # the domain as written: see Written
 
     def parse(self):
         result = self.sum()
@@ -201,6 +231,7 @@ class _Parser:
                 if value == "/":
                     if right == 0:
                         raise ExpressionError("division by zero")
+                    self.condition("nonzero", right)
                     result = result / right
                 else:
                     result = result * right
@@ -228,6 +259,13 @@ class _Parser:
             self.enter()
             exponent = self.unary()
             self.depth -= 1
+            if not (exponent.is_Integer and exponent >= 0):
+                if exponent.is_Integer:
+                    self.condition("nonzero", base)
+                elif exponent.is_Rational and exponent > 0:
+                    self.condition("nonnegative", base)
+                else:
+                    self.condition("positive", base)
             return _power(base, exponent)
         return base
 
@@ -249,6 +287,7 @@ class _Parser:
         if name.startswith("_"):
             raise ExpressionError(f"{name!r} is not an allowed name")
         if name in self.variables and not (name in FUNCTIONS and self._reads_as_call()):
+            self._application(name)
             return self.variables[name]
         if name in FUNCTIONS:
             if self.peek()[1] != "(":
@@ -263,7 +302,13 @@ class _Parser:
             if not low <= len(args) <= high:
                 count = f"{low}" if low == high else f"{low} to {high}"
                 raise ExpressionError(f"{name}() takes {count} argument(s), got {len(args)}")
-            return _defined(build(*args))
+            if name in ("log", "ln"):
+                self.condition("positive", args[0])
+            elif name == "sqrt":
+                self.condition("nonnegative", args[0])
+            elif name == "tan":
+                self.condition("nonzero", sympy.cos(args[0]))
+            return _defined(_bounded(build(*args)))
         if name in CONSTANTS:
             return CONSTANTS[name]
         known = sorted(set(self.variables) | set(FUNCTIONS) | set(CONSTANTS))
@@ -271,6 +316,28 @@ class _Parser:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         allowed = ", ".join(sorted(self.variables)) or "none"
         raise ExpressionError(f"unknown name {_quoted(name)}{hint}; variables allowed here: {allowed}")
+
+    def condition(self, kind, argument):
+        """Remember a domain condition on `argument` (constants are checked where they are built)."""
+        if argument.free_symbols:
+            self.conditions.append((kind, argument))
+
+    def _application(self, name):
+        """Read `f(x)` as f itself when f stands for a function of the one variable x.
+
+        The lecture writes f'(x) = f(x)(1 - f(x)); with f an alias of the
+        activation of x, `f(x)` is that activation, not f times x. Only the
+        variable itself in the parentheses is read so: `f(1 - f)` stays a
+        product, as the lecture's shorthand means it.
+        """
+        alias = self.variables[name]
+        if alias.is_Symbol or self.peek()[1] != "(" or self.index + 2 >= len(self.tokens):
+            return
+        kind, inner, _ = self.tokens[self.index + 1]
+        closing = self.tokens[self.index + 2][1]
+        variable = self.variables.get(inner) if kind == "name" else None
+        if closing == ")" and variable is not None and variable.is_Symbol and alias.free_symbols == {variable}:
+            self.index += 3
 
     def _reads_as_call(self):
         """For a name that is both a variable and a function (σ for σ(x)): is `name(...)` a call?
@@ -319,11 +386,17 @@ def _power(base, exponent):
 
 
 def _bounded(value):
-    """Refuse numbers too big to be worth building on (products of huge literals).
+    """Refuse numbers too big to be worth building on (products of huge literals),
+    and powers of variables above MAX_VARIABLE_EXPONENT.
 
     The numeric factor of a product is checked as well as a lone number:
     `x*10^999*10^999` would otherwise carry a 2000-digit factor.
     """
+    for node in (value, *value.args):
+        if node.is_Pow and node.exp.is_Number and node.base.free_symbols \
+                and abs(node.exp) > MAX_VARIABLE_EXPONENT:
+            raise ExpressionError(f"power {_short(node.exp)} of an expression in a variable too large "
+                                  f"(at most {MAX_VARIABLE_EXPONENT})")
     factor = value.as_coeff_Mul()[0]
     if factor.is_Float and abs(factor) > _LARGEST_FLOAT:
         raise ExpressionError(f"number too large (more than {_LARGEST_FLOAT:g})")
@@ -333,11 +406,24 @@ def _bounded(value):
 
 
 def _defined(value):
-    """Refuse a value that is no real number (log(0), tan(pi/2), sqrt(-1))."""
+    """Refuse a value that is no real number (log(0), tan(pi/2), sqrt(-1)).
+
+    A constant is evaluated in bounded interval arithmetic, not by SymPy's
+    assumptions, which may evaluate numerically without a bound.
+    """
     if value.has(sympy.zoo, sympy.nan, sympy.oo, sympy.S.NegativeInfinity):
         raise ExpressionError("undefined value (such as log(0) or tan(pi/2))")
-    if value.has(sympy.I) or (value.is_number and value.is_extended_real is False):
+    if value.has(sympy.I):
         raise ExpressionError("not a real number (such as sqrt(-1) or log(-1))")
+    if not value.free_symbols and not value.is_Number:
+        from .symbolic.intervals import Undefined, Unknown, known_value
+
+        try:
+            known_value(value)
+        except Undefined:
+            raise ExpressionError("not a real number (such as sqrt(-1) or log(-1))") from None
+        except Unknown:
+            pass  # a real number too large or too delicate to evaluate; it is judged where it is used
     return value
 
 

@@ -67,7 +67,7 @@ UNREADABLE = [
     ("9**9**9**9", "exponent 387420489 too large (at most 1000 in size)"),
     ("(" * 200 + "s" + ")" * 200, "expression nested too deeply (more than 60 levels)"),
     ("s" * 5000, "answer too long (5000 characters; at most 1000)"),
-    ("y(1-y)", "unknown name 'y'; variables allowed here: f, s, sigma, x, σ"),
+    ("y(1-y)", "unknown name 'y'; variables allowed here: f, h, s, sigma, x, σ"),
     ("s(1-s", "expected ')' at the end"),
 ]
 

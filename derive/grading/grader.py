@@ -12,7 +12,9 @@ Each item (a step key) gets a Verdict with a short stable code:
     WRONG       wrong
     MISSING     no answer
     UNREADABLE  not a number or expression (the reason is given)
-    UNDECIDED   an expression neither numbers nor SymPy could decide
+    UNDECIDED   an expression neither numbers nor SymPy could decide, or an
+                answer that could not be graded within its budget (the
+                reason is given)
 
 Follow-through re-evaluates the step's formula (the same mechanism that
 computes and prints it) on the student's values for the dependencies they
@@ -33,14 +35,19 @@ rate) while the correct value is not: such values make later steps trivial.
 """
 
 import math
+import threading
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import sympy
 
-from ..errors import DeriveError, ExpressionError
-from ..expr import parse_expression
+from ..errors import DeriveError, ExpressionError, Timeout
+from ..expr import parse_written
 from ..steps import EXACT, evaluate_formula, format_number
+from ..symbolic.limits import time_limit
 from .config import read_grading
+
+ANSWER_SECONDS = 10.0  # the time one answer may take to grade, whatever it contains
 
 CODES = ("OK", "FT", "SIGN", "ROUNDING", "WRONG", "MISSING", "UNREADABLE", "UNDECIDED")
 RIGHT = ("OK", "FT")
@@ -186,11 +193,28 @@ class Grader:
             answer = sheet.answers.get(plan[0])
             verdict = settled.get((plan[0], answer.text if answer else ""))
             if verdict is None:
-                verdict = self.grade_item(plan, answer, numbers, propagated)
+                verdict = self.grade_within_budget(plan, answer, numbers, propagated)
                 if verdict.code in ("OK", "MISSING") and not plan[1].is_symbolic:
                     settled[plan[0], verdict.answer] = verdict  # the same for every student who wrote it
             result.verdicts.append(verdict)
         return result
+
+    def grade_within_budget(self, plan, answer, numbers, propagated):
+        """grade_item, bounded: an answer over ANSWER_SECONDS, or one that meets a bug of derive's,
+        is UNDECIDED with the reason, and the rest of the sheet is graded."""
+        key, points = plan[0], plan[2]
+        written = answer.text if answer else ""
+        try:
+            with _answer_budget():
+                return self.grade_item(plan, answer, numbers, propagated)
+        except Timeout:
+            detail = f"could not be graded within {ANSWER_SECONDS:g} s"
+        except MemoryError:
+            detail = "could not be graded within the memory budget"
+        except Exception as error:  # a bug of derive's: this answer's verdict says so, grading goes on
+            detail = f"derive could not grade this answer (internal error: {type(error).__name__})"
+        return Verdict(key, "UNDECIDED", 0.0, 0.0, points, written, self.expected_text[key], detail=detail,
+                       decided_by="undecided")
 
     def grade_item(self, plan, answer, numbers, propagated):
         key, step, points, tolerance, expected_values = plan
@@ -335,10 +359,11 @@ class Grader:
 
         variables, names = answer_variables(step)
         try:
-            expression = parse_expression(text, names)
+            written = parse_written(text, names)
         except ExpressionError as error:
             return "UNREADABLE", 0.0, {"detail": error.message}
-        verdict = equivalent(expression, step.value, variables)
+        expression = written.expression
+        verdict = equivalent(expression, step.value, variables, written.conditions)
         fields = {"decided_by": verdict.decided_by}
         if verdict.equal is True:
             return "OK", 1.0, dict(fields, detail=f"equivalent ({verdict.detail})")
@@ -391,7 +416,9 @@ def answer_variables(step):
     The variables are those of the expected expression (and the variable a
     derivative is taken in; never the step keys a formula refers to); when
     the formula differentiates a function of one variable, `f` stands for
-    that function, and for the sigmoid also `s`, `σ`, `sigma`. Over a vector
+    that function (and `h`, the lecture's name for a unit's output, unless h
+    is a variable; `f(x)` is f itself), and for the sigmoid also `s`, `σ`,
+    `sigma`. Over a vector
     x_1 ... x_n whose softmax the formula takes, `s_i` (or `si`) stands for
     softmax(x)_i = exp(x_i)/Σ_k exp(x_k), as the lecture writes it.
     """
@@ -401,13 +428,23 @@ def answer_variables(step):
         free |= set(formula.variables)  # d/dx of a constant is still a function of x
     variables = tuple(sorted(free, key=str))
     names = {variable.name: variable for variable in variables}
-    if isinstance(formula, sympy.Derivative) and len(variables) == 1:
+    if isinstance(formula, sympy.Derivative) and len(variables) == 1 \
+            and formula.args[0].free_symbols <= set(variables):
         function, variable = formula.args[0], variables[0]
         names["f"] = function
+        names.setdefault("h", function)
         if function == 1 / (1 + sympy.exp(-variable)):
             names.update({"s": function, "σ": function, "sigma": function})
     names.update(softmax_names(formula, variables))
     return variables, names
+
+
+def _answer_budget():
+    """The time limit of one answer; outside the main thread none can be set, and the class run's
+    per-sheet budget (derive.grading.isolation) is what bounds it."""
+    if threading.current_thread() is threading.main_thread():
+        return time_limit(ANSWER_SECONDS, "grading this answer")
+    return nullcontext()
 
 
 def softmax_names(formula, variables):
