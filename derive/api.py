@@ -37,10 +37,13 @@ def grade_class(problem, sheets, variants=None):
     """Mark a class's sheets against `problem`; return a ClassResult, as `derive grade` prints it.
 
     `sheets` is a path or a list of paths: files, or directories whose
-    `.yaml` / `.yml` files are taken in name order. A sheet that cannot be
-    read becomes its line in the report (its SheetResult's `error`); the
-    others are still marked. `variants` as for `grade`.
+    `.yaml` / `.yml` entries are taken in name order. A sheet that cannot be
+    read, or cannot be graded within its budget (derive.grading.isolation:
+    the sheets are graded in a child process that a hostile sheet cannot
+    hang or exhaust), becomes its line in the report (its SheetResult's
+    `error`); the others are still marked. `variants` as for `grade`.
     """
+    from .grading.isolation import run_isolated
     from .grading.report import ClassResult
 
     loaded = _loaded(problem)
@@ -51,15 +54,25 @@ def grade_class(problem, sheets, variants=None):
         raise DeriveError(f"no answer sheets (.yaml or .yml files) in {', '.join(map(str, arguments))}")
     known = set(grader.exact_values)
     result = ClassResult(loaded, grader.items, grader.config.points)
-    graders = None
-    if variants is not None:
-        graders = VariantGraders(grader, variants)
-    for path in paths:
+    graders = VariantGraders(grader, variants) if variants is not None else None
+
+    def work(path):  # in the child process: the sheet's result, without its Solution, and whose it is
         try:
             answers = read_sheet(path, known)
-            result.results.append((graders.for_sheet(answers) if graders else grader).grade(answers))
+            chosen = graders.for_sheet(answers) if graders else grader
+            sheet = chosen.grade(answers)
         except DeriveError as error:  # one bad sheet is reported; the others are still graded
-            result.results.append(SheetResult(path.stem, str(path), error=str(error)))
+            return SheetResult(path.stem, str(path), error=str(error)), None
+        sheet.solution = None  # the parent has it: it is not sent back
+        return sheet, (next(name for name, g in graders.graders.items() if g is chosen) if graders else None)
+
+    def failed(path, reason):
+        return SheetResult(path.stem, str(path), error=reason), None
+
+    for sheet, variant in run_isolated(paths, work, failed):
+        if not sheet.error:
+            sheet.solution = (graders.grader(variant) if variant else grader).exact
+        result.results.append(sheet)
     return result
 
 
