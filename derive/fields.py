@@ -19,10 +19,15 @@ exact error lines and cost nothing at start-up.
 """
 
 import json
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field as dataclass_field
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# The largest size of a number in a problem file, written or as a constant of an expression. A course's
+# numbers are far smaller; larger ones overflow, or lose every digit, somewhere along a solution.
+MAX_MAGNITUDE = 1e9
+MAGNITUDE_TEXT = "1e9"
 
 
 class _Required:
@@ -174,6 +179,56 @@ class Structured(FieldType):
 
     def schema(self):
         return dict(self.json)
+
+
+def check_constants(expression):
+    """Refuse an expression of a problem file with a constant beyond MAX_MAGNITUDE in size (or with no float value).
+
+    `10^999*x` parses to a SymPy integer that no float holds, and `1e300*x`
+    overflows when it is evaluated; both are refused here, where the
+    expression is read, with an ExpressionError its Field locates. Each
+    largest part without variables is taken as one constant (`exp(50)`).
+    """
+    import sympy
+
+    from .errors import ExpressionError
+    from .steps import evaluate_formula
+
+    traversal = sympy.preorder_traversal(expression)
+    for node in traversal:
+        if node.free_symbols or not isinstance(node, sympy.Expr):
+            continue
+        traversal.skip()
+        try:
+            value = evaluate_formula(node, {})
+        except Exception:  # no float value (a power too large), or a function derive evaluates otherwise
+            value = _float_of(node)
+        if value is not None and math.isfinite(value) and abs(value) <= MAX_MAGNITUDE:
+            continue
+        raise ExpressionError(f"constant {_shown_constant(node, value)} too large (at most {MAGNITUDE_TEXT} in size)")
+    return expression
+
+
+def _shown_constant(node, value):
+    """A constant as a message shows it: `1e+30`, `10^999`, or its digits counted."""
+    if value is not None and math.isfinite(value):
+        return f"{value:g}"
+    if node.is_Rational:
+        from decimal import Decimal
+
+        power = len(str(abs(node.p) // node.q)) - 1
+        return f"10^{power}" if node == 10 ** power else f"{Decimal(node.p) / Decimal(node.q):.3g}"
+    from .render.formula import text_formula
+
+    shown = text_formula(node)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _float_of(node):
+    try:
+        return float(node)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 # -- declarations ----------------------------------------------------------------------------------

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DeriveError, ExpressionError, ProblemError
-from .fields import Declarations, Declared, Structured, Text
+from .fields import MAGNITUDE_TEXT, MAX_MAGNITUDE, Declarations, Declared, Structured, Text
 from .grading.config import GRADING
 from .kinds import NAMES as KIND_NAMES
-from .steps import EXACT, Rounding
+from .steps import EXACT, Origin, Rounding
 
 MAX_FILE_BYTES = 2_000_000
 MAX_NODES = 200_000
@@ -245,6 +245,26 @@ def _dotted(where):
     return out
 
 
+class FileNumber(float):
+    """A number read from a problem file: a float that remembers its Origin (line and field).
+
+    It reaches the Solution's givens through the kind's spec unchanged, so
+    that a step that cannot be computed from it can say where it is written
+    (SolutionBuilder.given keeps the origin and stores a plain float).
+    Arithmetic on it gives plain floats; copies and pickles are plain floats.
+    """
+
+    __slots__ = ("origin",)
+
+    def __new__(cls, value, origin):
+        number = super().__new__(cls, value)
+        number.origin = origin
+        return number
+
+    def __reduce__(self):
+        return float, (float(self),)
+
+
 class Field:
     """One value of a file, with the file, line and name needed to complain about it."""
 
@@ -309,6 +329,15 @@ class Field:
     def has(self, key):
         return key in self.value
 
+    def dotted(self, name):
+        """The Field at a dotted path of mappings (`model.output`), or None if the file has no such field."""
+        field = self
+        for key in name.split("."):
+            if not isinstance(field.value, dict) or key not in field.value:
+                return None
+            field = field.child(key, field.value[key])
+        return field
+
     def items(self, length=None):
         if not isinstance(self.value, list):
             raise self.error(f"expected a list, got {_describe(self.value)}")
@@ -324,7 +353,9 @@ class Field:
         value = float(value)
         if not math.isfinite(value):
             raise self.error(f"expected a finite number, got {value}")
-        return value
+        if abs(value) > MAX_MAGNITUDE:
+            raise self.error(f"expected a number at most {MAGNITUDE_TEXT} in size, got {value:g}")
+        return FileNumber(value, Origin(self.line, self.name))
 
     def integer(self, minimum=None, maximum=None):
         value = self.value
@@ -403,15 +434,37 @@ class Problem:
     rounding: Rounding
     spec: object
     grading: object = None  # the `grading` Field, read by derive.grading when a sheet is marked
+    root: object = None  # the Field of the whole file: where errors found while solving are located
 
     def solve(self, rounding=None):
-        """The Solution; an error found while solving (a value that cannot be computed) names this file."""
+        """The Solution; an error found while solving names this file, and a line and field of it.
+
+        Code that knows the cause locates its error itself (a layer's
+        activation); a value that cannot be computed is located at the given
+        it depends on that is most likely to blame (`EvaluationError.suspect`);
+        anything else at the field the kind solves from (its ERRORS_AT), or
+        at `kind` when the file has none of those.
+        """
         from .kinds import KINDS
 
+        module = KINDS[self.kind]
         try:
-            return KINDS[self.kind].solve(self, self.rounding if rounding is None else rounding)
+            return module.solve(self, self.rounding if rounding is None else rounding)
         except DeriveError as error:
-            raise error.locate(path=self.path) from None
+            raise self.located(error, getattr(module, "ERRORS_AT", ())) from None
+
+    def located(self, error, fallback):
+        """`error` with this file's path and, if it has none, a line and field (the suspect, or `fallback`)."""
+        suspect = getattr(error, "suspect", None)
+        if error.line is None and suspect is not None:
+            error.locate(line=suspect.line, field=suspect.field)
+        if error.line is None and self.root is not None:
+            for name in (*fallback, "kind"):
+                field = self.root.dotted(name)
+                if field is not None:
+                    error.locate(line=field.line, field=field.name)
+                    break
+        return error.locate(path=self.path)
 
 
 def _common_fields():
@@ -472,7 +525,7 @@ def load_problem(path):
     except ExpressionError as error:  # raised below a Field that did not locate it
         raise root.located(error) from None
     grading = root.get("grading") if root.has("grading") else None
-    return Problem(Path(path).stem, str(path), kind, title, rounding, spec, grading)
+    return Problem(Path(path).stem, str(path), kind, title, rounding, spec, grading, root)
 
 
 def read_names(field, most, what, ascii_only=False):

@@ -53,6 +53,14 @@ class Sym:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where in the problem file a given value is written: its line and its field (`layers[0].weights[1][0]`)."""
+
+    line: int
+    field: str
+
+
+@dataclass(frozen=True)
 class Step:
     """One named quantity of a solution.
 
@@ -65,6 +73,8 @@ class Step:
     section: the heading it is printed under.
     note: optional words printed after it (why a rule was used, a verdict).
     group: givens with the same group are printed on one line (a matrix row).
+    origin: for a given read from the problem file, the Origin of its number,
+        so that a step that cannot be computed from it can name its line.
     """
 
     key: str
@@ -75,6 +85,7 @@ class Step:
     section: str = ""
     note: str = ""
     group: str = ""
+    origin: Origin = field(default=None, compare=False)
 
     @property
     def is_given(self):
@@ -220,23 +231,66 @@ class SolutionBuilder:
         self.rounding = rounding
         self.steps = []
         self.env = {}
+        self.by_key = {}
 
-    def given(self, key, symbol, value, section="Given", group=""):
-        self.steps.append(Step(key, symbol, None, value, (), section, group=group))
-        self.env[key] = value
+    def given(self, key, symbol, value, section="Given", group="", origin=None):
+        """Add a given; a number read from the problem file (see derive.problem) brings its Origin along."""
+        if origin is None:
+            origin = getattr(value, "origin", None)
+        if isinstance(value, float):
+            value = float(value)  # a plain float from here on: the Step keeps the origin
+        self._add(Step(key, symbol, None, value, (), section, group=group, origin=origin))
         return sympy.Symbol(key)
 
     def step(self, key, symbol, formula, section, note=""):
         """Add a computed step; return the Symbol that stands for it in later formulas."""
-        value = self.rounding.apply(evaluate_formula(formula, self.env, key))
-        self.steps.append(Step(key, symbol, formula, value, dependencies(formula), section, note))
-        self.env[key] = value
+        deps = dependencies(formula)
+        try:
+            value = self.rounding.apply(evaluate_formula(formula, self.env, key))
+        except EvaluationError as error:
+            error.suspect = self.suspect(deps, error.cause)
+            raise
+        self._add(Step(key, symbol, formula, value, deps, section, note))
         return sympy.Symbol(key)
 
     def symbolic(self, key, symbol, formula, value, section, note=""):
         """Add a step whose value is an expression (derived, not evaluated on numbers)."""
-        self.steps.append(Step(key, symbol, formula, value, (), section, note))
-        self.env[key] = value
+        self._add(Step(key, symbol, formula, value, (), section, note))
+
+    def _add(self, step):
+        self.steps.append(step)
+        self.by_key[step.key] = step
+        self.env[step.key] = step.value
+
+    def suspect(self, keys, cause):
+        """The Origin of the given most likely to blame when a step over `keys` cannot be computed.
+
+        Among the givens the step depends on, directly or not: for an
+        overflow the largest in size, for a division by zero the first 0
+        (else the smallest), for a value outside a function's domain the
+        first negative one (else the largest). None if no given has an Origin.
+        """
+        givens, seen, stack = [], set(), list(keys)
+        while stack:
+            step = self.by_key.get(stack.pop())
+            if step is None or step.key in seen:
+                continue
+            seen.add(step.key)
+            if step.is_given and step.origin is not None and isinstance(step.value, (int, float)):
+                givens.append(step)
+            stack.extend(step.deps)
+        if not givens:
+            return None
+        order = {key: index for index, key in enumerate(self.by_key)}
+        givens.sort(key=lambda step: order[step.key])  # first in the solution's order among equals
+        size = lambda step: abs(step.value)
+        if cause is ZeroDivisionError:
+            chosen = next((s for s in givens if s.value == 0), None) or min(givens, key=size)
+        elif cause is OverflowError:
+            chosen = max(givens, key=size)
+        else:
+            chosen = next((s for s in givens if s.value < 0), None) or max(givens, key=size)
+        return chosen.origin
 
     def value(self, key):
         return self.env[key]
@@ -246,22 +300,47 @@ class SolutionBuilder:
 
 
 def dependencies(formula):
-    """Names of the Symbols in `formula`, in order of first appearance."""
+    """Names of the Symbols in `formula`, in order of first appearance (as printed, whatever the hash seed).
+
+    The walk follows `args`, which SymPy keeps in a fixed order; its own
+    preorder_traversal walks max and min in the order of a set, which the
+    hash seed decides.
+    """
     seen = {}
-    for node in sympy.preorder_traversal(formula):
+    stack = [formula]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, sympy.Basic):
+            continue
         if node.is_Symbol:
             seen.setdefault(node.name, None)
+        else:
+            stack.extend(reversed(node.args))
     return tuple(seen)
 
 
 # -- numeric evaluation -------------------------------------------------------
+
+class EvaluationError(DeriveError):
+    """A formula with no float value on its numbers (an overflow, a division by zero, log of a negative).
+
+    cause: the Python exception class met; suspect: the Origin of the given
+    most likely to blame (set by SolutionBuilder.step), which the problem
+    names when nothing nearer the cause has located the error.
+    """
+
+    def __init__(self, message, cause=None, suspect=None):
+        super().__init__(message)
+        self.cause = cause
+        self.suspect = suspect
+
 
 def evaluate_formula(formula, env, key="?"):
     """The float value of `formula` with its Symbols taken from `env`."""
     try:
         return float(_compiled(formula)(env))
     except (ZeroDivisionError, ValueError, OverflowError) as error:
-        raise DeriveError(f"cannot evaluate {key}: {_reason(error)}") from None
+        raise EvaluationError(f"cannot evaluate {key}: {_reason(error)}", type(error)) from None
 
 
 def _reason(error):

@@ -463,7 +463,7 @@ def test_symbolic_work_that_runs_too_long_ends_with_one_line(runner, tmp_path, m
     path.write_text("kind: backprop_derivation\nsizes: [2, 2, 1]\n", encoding="utf-8")
     result = runner.invoke(cli, ["solve", str(path)])
     assert result.exit_code == 2
-    assert result.output == f"{path}: deriving the back-propagation recursion took longer than 0.001 s\n"
+    assert result.output == f"{path}:2: sizes: deriving the back-propagation recursion took longer than 0.001 s\n"
 
 
 # -- the JSON Schema refuses what derive refuses ---------------------------------------

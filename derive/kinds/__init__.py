@@ -2,10 +2,12 @@
 
 A kind module exposes DECLARED (the Declarations of the problem-file fields
 it reads besides the common ones: one source for reading, the JSON Schema and
-its page under docs/kinds/), `read(root_field) -> spec` and
-`solve(problem, rounding) -> Solution`. A kind is registered by adding its module to `derive/kinds/` and
-its name to NAMES; modules are imported only when a problem of their kind is
-read, so start-up stays cheap.
+its page under docs/kinds/), `read(root_field) -> spec`,
+`solve(problem, rounding) -> Solution` and ERRORS_AT (the fields, as dotted
+paths, where an error found while solving is reported when nothing nearer
+its cause is known). A kind is registered by adding its module to
+`derive/kinds/` and its name to NAMES; modules are imported only when a
+problem of their kind is read, so start-up stays cheap.
 """
 
 import importlib

@@ -72,6 +72,10 @@ POINT = Declarations(
                                         MAX_WEIGHT_LAYERS)),
              "one mapping per weight layer, in order (below)"),
 )
+
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("point", "activations", "sizes")
+
 DECLARED = Declarations(
     Declared("notation", Choice(NOTATIONS),
              "`textbook` (the BP lecture: `z^l_j = Σ_i h^(l-1)_i w^l_ij - θ^l_j`, `δ`, `E`), `lecture` (the BP "

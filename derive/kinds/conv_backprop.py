@@ -52,6 +52,10 @@ POOLING = Declarations(
              "convolution's output"),
     Declared("stride", Integer(1, MAX_KERNEL), f"1 to {MAX_KERNEL}", default=None, shown_default="the window"),
 )
+
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("input", "input_z", "activation")
+
 DECLARED = Declarations(
     Declared("input", INPUT, f"a⁽ˡ⁻¹⁾: a matrix, or a list of matrices of one shape (channels, up to "
              f"{MAX_CHANNELS}; up to {MAX_MAP}×{MAX_MAP})", default=None, shown_default=ONE_OF_INPUT),

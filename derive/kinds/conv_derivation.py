@@ -47,6 +47,10 @@ AT = Declarations(
     Declared("kernel", Structured(matrix_schema(MAX_SIZE)), "the kernel, a K×K matrix"),
     Declared("delta", Structured(matrix_schema(MAX_SIZE)), "δ⁽ˡ⁾, one number per output position"),
 )
+
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("at", "activation", "input_size")
+
 DECLARED = Declarations(
     Declared("input_size", SIZE, f"the input map: `4` (square) or `[rows, cols]`, each 1 to {MAX_SIZE}"),
     Declared("kernel_size", Integer(1, MAX_SIZE), f"K of the K×K kernel, 1 to {MAX_SIZE}, no larger than the "

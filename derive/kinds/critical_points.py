@@ -30,7 +30,7 @@ from sympy import Add, Mul, Pow, Rational
 
 from ..errors import DeriveError, ExpressionError, Timeout
 from ..expr import CONSTANTS, FUNCTIONS, parse_expression
-from ..fields import Choice, Declarations, Declared, Interval, Structured, Text
+from ..fields import Choice, Declarations, Declared, Interval, Structured, Text, check_constants
 from ..problem import read_names
 from ..render.formula import latex_formula, text_formula
 from ..render.latex import escape
@@ -70,6 +70,10 @@ MODEL = Declarations(
     Declared("batch", Choice(("sum", "mean")), "`sum` or `mean` of the samples' errors", default="sum"),
 )
 ONE_OF_LOSS_MODEL = "`loss` or `model` is required"
+
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("model.output", "loss")
+
 DECLARED = Declarations(
     Declared("parameters", Structured(_names(MAX_PARAMETERS)),
              f"the parameter names, 1 to {MAX_PARAMETERS} (`[w1, w2]`); with `model`, none may be "
@@ -157,7 +161,7 @@ def read(root):
 def _parse(field, expected, variables, seconds):
     try:
         with time_limit(seconds, f"reading {field.name}"):
-            return parse_expression(field.text(expected), variables)
+            return check_constants(parse_expression(field.text(expected), variables))
     except (ExpressionError, Timeout) as error:
         raise field.located(error) from None
 

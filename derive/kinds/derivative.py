@@ -29,7 +29,7 @@ import sympy
 
 from ..errors import DeriveError, ExpressionError
 from ..expr import parse_expression
-from ..fields import Declarations, Declared, Integer, Text, Vector
+from ..fields import Declarations, Declared, Integer, Text, Vector, check_constants
 from ..render.formula import latex_formula, text_formula
 from ..steps import SolutionBuilder, Sym, evaluate_formula, format_number
 from ..symbolic.activations import X
@@ -55,6 +55,9 @@ def _at_most_points(points, field, values):
     if len(points) > MAX_POINTS:
         raise field.error(f"expected at most {MAX_POINTS} points, got {len(points)}")
 
+
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("function",)
 
 DECLARED = Declarations(
     Declared("function", Text("a function name or an expression in x"),
@@ -160,6 +163,7 @@ def read_function(text):
             expected = f"expected {', '.join(NAMED)} or an expression in x"
             raise ExpressionError(f"{expected}, got {stripped!r}{hint}") from None
         raise
+    check_constants(expression)
     size = nodes(expression)
     if size > MAX_FUNCTION_NODES:
         raise ExpressionError(f"function too large ({size} nodes; at most {MAX_FUNCTION_NODES})")

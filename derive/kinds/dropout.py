@@ -32,6 +32,10 @@ RULES = ("weight_scaling", "inverted")
 MAX_SEED = 2**63 - 1
 
 ONE_OF_KEEP_DROP, ONE_OF_MASKS_SEED = "one of `keep`, `drop`", "one of `masks`, `seed`"
+
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("layers",)
+
 DECLARED = Declarations(
     Declared("sizes", Structured({"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_WIDTH},
                                   "minItems": 3, "maxItems": MAX_LAYERS + 1}),

@@ -35,6 +35,10 @@ MAX_TIME = 4  # an LSTM step prints about 20 lines per hidden unit
 MAX_HIDDEN = 3
 
 ONE_OF_TARGET_GRAD_H = "one of `target`, `grad_h`"
+
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("inputs",)
+
 DECLARED = Declarations(
     Declared("inputs", Structured(sequence_schema(MAX_TIME)),
              f"x⁽¹⁾..x⁽ᵀ⁾ as in rnn_bptt; 1 to {MAX_TIME} time steps, 1 to {MAX_UNITS} inputs"),

@@ -52,6 +52,9 @@ SAMPLE = {"type": "object", "additionalProperties": False, "required": ["x"],
           "properties": {"x": NUMBERS, "y": NUMBERS}}
 
 
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("layers",)
+
 DECLARED = Declarations(
     Declared("sizes", Structured({"type": "array", "items": {"type": "integer", "minimum": 1,
                                                              "maximum": MAX_WIDTH},

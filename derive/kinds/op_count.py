@@ -48,6 +48,10 @@ CHECK_GRID = Declarations(
              f"each 1 to {MAX_CHECK_LAYERS}", default=[1, 2, 3]),
 )
 BOTH_OR_NEITHER = "none; give both `n` and `L` or neither"
+
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("n", "L")
+
 DECLARED = Declarations(
     Declared("n", WholeNumber(1, MAX_WIDTH), f"a concrete width n (1 to {MAX_WIDTH}) to evaluate the totals at",
              default=None, shown_default=BOTH_OR_NEITHER),

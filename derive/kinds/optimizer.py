@@ -34,7 +34,7 @@ from sympy import Add, Mul, Pow, Rational
 
 from ..errors import ExpressionError
 from ..expr import CONSTANTS, FUNCTIONS, parse_expression
-from ..fields import Choice, Declarations, Declared, Integer, Interval, Number, Structured, Text
+from ..fields import Choice, Declarations, Declared, Integer, Interval, Number, Structured, Text, check_constants
 from ..problem import Field, read_names
 from ..steps import SolutionBuilder, Sym
 from . import mlp_backprop
@@ -169,6 +169,10 @@ NETWORK = Declarations(
                                        "in L(θ^t))"),
 )
 REQUIRED_WITHOUT_NETWORK = "required (not with `network`)"
+
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("loss", "network")
+
 DECLARED = Declarations(
     Declared("parameters", Structured({"type": "array", "items": NAME, "minItems": 1, "maxItems": MAX_PARAMETERS,
                                        "uniqueItems": True}),
@@ -332,7 +336,7 @@ def read(root):
 
 def _parse(field, expected, variables):
     try:
-        return parse_expression(field.text(expected), variables)
+        return check_constants(parse_expression(field.text(expected), variables))
     except ExpressionError as error:
         raise field.located(error) from None
 
@@ -677,7 +681,7 @@ class _Trajectory:
         o, out = self.o, self.out
         section = f"{o.name}: {o.description.split(':')[0]}"
         given = lambda key, symbol, value: out.given(self.key(key), symbol, float(value), section=section,
-                                                     group="hyper")
+                                                     group="hyper", origin=getattr(value, "origin", None))
         self.eta0 = given("eta", Sym("η₀" if o.schedule.varies else "η", r"\eta_{0}" if o.schedule.varies
                                      else r"\eta"), o.learning_rate)
         self.hyper = {}

@@ -46,6 +46,10 @@ AT = Declarations(
     Declared("input", Structured(matrix_schema(MAX_SIZE)), "the map a, a matrix of the `input_size`"),
     Declared("delta", Structured(matrix_schema(MAX_SIZE)), "δ of the pooled map, one number per window"),
 )
+
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("at", "input_size")
+
 DECLARED = Declarations(
     Declared("input_size", SIZE, f"the map: `3` (square) or `[rows, cols]`, each 1 to {MAX_SIZE}"),
     Declared("window", Integer(1, MAX_WINDOW), f"K of the K×K windows, 1 to {MAX_WINDOW}, no larger than the map",

@@ -43,6 +43,10 @@ LONG_RANGE = Declarations(
              default=list(LONG_RANGE_W)),
     Declared("T", Integer(1, MAX_T), f"the power T, 1 to {MAX_T}", default=LONG_RANGE_T),
 )
+
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("inputs",)
+
 DECLARED = Declarations(
     Declared("inputs", Structured(sequence_schema()),
              f"x⁽¹⁾..x⁽ᵀ⁾: a list of numbers (one input) or of equal-length lists (1 to {MAX_UNITS} inputs); 1 to "

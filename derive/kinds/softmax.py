@@ -45,6 +45,9 @@ def _vector(number):
     return {"anyOf": [number, {"type": "array", "items": number, "minItems": 1, "maxItems": MAX_N}]}
 
 
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("n", "at", "results")
+
 DECLARED = Declarations(
     Declared("n", Integer(1, MAX_N), f"the number of components, 1 to {MAX_N}", default=None,
              shown_default="the length of `at`, else 3"),

@@ -60,6 +60,10 @@ _CHANGED = (
                         "updates)"),
     replace(_MLP["learning_rate"], default=REQUIRED, shown_default=None),
 )
+
+# where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
+ERRORS_AT = ("layers",)
+
 DECLARED = Declarations(
     *({d.name: d for d in _CHANGED}.get(d.name, d) for d in mlp_backprop.DECLARED.declared),
     Declared("init", Structured({**INIT.object_schema(), "oneOf": [

@@ -18,6 +18,7 @@ import sympy
 
 from ..errors import ExpressionError
 from ..expr import parse_expression
+from ..fields import check_constants
 
 X = sympy.Symbol("x", real=True)
 
@@ -121,6 +122,7 @@ def activation(text):
         raise
     if X not in expression.free_symbols:
         raise ExpressionError(f"expected a function of x, got the constant {_short(name)!r}")
+    check_constants(expression)
     size = _nodes(expression)
     if size > MAX_NODES:
         raise ExpressionError(f"activation too large ({size} nodes; at most {MAX_NODES})")
