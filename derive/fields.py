@@ -351,9 +351,10 @@ def schema(kind=None):
     from .kinds import KINDS
 
     if kind is not None:
-        return {"$schema": SCHEMA_DIALECT, "title": f"derive problem file, kind: {kind}", **kind_schema(kind)}
+        return _sized({"$schema": SCHEMA_DIALECT, "title": f"derive problem file, kind: {kind}",
+                       **kind_schema(kind)})
     kinds = list(KINDS)
-    return {
+    return _sized({
         "$schema": SCHEMA_DIALECT,
         "title": "derive problem file",
         "type": "object",
@@ -361,7 +362,22 @@ def schema(kind=None):
         "properties": {"kind": {"enum": kinds}},
         "allOf": [{"if": {"properties": {"kind": {"const": k}}, "required": ["kind"]}, "then": kind_schema(k)}
                   for k in kinds],
-    }
+    })
+
+
+def _sized(schema):
+    """`schema` with every number bounded by MAX_MAGNITUDE, as `Field.number` bounds it when reading."""
+    if isinstance(schema, list):
+        return [_sized(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _sized(value) for key, value in schema.items()}
+    if out.get("type") == "number":
+        if "minimum" not in out and "exclusiveMinimum" not in out or out.get("minimum", 0) < -MAX_MAGNITUDE:
+            out["minimum"] = -MAX_MAGNITUDE
+        if "maximum" not in out and "exclusiveMaximum" not in out or out.get("maximum", 0) > MAX_MAGNITUDE:
+            out["maximum"] = MAX_MAGNITUDE
+    return out
 
 
 def schema_text(kind=None):
