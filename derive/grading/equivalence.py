@@ -56,7 +56,7 @@ def equivalent(answer, expected, variables, conditions=()):
     """Compare a student's SymPy expression, written under the domain `conditions`
     (derive.expr.Written), with the expected one; `variables` is a Symbol or several."""
     names = _names(variables, answer, expected)
-    agreed = 0
+    agreed = unknown = 0
     points = sample_points(names, expected)
     points += edge_points(points[0], (answer, expected), conditions)
     for point in points:
@@ -69,6 +69,7 @@ def equivalent(answer, expected, variables, conditions=()):
             side = "the expected expression" if outcome == "answer undefined" else "your expression"
             return Equivalence(False, "numbers", f"only {side} is defined at {where}")
         agreed += outcome == "equal"
+        unknown += outcome == "answer unknown"
     proof = _sympy_verdict(answer - expected)
     if proof is not None:
         return proof
@@ -76,6 +77,9 @@ def equivalent(answer, expected, variables, conditions=()):
         return Equivalence(True, "numbers", f"equal to {DIGITS} significant digits at {agreed} points spread "
                                             f"over [-{FARTHEST:g}, {FARTHEST:g}] (SymPy did not reduce the "
                                             "difference to 0)")
+    if unknown and not agreed:
+        return Equivalence(None, "undecided", "your expression could not be evaluated at any point tried (its "
+                                              "numbers are too large or too delicate), and SymPy did not decide")
     return Equivalence(None, "undecided", f"the two could be compared at {agreed} points only (at least "
                                           f"{MIN_AGREED} are needed), and SymPy did not decide")
 

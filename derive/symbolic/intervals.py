@@ -47,9 +47,11 @@ def compare(answer, expected, point, conditions=()):
 
     Returns "equal" (both known to DIGITS digits, their intervals meet),
     "different" (the intervals are disjoint), "answer undefined",
-    "expected undefined", "both undefined" or "unknown", each as decided
-    at the lowest precision that decides it.
+    "expected undefined", "both undefined", "answer unknown" (the expected
+    value is known, the answer's cannot be computed) or "unknown", each as
+    decided at the lowest precision that decides it.
     """
+    a = e = Unknown
     for prec in PRECISIONS:
         a = _defined_value(answer, point, prec, conditions)
         e = _defined_value(expected, point, prec, ())
@@ -65,6 +67,8 @@ def compare(answer, expected, point, conditions=()):
             return "different"
         if _narrow(a) and _narrow(e):
             return "equal"
+    if a is Unknown and e is not Unknown and e is not Undefined and _narrow(e):
+        return "answer unknown"
     return "unknown"
 
 
