@@ -41,7 +41,7 @@ def test_the_interval_holds_sympys_value_and_is_narrow(expression, point):
         pytest.skip("outside the domain")
     interval = evaluate(expression, point, PRECISIONS[0])
     with mpmath.workprec(400):
-        oracle = mpmath.mp.make_mpf(sympy.N(exact, 60)._to_mpmath(400))
+        oracle = mpmath.mpf(sympy.N(exact, 60)._to_mpmath(400))
         low, high = (mpmath.mp.make_mpf(v) for v in interval)
         slack = abs(oracle) * mpmath.mpf(10) ** -55  # the oracle's own last digits
         assert low - slack <= oracle <= high + slack
