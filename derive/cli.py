@@ -142,7 +142,7 @@ def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, s
 @click.argument("problem")
 @click.option("--roster", required=True, type=click.Path(dir_okay=False),
               help="CSV file with a header line and an id column: one variant per student.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", required=True, type=click.Path(), metavar="DIRECTORY",
               help="Directory for <id>.yaml per student, answer-key.md and answer-key.tex.")
 @click.option("--draws", default=1000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Draws tried per student before a constraint is reported as unmet.")

@@ -1,14 +1,19 @@
 """A class's grading: the per-item summary, and the report files (CSV, JSON, Gradescope).
 
 Every file is written whole or not at all: to a temporary file beside the
-target, then renamed over it.
+target, then renamed over it, with the mode a new file gets (or the mode of
+the file it replaces). A CSV cell that a spreadsheet would run as a formula
+is written as text.
 """
 
 import csv
+import errno
 import io
 import json
 import os
-import tempfile
+import re
+import secrets
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,26 +122,47 @@ class ClassResult:
 
 
 def write_atomically(path, text):
-    """Write `text` to `path` whole or not at all (temporary file, then rename)."""
+    """Write `text` to `path` whole or not at all (temporary file, then rename).
+
+    The file gets the permissions of the file it replaces, or else those
+    any new file gets (0o666 less the umask), as `open(path, "w")` would.
+    """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        handle, temporary = _new_file_beside(directory, path.name)
     except OSError as error:
         raise DeriveError(f"cannot write the report: {error.strerror}", path=str(path)) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
+        try:
+            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode) & 0o777)
+        except FileNotFoundError:
+            pass  # a new report: the mode it was created with
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
 
 
+def _new_file_beside(directory, name):
+    """(descriptor, path) of a new hidden file in `directory`, created with mode 0o666 for the umask to
+    narrow, as any new file is (`tempfile.mkstemp` would make it 0o600)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        candidate = directory / f".{name}.{secrets.token_hex(4)}"
+        try:
+            return os.open(candidate, flags, 0o666), str(candidate)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary file name")
+
+
 def gradebook_csv(result):
     """One row per student, one column per item (points earned), the total, and the status."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _SafeWriter(out)
     writer.writerow(["student", "file", *result.items, "total", "max", "status"])
     for sheet in result.results:
         if sheet.error:
@@ -149,12 +175,39 @@ def gradebook_csv(result):
     return out.getvalue()
 
 
+class _SafeWriter:
+    """A csv writer of rows ending in a line feed whose cells a spreadsheet shows as written: text it
+    would take for a formula (starting with =, +, -, @, a tab or a carriage return) gets a leading ' ,
+    a number stays a number, and a cell holding a line break of either kind is quoted."""
+
+    def __init__(self, out):
+        self.out = out
+        self.row = io.StringIO()
+        self.writer = csv.writer(self.row, lineterminator="\r\n")  # so that a lone "\r" gets its cell quoted
+
+    def writerow(self, cells):
+        self.row.seek(0)
+        self.row.truncate()
+        self.writer.writerow([_cell(cell) for cell in cells])
+        self.out.write(self.row.getvalue()[:-2] + "\n")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def _cell(value):
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START) or _PLAIN_NUMBER.fullmatch(value):
+        return value
+    return "'" + value
+
+
 def summary_csv(result):
     """The class summary, one row per item: counts by outcome and the slips behind the wrong answers."""
     from .slips import LABELS
 
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _SafeWriter(out)
     writer.writerow(["item", "right", "follow_through", "wrong", "missing", "slips"])
     for row in result.summary():
         slips = "; ".join(f"{LABELS.get(code, code)} ({code}): {count}" for code, count in row["slips"].items())

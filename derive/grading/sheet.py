@@ -8,19 +8,26 @@
 Answers are kept as the text the student wrote; numbers are read without
 `eval` (a decimal, `1/2`, `−0.02` with a Unicode minus, `2e-3`). Unknown keys
 are reported as warnings with the closest known key, and ignored.
+
+A sheet is untrusted input: only a regular file is read, its size checked
+before reading; aliases are counted before they are expanded; YAML's dates
+and base-60 numbers stay the text the student wrote.
 """
 
 import difflib
+import errno
 import math
 import numbers
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AnswerSheetError, DeriveError, ExpressionError
 from ..expr import parse_expression
-from ..problem import check_yaml_depth, problem_from_yaml_error
+from ..problem import MAX_DEPTH, check_yaml_depth, problem_from_yaml_error
 
 IDENTITY_FIELDS = ("id", "student", "name")
 MAX_ANSWER_LENGTH = 1000
@@ -95,26 +102,63 @@ def _as_yaml_value(value):
 
 
 def _answer_sheet(data, lines, path, default_student, known_keys):
-    """The AnswerSheet of a sheet's top-level mapping; `lines` gives each key's line in the file, if any."""
+    """The AnswerSheet of a sheet's top-level mapping; `lines` gives each key's line in the file, if any.
+
+    A blank identity field (a template's `id:`) leaves the default student,
+    the file name. A single value written at `K` answers the only item under
+    `K` when that item is `K[1]` (or `K[1][1]`...): `yhat: 0.809` answers
+    `yhat[1]`, unless the sheet answers `yhat[1]` itself.
+    """
     student = default_student
-    answers, unknown = {}, []
+    answers, unknown, shorthand = {}, [], []
+    under = None
     count = 0
     for key, value in data.items():
         line = lines.get(key)
         key = str(key)
         if key in IDENTITY_FIELDS:
-            if key == "id" or student == default_student:
+            if not _is_blank(value) and (key == "id" or student == default_student):
                 student = str(value)
             continue
         for sub_key, sub_value in _expand(key, value):
             count += 1
             if count > MAX_ANSWERS:
                 raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=path, line=line)
-            if sub_key not in known_keys:
-                unknown.append((sub_key, line))
+            if sub_key in known_keys:
+                answers[sub_key] = read_answer(sub_value, line)
                 continue
-            answers[sub_key] = read_answer(sub_value, line)
-    return AnswerSheet(path, student, answers, _unknown_key_warnings(unknown, known_keys))
+            if under is None:
+                under = _only_items_under(known_keys)
+            target = under.get(sub_key)
+            if target is not None and _ONES.fullmatch(target[len(sub_key):]):
+                shorthand.append((sub_key, target, sub_value, line))
+            else:
+                unknown.append((sub_key, line))
+    warnings = []
+    for written, target, value, line in shorthand:
+        if target in answers:
+            where = f"line {line}: " if line is not None else ""
+            warnings.append(f"{where}key {written!r} ignored: {target!r} is answered too")
+        else:
+            answers[target] = read_answer(value, line)
+    return AnswerSheet(path, student, answers, warnings + _unknown_key_warnings(unknown, known_keys))
+
+
+_ONES = re.compile(r"(?:\[1\])+")
+
+
+def _is_blank(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _only_items_under(known_keys):
+    """{K: the known key under K, or None when several are}, for every K such that a known key is `K[...]`."""
+    under = {}
+    for key in known_keys:
+        for at in [i for i, c in enumerate(key) if c == "["]:
+            prefix = key[:at]
+            under[prefix] = None if prefix in under else key
+    return under
 
 
 def _unknown_key_warnings(unknown, known_keys, shown=10):
@@ -188,18 +232,14 @@ def _load(path):
     """(data, lines of the top-level keys) of a sheet, with libyaml when it is there.
 
     A sheet is plain data: no duplicate keys, no tags that build objects
-    (the safe loader's), bounded size; aliases share values rather than copy
-    them, and `MAX_ANSWERS` bounds what a list can spread into.
+    (the safe loader's), bounded size and nesting; aliases are counted on
+    the composed node graph before any value is built, so that one that
+    contains itself or spreads into too many values is refused (MAX_NODES).
     """
     import yaml
 
     where = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as error:
-        raise AnswerSheetError(f"cannot read: {error.strerror or error}", path=where) from None
-    if len(raw) > MAX_SHEET_BYTES:
-        raise AnswerSheetError(f"file too large ({len(raw)} bytes; at most {MAX_SHEET_BYTES})", path=where)
+    raw = _read_bytes(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -214,7 +254,13 @@ def _load(path):
             raise AnswerSheetError(error.message, path=where, line=error.line) from None
     loader = _SheetLoader(text)
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            raise AnswerSheetError("empty answer sheet", path=where, line=1)
+        _check_expansion(node)
+        data = loader.construct_document(node)
+    except AnswerSheetError as error:
+        raise error.locate(path=where) from None
     except yaml.YAMLError as error:
         problem = problem_from_yaml_error(yaml, error, text)  # worded as for a problem file
         raise AnswerSheetError(problem.message, path=where, line=problem.line) from None
@@ -229,6 +275,130 @@ def _load(path):
     return data, loader.key_lines
 
 
+def _read_bytes(path):
+    """The bytes of a sheet that is a regular file of at most MAX_SHEET_BYTES, or AnswerSheetError saying why not.
+
+    The file is opened without blocking (a named pipe with no writer) and
+    checked on the open descriptor before anything is read, so that a device
+    (a link to /dev/zero) or a directory is refused, never read.
+    """
+    where = str(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        raise AnswerSheetError(_cannot_open(path, error), path=where) from None
+    try:
+        status = os.fstat(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise AnswerSheetError("a directory, not a file", path=where)
+        if not stat.S_ISREG(status.st_mode):
+            raise AnswerSheetError(f"not a regular file ({_file_type(status.st_mode)})", path=where)
+        if status.st_size > MAX_SHEET_BYTES:
+            raise AnswerSheetError(f"file too large ({status.st_size} bytes; at most {MAX_SHEET_BYTES})", path=where)
+        chunks, size = [], 0
+        while size <= MAX_SHEET_BYTES:  # the file may grow while it is read
+            chunk = os.read(descriptor, MAX_SHEET_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_SHEET_BYTES:
+            raise AnswerSheetError(f"file too large (more than {MAX_SHEET_BYTES} bytes)", path=where)
+        return b"".join(chunks)
+    except OSError as error:
+        raise AnswerSheetError(f"cannot read: {error.strerror or error}", path=where) from None
+    finally:
+        os.close(descriptor)
+
+
+def _cannot_open(path, error):
+    """Why a sheet could not be opened, in a few words."""
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if error.errno == errno.ENOENT:
+        return "dangling symbolic link" if os.path.islink(path) else "no such file"
+    if error.errno == errno.EISDIR:
+        return "a directory, not a file"
+    return f"cannot read: {error.strerror or error}"
+
+
+def _file_type(mode):
+    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+MAX_NODES = 4 * MAX_ANSWERS  # keys, lists and values of a sheet of MAX_ANSWERS answers, with room to spare
+
+
+def _check_expansion(root):
+    """Refuse a node graph whose aliases make a value contain itself, nest deeper than MAX_DEPTH, or
+    spread into more than MAX_NODES values; each top-level key is blamed for its own value.
+
+    Each node is visited once (its expanded size and depth remembered), with
+    a stack rather than recursion, so a billion laughs costs what its text does.
+    """
+    import yaml
+
+    sizes, depths = {}, {}
+    shared = False
+    total = 1
+    pairs = root.value if isinstance(root, yaml.MappingNode) else [(None, root)]
+    for key_node, value_node in pairs:
+        line = key_node.start_mark.line + 1 if key_node is not None else None
+        for node in (key_node, value_node):
+            if node is None:
+                continue
+            try:
+                shared |= _measure(yaml, node, sizes, depths)
+            except AnswerSheetError as error:
+                raise error.locate(line=line) from None
+            levels = depths[id(node)] + (key_node is not None)  # the top-level mapping is a level too
+            if levels > MAX_DEPTH:
+                raise AnswerSheetError(f"nested too deeply (more than {MAX_DEPTH} levels)", line=line)
+            total += sizes[id(node)]
+        if shared and total > MAX_NODES:
+            raise AnswerSheetError(f"too many values through aliases (more than {MAX_NODES})", line=line)
+
+
+def _measure(yaml, root, sizes, depths):
+    """Record the expanded size (capped past MAX_NODES) and depth of `root` and the nodes under it;
+    return whether some node was reached twice (through an alias)."""
+    shared = False
+    open_ = set()  # the nodes being measured: the current path from `root`
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        children = _children(yaml, node)
+        if children_done:
+            open_.discard(key)
+            sizes[key] = min(MAX_NODES + 1, 1 + sum(sizes[id(child)] for child in children))
+            depths[key] = 1 + max((depths[id(child)] for child in children), default=0) \
+                if not isinstance(node, yaml.ScalarNode) else 0
+            continue
+        if key in sizes:
+            shared = True
+            continue
+        if key in open_:
+            raise AnswerSheetError("recursive alias: a value contains itself")
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children)
+    return shared
+
+
+def _children(yaml, node):
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    return ()
+
+
 class _Duplicate(Exception):
     def __init__(self, key, line):
         self.key, self.line = key, line
@@ -240,8 +410,24 @@ def _loader_base():
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# YAML 1.1 reads `2020-01-01` as a date and `12:30` as 750 (base 60), `010` as 8 (octal): a student meant
+# none of these, so a sheet resolves only decimal numbers, and the rest stays the text that was written.
+_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_RESOLVED_ELSEWHERE = {_INT_TAG, _FLOAT_TAG, "tag:yaml.org,2002:timestamp"}
+_DECIMAL_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
+_DECIMAL_FLOAT = re.compile(r"""^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?
+                                |\.[0-9_]+(?:[eE][-+][0-9]+)?
+                                |[-+]?\.(?:inf|Inf|INF)
+                                |\.(?:nan|NaN|NAN))$""", re.X)
+
+
 class _SheetLoader(_loader_base()):
-    """The safe YAML loader, remembering the line of each top-level key and refusing duplicates."""
+    """The safe YAML loader, remembering the line of each top-level key and refusing duplicates;
+    it reads no dates and no base-60, octal or hexadecimal numbers."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _RESOLVED_ELSEWHERE]
+        for first, resolvers in _loader_base().yaml_implicit_resolvers.items()}
 
     def __init__(self, stream):
         super().__init__(stream)
@@ -264,6 +450,10 @@ class _SheetLoader(_loader_base()):
         return super().construct_mapping(node, deep=deep)
 
 
+_SheetLoader.add_implicit_resolver(_INT_TAG, _DECIMAL_INT, list("-+0123456789"))
+_SheetLoader.add_implicit_resolver(_FLOAT_TAG, _DECIMAL_FLOAT, list("-+0123456789."))
+
+
 def _expand(key, value):
     """(key, value) pairs: a list answer spreads over the key's next index."""
     if isinstance(value, list):
@@ -281,7 +471,10 @@ def read_answer(value, line=None):
         reason = f"{str(value).lower()} is not a number or an expression"
         return Answer(str(value).lower(), problem=reason, line=line, refused=reason)
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            number = math.inf
         if not math.isfinite(number):
             return Answer(str(value), problem="not a finite number", line=line)
         return Answer(_as_text(value), number, line=line)
@@ -299,31 +492,59 @@ def _as_text(value):
     return repr(value) if isinstance(value, float) else str(value)
 
 
+# a number as people write it, in ASCII digits: float() also takes `１`, `٣` and `1_000`, which are not
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_NOT_FINITE = re.compile(r"[-+]?(?:inf|infinity|nan)", re.IGNORECASE)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?")
+_SPACED_DIGITS = re.compile(r"[0-9.]\s+[0-9.]")
+_TIME = re.compile(r"[-+]?[0-9]+(?::[0-9]{1,2})+(?:\.[0-9]*)?")
+
+
 def _number(text):
-    """(number, problem) for answer text: a plain number, or a constant expression like 1/2."""
-    plain = text.replace("−", "-").replace(" ", "")
+    """(number, problem) for answer text: a plain number, or a constant expression like 1/2.
+
+    Only ASCII digits make a number, and a space never joins two parts of
+    one (`0.8 09` is not 0.809); a date or a time is text, not a number.
+    """
+    plain = re.sub(r"^([-+])\s+", r"\1", text.replace("−", "-"))
     if "," in plain and "." not in plain:
         return None, f"{text!r}: use a decimal point, not a comma"
-    try:
+    if _PLAIN_NUMBER.fullmatch(plain):
         number = float(plain)
         return (number, "") if math.isfinite(number) else (None, "not a finite number")
-    except ValueError:
-        pass  # not a plain number: perhaps a constant expression such as 1/2
+    if _NOT_FINITE.fullmatch(plain):
+        return None, "not a finite number"
+    if _DATE.fullmatch(plain):
+        return None, f"{text!r} is a date, not a number"
+    if _TIME.fullmatch(plain):
+        return None, f"{text!r} is a time, not a number"
+    if _SPACED_DIGITS.search(plain):
+        return None, f"{text!r}: a space inside a number"
     try:
         expression = parse_expression(text, {})
     except ExpressionError as error:
         return None, error.message
     if expression.free_symbols or not expression.is_number:
         return None, "not a number"
-    try:
-        number = float(expression)
-    except (TypeError, ValueError, OverflowError):
+    from ..symbolic.intervals import Undefined, Unknown, known_value
+
+    try:  # bounded interval arithmetic, never SymPy's unbounded evalf (sin(e^(e^15)))
+        number = known_value(expression)
+    except Undefined:
         return None, "not a real number"
+    except Unknown:
+        return None, "too large or too delicate a number to evaluate"
     return (number, "") if math.isfinite(number) else (None, "not a finite number")
 
 
 def blank_sheet(problem, solution, items):
-    """A blank answer sheet: every item in solution order, an empty answer, and what it is."""
+    """A blank answer sheet: every item in solution order, an empty answer, and what it is.
+
+    A comment never shows an expected value: it gives the item's symbol, its
+    section's heading (without the statement of a critical point or curve,
+    which is an answer) and the kind of answer; a verdict lists every word
+    it may be.
+    """
     width = max([len("id")] + [len(key) for key in items]) + 1
     lines = [
         f"# Answer sheet: {problem.title} ({problem.name})",
@@ -333,7 +554,8 @@ def blank_sheet(problem, solution, items):
     ]
     for key in items:
         step = solution[key]
-        what = f"{step.symbol.text}: {step.section}"
+        heading = neutral_heading(step.section)
+        what = f"{step.symbol.text}: {heading}" if heading else step.symbol.text
         if step.is_symbolic:
             from .grader import answer_variables
 
@@ -345,13 +567,30 @@ def blank_sheet(problem, solution, items):
     return "\n".join(lines) + "\n"
 
 
+# `Critical point 1: (w1, w2) = (-1.01118, 0)`: a numbered heading, then a statement of where it is
+_STATED = re.compile(r"(?P<label>[^:=]*?[0-9]+): (?P<statement>.*=.*)")
+
+
+def neutral_heading(section):
+    """A section's heading as an answer sheet may show it: a numbered heading that goes on to state
+    values (`Critical curve 1: w1 w2 = 1`) keeps its label only (`Critical curve 1`)."""
+    match = _STATED.fullmatch(section)
+    return match["label"] if match else section
+
+
 def sheet_paths(arguments):
-    """The answer sheets named on a command line: files as given, directories' *.yaml / *.yml sorted."""
+    """The answer sheets named on a command line: files as given; of a directory, every entry whose name
+    ends in .yaml or .yml, sorted by name.
+
+    Every such entry is returned, whatever it is (a dangling link, a
+    directory, a pipe), so that reading it says why it is no sheet and a
+    class's report has its line.
+    """
     paths = []
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
-            paths += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            paths += sorted((p for p in path.iterdir() if p.suffix in (".yaml", ".yml")), key=lambda p: p.name)
         else:
             paths.append(path)
     return paths

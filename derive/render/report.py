@@ -1,4 +1,11 @@
-"""Grading reports for people: one sheet item by item, or a whole class with a per-item summary."""
+"""Grading reports for people: one sheet item by item, or a whole class with a per-item summary.
+
+Whatever a sheet brings (a student id, an answer, a file name) is printed
+through `visible`, so that control characters show as escapes instead of
+acting on the terminal or the page.
+"""
+
+import re
 
 from ..steps import format_number
 from .printer import SolutionPrinter
@@ -17,22 +24,23 @@ class TextReportPrinter(SolutionPrinter):
         if len(result.results) == 1:
             return self.header(problem) + self._print(result.results[0])
         lines = [f"{self.header(problem)}{len(result.results)} sheets, {len(result.unreadable)} unreadable", ""]
-        name_width = max([len("student")] + [len(r.student) for r in result.results])
+        names = [visible(r.student) for r in result.results]
+        name_width = max([len("student")] + [len(name) for name in names])
         lines.append(f"  {'student':<{name_width}}  {'score':>11}  {'OK':>4} {'FT':>4} {'wrong':>6} {'missing':>8}")
-        for sheet in result.results:
+        for sheet, name in zip(result.results, names):
             if sheet.error:
-                lines.append(f"  {sheet.student:<{name_width}}  unreadable: {sheet.error}")
+                lines.append(f"  {name:<{name_width}}  unreadable: {visible(sheet.error)}")
                 continue
             codes = [v.code for v in sheet.verdicts]
             wrong = sum(c not in ("OK", "FT", "MISSING") for c in codes)
-            lines.append(f"  {sheet.student:<{name_width}}  {_score(sheet.score, sheet.max_score):>11}  "
+            lines.append(f"  {name:<{name_width}}  {_score(sheet.score, sheet.max_score):>11}  "
                          f"{codes.count('OK'):>4} {codes.count('FT'):>4} {wrong:>6} {codes.count('MISSING'):>8}")
         lines += ["", "Per item (how many students got it right, by follow-through, wrong, missing):"]
-        key_width = max([len("item")] + [len(k) for k in result.items])
+        key_width = max([len("item")] + [len(visible(k)) for k in result.items])
         lines.append(f"  {'item':<{key_width}}  {'right':>5} {'FT':>4} {'wrong':>6} {'missing':>8}  most frequent wrong answers")
         for row in result.summary():
-            frequent = ", ".join(f"{answer} ({count})" for answer, count in row["frequent_wrong"])
-            lines.append(f"  {row['key']:<{key_width}}  {row['right']:>5} {row['follow_through']:>4} "
+            frequent = ", ".join(f"{visible(answer)} ({count})" for answer, count in row["frequent_wrong"])
+            lines.append(f"  {visible(row['key']):<{key_width}}  {row['right']:>5} {row['follow_through']:>4} "
                          f"{row['wrong']:>6} {row['missing']:>8}  {frequent}".rstrip())
         lines += self.slips(result)
         return "\n".join(lines) + "\n"
@@ -42,18 +50,19 @@ class TextReportPrinter(SolutionPrinter):
         rows = slip_lines(result)
         if not rows:
             return []
-        return ["", "Slips behind the wrong answers (what to re-teach):"] + [f"  {key}: {text}" for key, text in rows]
+        return ["", "Slips behind the wrong answers (what to re-teach):"] + [
+            f"  {visible(key)}: {visible(text)}" for key, text in rows]
 
     def header(self, problem):
-        return f"Grading: {problem.title} ({problem.name})\n"
+        return f"Grading: {visible(problem.title)} ({visible(problem.name)})\n"
 
     def _print_SheetResult(self, sheet):
-        lines = [f"Student: {sheet.student} ({sheet.path})"]
+        lines = [f"Student: {visible(sheet.student)} ({visible(sheet.path)})"]
         if sheet.error:
-            return "\n".join(lines + [f"  unreadable: {sheet.error}"]) + "\n"
-        lines += [f"  warning: {w}" for w in sheet.warnings]
-        width = max([len("item")] + [len(v.key) for v in sheet.verdicts])
-        answer_width = min(24, max([len("answer")] + [len(v.answer) for v in sheet.verdicts]))
+            return "\n".join(lines + [f"  unreadable: {visible(sheet.error)}"]) + "\n"
+        lines += [f"  warning: {visible(w)}" for w in sheet.warnings]
+        width = max([len("item")] + [len(visible(v.key)) for v in sheet.verdicts])
+        answer_width = min(24, max([len("answer")] + [len(visible(v.answer)) for v in sheet.verdicts]))
         self.columns = (width, answer_width)
         lines.append("")
         lines.append(f"  {'item':<{width}}  {'answer':<{answer_width}}  {'verdict':<10} points")
@@ -64,20 +73,23 @@ class TextReportPrinter(SolutionPrinter):
 
     def _print_Verdict(self, v):
         width, answer_width = self.columns
-        answer = v.answer if len(v.answer) <= answer_width else v.answer[:answer_width - 3] + "..."
-        first = f"  {v.key:<{width}}  {answer or '-':<{answer_width}}  {v.code:<10} {_score(v.points, v.max_points)}"
+        answer = visible(v.answer)
+        answer = answer if len(answer) <= answer_width else answer[:answer_width - 3] + "..."
+        detail, expected = visible(v.detail), visible(v.expected)
+        first = (f"  {visible(v.key):<{width}}  {answer or '-':<{answer_width}}  {v.code:<10} "
+                 f"{_score(v.points, v.max_points)}")
         if v.code == "OK":
-            return [first + (f"  {v.detail}" if v.decided_by else "")]
+            return [first + (f"  {detail}" if v.decided_by else "")]
         indent = " " * (width + answer_width + 6)
         lines = [first]
         if v.code == "FT":
-            lines.append(f"{indent}{v.detail}")
+            lines.append(f"{indent}{detail}")
         else:
-            lines.append(f"{indent}{v.detail}; expected {v.expected}" if v.detail else f"{indent}expected {v.expected}")
+            lines.append(f"{indent}{detail}; expected {expected}" if detail else f"{indent}expected {expected}")
         if v.slip_detail:
-            lines.append(f"{indent}{v.slip_detail}")
+            lines.append(f"{indent}{visible(v.slip_detail)}")
         if v.calculation:
-            lines.append(f"{indent}{v.calculation}")
+            lines.append(f"{indent}{visible(v.calculation)}")
         return lines
 
 
@@ -97,6 +109,19 @@ def _score(points, max_points):
     return f"{format_number(points)}/{format_number(max_points)}"
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def visible(text):
+    """`text` with each control character (C0, DEL, C1) written as an escape: `\\x1b`, `\\u009b`."""
+    return _CONTROL.sub(_escape_control, str(text))
+
+
+def _escape_control(match):
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+
+
 class MarkdownReportPrinter(SolutionPrinter):
     """Prints a SheetResult or a ClassResult as Markdown tables (how a notebook shows them), each
     item with its symbol and expected value in LaTeX math; `|` never appears inside a cell."""
@@ -108,7 +133,7 @@ class MarkdownReportPrinter(SolutionPrinter):
         return self._print(result)
 
     def header(self, problem):
-        return f"### Grading: {_escape(problem.title)} (`{problem.name}`)\n"
+        return f"### Grading: {_escape(problem.title)} ({_code(problem.name)})\n"
 
     def _print_ClassResult(self, result):
         lines = [self.header(result.problem)]
@@ -186,13 +211,13 @@ _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|$~"})
 
 
 def _escape(text):
-    """Text that Markdown prints as it is, on one line of a table cell."""
-    return str(text).replace("\n", " ").translate(_MARKDOWN_SPECIAL)
+    """Text that Markdown prints as it is, on one line of a table cell, control characters escaped."""
+    return visible(str(text).replace("\n", " ")).translate(_MARKDOWN_SPECIAL)
 
 
 def _code(text):
-    """Text in a code span (a student's answer, a key), safe inside a table cell."""
-    text = str(text).replace("\n", " ").replace("|", r"\|")
+    """Text in a code span (a student's answer, a key), safe inside a table cell, control characters escaped."""
+    text = visible(str(text).replace("\n", " ")).replace("|", r"\|")
     return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 

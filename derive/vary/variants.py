@@ -388,6 +388,8 @@ def write_variants(made, out_dir):
     from ..grading.report import write_atomically
 
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise DeriveError("not a directory (a file of that name exists)", path=str(out))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
