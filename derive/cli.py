@@ -54,12 +54,20 @@ def cli():
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Also draw the error surface (critical_points) or the optimisers' paths (optimizer), "
                    "for 2 parameters, to this .png or .svg file.")
-def solve(problem, format_, exact, keys, plot_path):
-    """Print the worked solution of PROBLEM (a file, or a bundled problem's name)."""
+@click.option("--fragment", is_flag=True,
+              help="With --format latex: the document's body only, for pasting; its first line names the "
+                   "packages it needs.")
+def solve(problem, format_, exact, keys, plot_path, fragment):
+    """Print the worked solution of PROBLEM (a file, or a bundled problem's name).
+
+    --format latex prints a whole document that pdflatex compiles as it is.
+    """
     from .problem import load_problem
     from .render import render
     from .steps import EXACT
 
+    if fragment and format_ != "latex":
+        raise click.UsageError("--fragment needs --format latex")
     loaded = load_problem(problem)
     solution = loaded.solve(EXACT if exact else None)
     if plot_path:  # drawn before printing, so that a refusal is the only line printed
@@ -67,6 +75,8 @@ def solve(problem, format_, exact, keys, plot_path):
 
         plot_solution(loaded, solution, plot_path)
     settings = {} if format_ == "json" else {"keys": keys}
+    if format_ == "latex":
+        settings["fragment"] = fragment
     click.echo(render(solution, format_, **settings), nl=False)
 
 

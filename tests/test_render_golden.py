@@ -12,6 +12,10 @@ CASES = [
     ("lecture-bp-3layer", "json", []),
     ("lecture-bp-3layer", "text", ["--exact"]),
     ("lecture-forward", "text", []),
+    ("lecture-saddle", "latex", []),  # Unicode in notes and text (∇, θ′, ≠, <) as macros
+    ("optimizer-mlp", "latex", []),  # symbols with two superscripts, w^{1}_{11}^{(0)}, braced
+    ("softmax-cross-entropy", "latex", []),  # a power of a symbol with a superscript, {a^{(1)}_{1}}^{2}
+    ("hw2-sigmoid", "latex", ["--fragment", "--keys"]),  # the body for pasting, each key after its line break
 ]
 
 
@@ -20,7 +24,7 @@ def test_printed_solution_matches_golden(runner, golden, name, format_, extra):
     result = runner.invoke(cli, ["solve", str(PROBLEMS / f"{name}.yaml"), "--format", format_, *extra])
     assert result.exit_code == 0, result.output
     suffix = {"text": "txt", "markdown": "md", "latex": "tex", "json": "json"}[format_]
-    tag = "-exact" if "--exact" in extra else ""
+    tag = "".join("-" + option.removeprefix("--") for option in extra)
     golden(f"{name}{tag}.{suffix}", result.output)
 
 

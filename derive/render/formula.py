@@ -11,6 +11,8 @@ Dispatch is SymPy's: `_print_Add`, `_print_Mul`, ... on a Printer subclass;
 TextFormula, LatexFormula and KeyFormula differ in a few tokens only.
 """
 
+import re
+
 from sympy import Pow
 from sympy.printing.printer import Printer
 
@@ -339,6 +341,10 @@ class LatexFormula(FormulaPrinter):
         return rf"\sqrt{{{inner}}}"
 
     def power(self, base, exponent):
+        """base^{exponent}; a base that carries its own script (a^{(1)}_{1}, \\sigma') is braced first,
+        {a^{(1)}_{1}}^{2}, since a second superscript on one symbol is an error in LaTeX."""
+        if _has_superscript(base):
+            base = f"{{{base}}}"
         return f"{base}^{{{exponent}}}"
 
     def call(self, name, args):
@@ -459,6 +465,20 @@ def subscript(text):
     if all(character in _SUBSCRIPTS for character in text):
         return "".join(_SUBSCRIPTS[character] for character in text)
     return f"_{text}" if len(text) == 1 else f"_({text})"
+
+
+def _has_superscript(latex):
+    """Whether `latex` has a superscript or a prime outside every group and every \\left...\\right pair:
+    `a^{(1)}_{1}` and `\\sigma'` have, `u_{1}`, `{x}^{\\top}` and `\\left(a^{2} - y\\right)` have not."""
+    depth = 0
+    for token in re.findall(r"\\[A-Za-z]+|\\.|.", latex):
+        if token in ("{", r"\left"):
+            depth += 1
+        elif token in ("}", r"\right"):
+            depth -= 1
+        elif depth == 0 and token in ("^", "'"):
+            return True
+    return False
 
 
 def _reciprocal(expr):

@@ -1,0 +1,190 @@
+"""The LaTeX `derive solve --format latex` prints, compiled by pdflatex as it is, and its parts inline.
+
+Every bundled problem's document is compiled on its own (two pdflatex
+processes at a time), and every problem's `--fragment --keys` body is
+compiled once more, all of them in one document whose preamble loads exactly
+the packages each fragment's first line names. The compilations are skipped
+only where pdflatex is not installed; CI installs it and fails without it
+(.ci/run), so there they always run.
+"""
+
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sympy
+
+from conftest import PROBLEMS
+from derive.cli import cli
+from derive.problem import load_problem
+from derive.render import render
+from derive.render.formula import latex_formula, text_formula
+from derive.render.latex import PACKAGES, ascii_latex, plain_latex
+from derive.steps import Sym
+
+NAMES = sorted(path.stem for path in PROBLEMS.glob("*.yaml"))
+PDFLATEX = shutil.which("pdflatex")
+needs_pdflatex = pytest.mark.skipif(
+    PDFLATEX is None, reason="pdflatex is not installed (apt-get install texlive-latex-base "
+                             "texlive-latex-recommended texlive-fonts-recommended)")
+FRAGMENT_COMMENT = re.compile(r"% Needs \\usepackage\{([a-z,]+)\}; \\allowdisplaybreaks in the preamble")
+
+
+def pdflatex(directory, name):
+    """Compile directory/name.tex; (return code, log text)."""
+    process = subprocess.run([PDFLATEX, "-halt-on-error", "-interaction=nonstopmode", f"{name}.tex"],
+                             cwd=directory, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, timeout=120)
+    log = (directory / f"{name}.log").read_text(encoding="latin-1")
+    return process.returncode, log
+
+
+@pytest.fixture(scope="module")
+def solutions():
+    return {name: load_problem(PROBLEMS / f"{name}.yaml").solve() for name in NAMES}
+
+
+@pytest.fixture(scope="module")
+def compiled(solutions, tmp_path_factory):
+    """{name: (document, return code, log)} for every bundled problem's own document."""
+    directory = tmp_path_factory.mktemp("latex")
+    documents = {name: render(solution, "latex") for name, solution in solutions.items()}
+    for name, document in documents.items():
+        (directory / f"{name}.tex").write_text(document, encoding="utf-8")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(NAMES, pool.map(lambda name: pdflatex(directory, name), NAMES)))
+    return {name: (documents[name], *results[name]) for name in NAMES}
+
+
+def errors(log):
+    return [line for line in log.splitlines() if line.startswith("! ")]
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("name", NAMES)
+def test_every_bundled_problem_compiles_with_pdflatex(compiled, name):
+    document, status, log = compiled[name]
+    assert (status, errors(log)) == (0, []), f"{name}: {errors(log)}"
+    assert "Output written on" in log
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_document_is_plain_ascii_with_every_character_known(solutions, name):
+    document = render(solutions[name], "latex")
+    assert document.isascii()
+    assert "[U+" not in document  # no character fell through the table
+    assert document.splitlines()[1:3] == [r"\documentclass{article}", r"\usepackage{amsmath,amssymb}"]
+    assert document.endswith("\\end{document}\n")
+
+
+@needs_pdflatex
+def test_every_fragment_compiles_with_the_packages_its_first_line_names(solutions, tmp_path):
+    body = []
+    for name, solution in solutions.items():
+        fragment = render(solution, "latex", fragment=True, keys=True)
+        packages = FRAGMENT_COMMENT.match(fragment).group(1)
+        (tmp_path / f"{name}.tex").write_text(fragment, encoding="utf-8")
+        body.append(rf"\input{{{name}}}")
+    assert packages == ",".join(PACKAGES)
+    preamble = [r"\documentclass{article}", rf"\usepackage{{{packages}}}", r"\allowdisplaybreaks"]
+    (tmp_path / "all.tex").write_text("\n".join(preamble + [r"\begin{document}"] + body + [r"\end{document}"]),
+                                      encoding="utf-8")
+    status, log = pdflatex(tmp_path, "all")
+    assert (status, errors(log)) == (0, [])
+
+
+# -- the command line -------------------------------------------------------------------------------
+
+def test_a_fragment_starts_with_the_packages_it_needs(runner):
+    result = runner.invoke(cli, ["solve", "hw2-sigmoid", "--format", "latex", "--fragment"])
+    assert result.exit_code == 0, result.output
+    first, second, third = result.output.splitlines()[:3]
+    assert first == (r"% Needs \usepackage{amsmath,amssymb}; \allowdisplaybreaks in the preamble lets long "
+                     "displays break across pages.")
+    assert (second, third[:10]) == ("% hw2-sigmoid (derivative)", r"\section*{")
+    assert r"\documentclass" not in result.output and r"\end{document}" not in result.output
+
+
+def test_the_document_is_the_fragment_in_a_preamble(runner):
+    document = runner.invoke(cli, ["solve", "hw2-sigmoid", "-f", "latex"]).output
+    fragment = runner.invoke(cli, ["solve", "hw2-sigmoid", "-f", "latex", "--fragment"]).output
+    body = fragment.splitlines()[2:]
+    assert document.splitlines()[6:-1] == body
+    assert document.splitlines()[:6] == ["% hw2-sigmoid (derivative)", r"\documentclass{article}",
+                                         r"\usepackage{amsmath,amssymb}", r"\usepackage[margin=2cm]{geometry}",
+                                         r"\allowdisplaybreaks", r"\begin{document}"]
+
+
+@pytest.mark.parametrize("format_", ["text", "markdown", "json"])
+def test_fragment_without_format_latex_fails(runner, format_):
+    result = runner.invoke(cli, ["solve", "hw2-sigmoid", "--format", format_, "--fragment"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Error: --fragment needs --format latex" in result.stderr
+
+
+# -- Unicode as macros, one table ---------------------------------------------------------------------
+
+ASCII_LATEX = [
+    ("θ′", r"\ensuremath{\theta^{\prime}}"),
+    ("σ′′₂", r"\ensuremath{\sigma^{\prime\prime}_{2}}"),
+    ("∇L = 0", r"\ensuremath{\nabla}L = 0"),
+    ("δ⁽ˡ⁾₂₁", r"\ensuremath{\delta^{(l)}_{21}}"),
+    ("a⁽ˡ⁻¹⁾[u + 1, v]", r"a\ensuremath{^{(l-1)}}[u + 1, v]"),
+    ("a⁽¹⁾₁²", r"a\ensuremath{^{(1)}_{1}{}^{2}}"),  # a second superscript on an empty group
+    ("W⁽²⁾ᵀ e", r"W\ensuremath{^{(2)\top}} e"),
+    ("x · y × z", r"x \ensuremath{\cdot} y \ensuremath{\times} z"),
+    ("x ≤ 0, y ≥ 1, z ≠ 2", r"x \ensuremath{\le} 0, y \ensuremath{\ge} 1, z \ensuremath{\ne} 2"),
+    ("1 − β", r"1 \ensuremath{-} \ensuremath{\beta}"),
+    ("m̂ ŷ", r"\ensuremath{\hat{m}} \ensuremath{\hat{y}}"),  # combining and precomposed accents alike
+    ("½ t²", r"\ensuremath{\tfrac{1}{2}} t\ensuremath{^{2}}"),
+    ("αΑ", r"\ensuremath{\alpha A}"),  # a macro name kept apart from the letter after it
+    ("Fisher–Yates, café", r"Fisher\ensuremath{\text{\textendash}}Yates, caf\ensuremath{\text{\'e}}"),
+    ("x ∈ ℝ", r"x \ensuremath{\in} \ensuremath{\text{[U+211D]}}"),  # unknown: shown, never an error
+    (r"\frac{a}{b}", r"\frac{a}{b}"),
+]
+
+
+@pytest.mark.parametrize("text, latex", ASCII_LATEX, ids=[row[0] for row in ASCII_LATEX])
+def test_unicode_becomes_macros_right_in_text_and_math(text, latex):
+    assert ascii_latex(text) == latex
+
+
+PLAIN_LATEX = [
+    (r"w^{1}_{11}^{(0)} = 1", r"{w^{1}_{11}}^{(0)} = 1"),
+    (r"z_{1}_{2}", r"{z_{1}}_{2}"),
+    (r"a^{2}'", r"{a^{2}}'"),
+    (r"\hat{y}^{2}_{1}^{3}", r"{\hat{y}^{2}_{1}}^{3}"),
+    (r"\sigma\left(x\right)^{2}^{3}", r"{\sigma\left(x\right)^{2}}^{3}"),
+    (r"\text{standard_normal, 50% of a^b, x < y | z}",
+     r"\text{standard\_normal, 50\% of a\textasciicircum{}b, x \textless{} y \textbar{} z}"),
+    (r"\text{written $[k_1]$ and \ensuremath{x_{1}}}", r"\text{written $[k_1]$ and \ensuremath{x_{1}}}"),
+    (r"a'^{2} + a''_{1} + u_{1}^{2} + x^{\top}", r"a'^{2} + a''_{1} + u_{1}^{2} + x^{\top}"),
+    (r"e^{-x_{1}} % a key: k_1^2", r"e^{-x_{1}} % a key: k_1^2"),
+]
+
+
+@pytest.mark.parametrize("latex, repaired", PLAIN_LATEX, ids=[row[0] for row in PLAIN_LATEX])
+def test_double_scripts_are_braced_and_text_is_escaped(latex, repaired):
+    assert plain_latex(latex) == repaired
+
+
+# -- powers of symbols with a superscript ---------------------------------------------------------------
+
+a, u, s = sympy.symbols("a u s")
+SYMBOLS = {"a": Sym.indexed("a⁽¹⁾", "a^{(1)}", None, (1,)), "u": Sym.indexed("u", "u", None, (1,)),
+           "s": Sym("σ′", r"\sigma'")}
+POWERS = [
+    (sympy.Pow(a, 2, evaluate=False), "{a^{(1)}_{1}}^{2}", "a⁽¹⁾₁^2"),
+    (sympy.Pow(s, 2, evaluate=False), r"{\sigma'}^{2}", "σ′^2"),
+    (sympy.Pow(u, 2, evaluate=False), "u_{1}^{2}", "u₁^2"),  # a subscript alone takes a superscript
+    (1 - sympy.Pow(a, 2, evaluate=False), r"1 - {a^{(1)}_{1}}^{2}", "1 - a⁽¹⁾₁^2"),
+]
+
+
+@pytest.mark.parametrize("formula, latex, text", POWERS, ids=[row[1] for row in POWERS])
+def test_a_raised_symbol_with_a_superscript_is_braced(formula, latex, text):
+    assert latex_formula(formula, SYMBOLS) == latex
+    assert text_formula(formula, SYMBOLS) == text  # the text printer is unchanged
