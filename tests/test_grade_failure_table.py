@@ -36,6 +36,8 @@ ANSWERS = [
      "not a real number"),
     ("int-310-digits", "lecture-bp-3layer", "yhat[1]: 1" + "0" * 309, "yhat[1]", "UNREADABLE",
      "not a finite number"),
+    # found by the campaign: a root finder that does not converge on x^2 = 10^100 (a piece's edge)
+    ("edge-no-convergence", "hw2-sigmoid", 'd2: "max(1E100,x*x)"', "d2", "WRONG", "not equivalent: at x = "),
     # wrong answers once accepted
     ("plus-1e-11", "hw2-sigmoid", 'd1: "s(1-s) + 1e-11"', "d1", "WRONG", "not equivalent: at x = "),
     ("times-1.000000001", "hw2-sigmoid", 'd1: "1.000000001*s(1-s)"', "d1", "WRONG", "not equivalent: at x = "),

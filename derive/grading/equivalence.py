@@ -148,8 +148,14 @@ def _real_roots(function, symbol, sympy):
     polynomial = sympy.Poly(function, symbol)
     if not 1 <= polynomial.degree() <= 4:
         return []
+    from mpmath.libmp import NoConvergence
+
+    try:
+        found = polynomial.nroots(n=20)
+    except (NoConvergence, sympy.PolynomialError, ValueError, ZeroDivisionError):
+        return []  # no edges from this piece; the spread points still stand
     roots = []
-    for root in polynomial.nroots(n=20):
+    for root in found:
         if root.is_real:
             value = float(root)
             if math.isfinite(value) and abs(value) < 1e12:
