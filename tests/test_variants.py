@@ -168,6 +168,7 @@ def test_the_latex_answer_key_is_a_document_with_every_student(made):
     assert tex.startswith("\\documentclass{article}") and tex.endswith("\\end{document}\n")
     assert [m for m in re.findall(r"\\subsection\*\{Student (\S+)\}", tex)] == IDS
     assert tex.count("\\begin{longtable}") == tex.count("\\end{longtable}") == 3
+    assert tex.count("\\clearpage") == 2  # each student after the first from a new page
 
 
 # -- grading a class against its variants ------------------------------------------

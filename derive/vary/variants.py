@@ -19,6 +19,7 @@ its own, which `derive solve` and `derive check` accept.
 
 import csv
 import io
+import math
 import re
 import tempfile
 from collections import Counter
@@ -439,21 +440,50 @@ def _markdown_key(made, students):
 
 
 def _latex_key(made, students):
-    from ..render.formula import latex_formula
-    from ..render.latex import escape
+    """The answer key as a document plain pdflatex compiles: one page per student, a table that may run on.
 
-    lines = [r"\documentclass{article}", r"\usepackage[a4paper,margin=2cm]{geometry}",
-             r"\usepackage{amsmath}", r"\usepackage{longtable}", r"\begin{document}",
-             rf"\section*{{Answer key: {escape(made.base.title)}}}", escape(_intro(made))]
-    for student, givens, items in students:
-        shown = ", ".join(f"${step.symbol.latex} = {format_number(step.value)}$" for step in givens)
-        lines += [r"\clearpage", rf"\subsection*{{Student {escape(student)}}}", f"Given: {shown}", "",
-                  r"\begin{longtable}{lll}", r"Key & Quantity & Answer \\ \hline", r"\endhead"]
+    As with `derive solve --format latex`, the whole text goes through
+    `plain_latex`, which writes the kinds' Unicode as macros and braces a
+    symbol given a second superscript (`w^{1}_{11}^{(0)}`).
+    """
+    from ..render.formula import latex_formula
+    from ..render.latex import PACKAGES, _text, plain_latex
+
+    lines = [r"\documentclass{article}", r"\usepackage{%s}" % ",".join(PACKAGES),
+             r"\usepackage[a4paper,margin=2cm,vmargin=1.5cm]{geometry}", r"\usepackage{longtable}",
+             r"\renewcommand{\arraystretch}{1.25}", r"\begin{document}",  # room for the fractions of a row
+             rf"\section*{{Answer key: {_text(made.base.title)}}}", _text(_intro(made))]
+    for number, (student, givens, items) in enumerate(students):
+        shown = ", ".join(f"${step.symbol.latex} = {_latex_value(format_number(step.value))}$" for step in givens)
+        lines += [r"\clearpage"] if number else [""]  # the first student shares the title's page
+        lines += [rf"\subsection*{{Student {_text(student)}}}", f"Given: {shown}", "", r"\begin{longtable}{lll}",
+                  r"\textbf{Key} & \textbf{Quantity} & \textbf{Answer} \\ \hline", r"\endhead"]
         for step, expected in items:
-            answer = latex_formula(step.value) if step.is_symbolic else expected
-            lines.append(rf"\texttt{{{escape(step.key)}}} & ${step.symbol.latex}$ & ${answer}$ \\")
+            answer = latex_formula(step.value) if step.is_symbolic else _latex_value(expected)
+            lines.append(rf"\texttt{{{_text(step.key)}}} & ${step.symbol.latex}$ & ${answer}$ \\")
         lines.append(r"\end{longtable}")
-    return "\n".join(lines + [r"\end{document}"]) + "\n"
+    return plain_latex("\n".join(lines + [r"\end{document}"]) + "\n")
+
+
+_SCIENTIFIC = re.compile(r"(-?[0-9.]+)e([-+])0*([0-9]+)")
+
+
+def _latex_value(text):
+    """A value as the grader shows it, in math: `2.04301e-05` as `2.04301 \\times 10^{-5}`, `inf` as
+    `\\infty`, and what is not a number (a word) in `\\text{...}`."""
+    from ..render.latex import _text
+
+    try:
+        number = float(text)
+    except ValueError:
+        return rf"\text{{{_text(text)}}}"
+    if math.isinf(number):
+        return r"-\infty" if number < 0 else r"\infty"
+    scientific = _SCIENTIFIC.fullmatch(text)
+    if scientific:
+        mantissa, sign, exponent = scientific.groups()
+        return rf"{mantissa} \times 10^{{{sign.lstrip('+')}{exponent}}}"
+    return text if math.isfinite(number) else rf"\text{{{_text(text)}}}"
 
 
 # -- grading against variants -------------------------------------------------
