@@ -38,6 +38,9 @@ ANSWERS = [
      "not a finite number"),
     # found by the campaign: a root finder that does not converge on x^2 = 10^100 (a piece's edge)
     ("edge-no-convergence", "hw2-sigmoid", 'd2: "max(1E100,x*x)"', "d2", "WRONG", "not equivalent: at x = "),
+    # found by a longer campaign: SymPy's own proof overflowing on what a student wrote
+    ("sympy-overflow", "hw2-log-softmax", 'expr.log_softmax_grad[3][1]: "tan((exp(10^999)))"',
+     "expr.log_softmax_grad[3][1]", "UNDECIDED", "your expression could not be evaluated at any point tried"),
     # wrong answers once accepted
     ("plus-1e-11", "hw2-sigmoid", 'd1: "s(1-s) + 1e-11"', "d1", "WRONG", "not equivalent: at x = "),
     ("times-1.000000001", "hw2-sigmoid", 'd1: "1.000000001*s(1-s)"', "d1", "WRONG", "not equivalent: at x = "),

@@ -44,7 +44,8 @@ HOSTILE = ["__import__('os').system('touch " + SENTINEL + "')", "open('" + SENTI
            "x" * 2000, "(" * 500 + "x" + ")" * 500, "-" * 900 + "x", "sin(e^(e^15))", "tan(e^(e^(e^3)))",
            "(tanh(a11^1000)+1)^2", "min(1.0, (-2)^pi)", "exp(log(w1 w2))", "s(1-s) + 0*log(x)",
            "max(" + ",".join("x" * 1 for _ in range(50)) + ")", "e^e^e^e^e^e", "x^1000^1000",
-           "sqrt(-1)", "log(0)", "𝑥", "x\u200b", "1,5", "true", "null"]
+           "sqrt(-1)", "log(0)", "𝑥", "x\u200b", "1,5", "true", "null",
+           "tan((exp(10^999)))", "max(1E100,x*x)"]  # the last two: found by longer runs
 
 
 def expressions(depth=3):

@@ -121,6 +121,8 @@ def edge_points(base, expressions, conditions=()):
                                     return edges
     except Timeout:
         pass  # what was found in time is compared
+    except (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError):
+        pass  # SymPy failing on a piece: the edges found so far and the spread points stand
     return edges
 
 
@@ -195,6 +197,8 @@ def _sympy_verdict(difference):
             reduced = _reduced(difference)
     except Timeout:
         return None  # too slow to prove: the numbers decide
+    except (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError):
+        return None  # SymPy failing on what a student wrote (tan(exp(10^999))) proves nothing either way
     if reduced == 0:
         return Equivalence(True, "sympy", "SymPy reduces the difference to 0")
     if not reduced.free_symbols:
