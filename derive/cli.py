@@ -53,11 +53,13 @@ def cli():
 @click.option("--keys", is_flag=True, help="Show each step's answer-sheet key (text, markdown, latex).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Also draw the error surface (critical_points) or the optimisers' paths (optimizer), "
-                   "for 2 parameters, to this .png or .svg file.")
+                   "for 2 parameters, to this .png, .svg or .pdf file (8 x 4.5 inches, a slide's 16:9).")
+@click.option("--dpi", type=click.IntRange(50, 1200), default=200, show_default=True,
+              help="With --plot: dots per inch (a PNG's size in pixels is 8 x 4.5 times this).")
 @click.option("--fragment", is_flag=True,
               help="With --format latex: the document's body only, for pasting; its first line names the "
                    "packages it needs.")
-def solve(problem, format_, exact, keys, plot_path, fragment):
+def solve(problem, format_, exact, keys, plot_path, dpi, fragment):
     """Print the worked solution of PROBLEM (a file, or a bundled problem's name).
 
     --format latex prints a whole document that pdflatex compiles as it is.
@@ -73,7 +75,7 @@ def solve(problem, format_, exact, keys, plot_path, fragment):
     if plot_path:  # drawn before printing, so that a refusal is the only line printed
         from .plot import plot_solution
 
-        plot_solution(loaded, solution, plot_path)
+        plot_solution(loaded, solution, plot_path, dpi)
     settings = {} if format_ == "json" else {"keys": keys}
     if format_ == "latex":
         settings["fragment"] = fragment

@@ -485,7 +485,7 @@ def test_plot_writes_a_png_of_the_expected_size(tmp_path):
 
     path = tmp_path / "surface.png"
     plot_solution(LECTURE, LECTURE_SOLUTION, path)
-    assert png_size(path) == (700, 600)
+    assert png_size(path) == (1600, 900)
     assert [p.name for p in tmp_path.iterdir()] == ["surface.png"]  # no temporary file left behind
 
 
@@ -510,7 +510,7 @@ def test_plot_data_golden(golden):
 
 @pytest.mark.parametrize("name, file, message", [
     ("deep-linear-saddles", "s.png", "the error-surface picture needs 2 parameters; this problem has 3"),
-    ("lecture-saddle", "s.jpg", "s.jpg: expected a .png or .svg file name for the picture, got 's.jpg'"),
+    ("lecture-saddle", "s.jpg", "s.jpg: expected a .png, .svg or .pdf file name for the picture, got 's.jpg'"),
 ])
 def test_plot_refusals(tmp_path, name, file, message):
     from derive.plot import plot_solution

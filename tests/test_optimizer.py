@@ -524,7 +524,7 @@ def test_plot_png_and_svg(runner, tmp_path):
     result = runner.invoke(cli, ["solve", "optimizer-compare", "--plot", str(png)])
     assert result.exit_code == 0
     data = png.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (700, 600)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1600, 900)
     from derive.plot import plot_solution
 
     plot_solution(COMPARE, COMPARE_SOLUTION, first)
