@@ -213,7 +213,7 @@ DECLARED = Declarations(
                                    "additionalProperties": {"type": "array", "items": {"type": "number"},
                                                             "minItems": 2, "maxItems": 2}}),
              "for `--plot` on two parameters: `{w1: [low, high], w2: [low, high]}`, low < high", default=None,
-             shown_default="the paths' box, widened by a quarter on each side"),
+             shown_default="the box of the paths and the isolated minima, widened by a quarter on each side"),
 )
 
 
