@@ -154,3 +154,16 @@ def test_entry_row(runner, tmp_path, kind, reason):
         assert reason in stdout
     assert all((tmp_path / name).exists() for name in ("c.csv", "g.json", "j.json"))
     assert len((tmp_path / "c.csv").read_text(encoding="utf-8").splitlines()) == 1 + len(report["students"])
+
+
+def test_a_matrix_step_is_not_an_item_a_sheet_must_answer(runner, tmp_path):
+    # found by a longer campaign: a matrix-valued step was graded as an expression, and any answer met a
+    # TypeError; no answer is read as a matrix, so the default items leave such steps out
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "s.yaml").write_text('vector.grad_b[1]: ".5"\n', encoding="utf-8")
+    exit_code, _, report = grade_json(runner, tmp_path, "bp-derivation-matrix")
+    assert exit_code == 0
+    (student,) = report["students"]
+    assert not any(v["key"].startswith("vector.") for v in student["verdicts"])
+    assert student["warnings"] == ["line 1: unknown key 'vector.grad_b[1]' ignored"] or \
+        student["warnings"][0].startswith("line 1: unknown key 'vector.grad_b[1]' ignored")

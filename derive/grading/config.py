@@ -19,7 +19,7 @@ FRACTION = Interval(0, 1, "a fraction from 0 to 1")
 GRADING = Declarations(
     Declared("items", Structured({"type": "array", "items": {"type": "string"}}),
              "the keys to grade, in order; `*` matches any text (`delta[*]`)", default=None,
-             shown_default="every computed step"),
+             shown_default="every computed step but a matrix"),
     Declared("points", Structured({"type": "object", "additionalProperties": {"type": "number", "minimum": 0}}),
              "a mapping from item key to points ≥ 0 (keys as written, no `*`)", default=None,
              shown_default="1 each"),
@@ -50,10 +50,11 @@ class GradingConfig:
 def read_grading(problem, solution):
     """The GradingConfig of a problem (its `grading` field, or the defaults).
 
-    Items default to every computed step; a pattern with `*` (`delta[*][*]`)
-    stands for every key it matches, in solution order.
+    Items default to every computed step a sheet can answer (a number or an
+    expression; not a matrix, which no answer is read as); a pattern with `*`
+    (`delta[*][*]`) stands for every key it matches, in solution order.
     """
-    gradable = [step.key for step in solution if not step.is_given]
+    gradable = [step.key for step in solution if not step.is_given and not getattr(step.value, "is_Matrix", False)]
     default = default_tolerance(problem.rounding)
     block = problem.grading
     if block is None:
