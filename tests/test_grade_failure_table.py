@@ -164,6 +164,5 @@ def test_a_matrix_step_is_not_an_item_a_sheet_must_answer(runner, tmp_path):
     exit_code, _, report = grade_json(runner, tmp_path, "bp-derivation-matrix")
     assert exit_code == 0
     (student,) = report["students"]
-    assert not any(v["key"].startswith("vector.") for v in student["verdicts"])
-    assert student["warnings"] == ["line 1: unknown key 'vector.grad_b[1]' ignored"] or \
-        student["warnings"][0].startswith("line 1: unknown key 'vector.grad_b[1]' ignored")
+    assert student["error"] is None
+    assert student["verdicts"] and not any(v["key"].startswith("vector.") for v in student["verdicts"])
