@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from sympy import Abs, E, Float, Max, Min, Rational, exp, log, pi, sqrt, tanh
 
 from derive.errors import ExpressionError
-from derive.expr import MAX_LENGTH, MAX_LITERAL, parse_expression
+from derive.expr import MAX_LENGTH, MAX_LITERAL, MAX_VARIABLE_EXPONENT, parse_expression
 
 x, s = sympy.symbols("x s", real=True)  # as activations and answers use them
 VARIABLES = {"x": x, "s": s}
@@ -203,6 +203,9 @@ def accepted(expression):
         return False
     if expression.is_number and expression.is_extended_real is False:
         return False
+    if any(abs(p.exp) > MAX_VARIABLE_EXPONENT for p in expression.atoms(sympy.Pow)
+           if p.exp.is_Number and p.base.free_symbols):
+        return False  # x^72: a power of a variable above the bound
     return all(abs(n) <= 1000 for n in expression.atoms(sympy.Rational))  # e^(3^3^3) is refused
 
 
