@@ -357,3 +357,12 @@ def test_derive_check_validates_the_random_and_constraint_fields(tmp_path):
     assert result.exit_code == 2
     assert result.output == f"{path}:{line}: constraints[4]: unknown step key 'loss_chnge' (did you mean 'loss_change'?)\n"
     assert run("check", COMPANION).exit_code == 0
+
+
+def test_one_draw_is_counted_in_the_singular(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("p.yaml").write_text(with_random(GOOD_RANDOM, ["abs(z[1][1]) > 5"]), encoding="utf-8")
+    Path("roster.csv").write_text("id\ns1\n", encoding="utf-8")
+    result = run("variants", "p.yaml", "--roster", "roster.csv", "--out", "out", "--draws", "1")
+    assert result.exit_code == 2
+    assert " not met after 1 draw for student s1 (failed once; last: " in result.output

@@ -343,10 +343,18 @@ def _variant(base, root, entries, constraints, digest, student, max_draws, scrat
         last[failed[0]] = failed[1]
     worst = max(failures, key=lambda c: (failures[c], -_position(constraints, c)))
     if worst is None:
-        raise root.get("random").error(f"the drawn numbers made no valid problem in {max_draws} draws for "
+        raise root.get("random").error(f"the drawn numbers made no valid problem in {_draws(max_draws)} for "
                                        f"student {student} (last: {last[None]})")
-    raise worst.field.error(f"{worst.text!r} not met after {max_draws} draws for student {student} "
-                            f"(failed {failures[worst]} times; last: {last[worst]})")
+    raise worst.field.error(f"{worst.text!r} not met after {_draws(max_draws)} for student {student} "
+                            f"(failed {_times(failures[worst])}; last: {last[worst]})")
+
+
+def _draws(count):
+    return "1 draw" if count == 1 else f"{count} draws"
+
+
+def _times(count):
+    return "once" if count == 1 else f"{count} times"
 
 
 def _position(constraints, constraint):
