@@ -35,6 +35,10 @@ class TextReportPrinter(SolutionPrinter):
             wrong = sum(c not in ("OK", "FT", "MISSING") for c in codes)
             lines.append(f"  {name:<{name_width}}  {_score(sheet.score, sheet.max_score):>11}  "
                          f"{codes.count('OK'):>4} {codes.count('FT'):>4} {wrong:>6} {codes.count('MISSING'):>8}")
+        warned = [(name, warning) for sheet, name in zip(result.results, names) for warning in sheet.warnings]
+        if warned:
+            lines += ["", "Warnings (what a sheet holds that was not graded):"]
+            lines += [f"  {name}: {visible(warning)}" for name, warning in warned]
         lines += ["", "Per item (how many students got it right, by follow-through, wrong, missing):"]
         key_width = max([len("item")] + [len(visible(k)) for k in result.items])
         lines.append(f"  {'item':<{key_width}}  {'right':>5} {'FT':>4} {'wrong':>6} {'missing':>8}  most frequent wrong answers")
