@@ -4,6 +4,8 @@ Run `python -m pytest --update-golden` to rewrite tests/golden/ after a
 deliberate change to printed output; read the diff before committing it.
 """
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,23 @@ def load_error(tmp_path, text):
     with pytest.raises(ProblemError) as caught:
         load_problem(path)
     return str(caught.value)
+
+
+PDFLATEX = shutil.which("pdflatex")
+needs_pdflatex = pytest.mark.skipif(
+    PDFLATEX is None, reason="pdflatex is not installed (apt-get install texlive-latex-base "
+                             "texlive-latex-recommended texlive-fonts-recommended)")
+
+
+def pdflatex(directory, name):
+    """Compile directory/name.tex with pdflatex as a user would; (return code, log text)."""
+    process = subprocess.run([PDFLATEX, "-halt-on-error", "-interaction=nonstopmode", f"{name}.tex"],
+                             cwd=directory, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, timeout=120)
+    log = (directory / f"{name}.log").read_text(encoding="latin-1")
+    return process.returncode, log
+
+
+def latex_errors(log):
+    """The error lines of a pdflatex log."""
+    return [line for line in log.splitlines() if line.startswith("! ")]

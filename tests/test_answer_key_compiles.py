@@ -10,39 +10,22 @@ installs it and fails without it (.ci/run), so there they always run.
 """
 
 import re
-import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import PROBLEMS
+from conftest import PROBLEMS, latex_errors, needs_pdflatex, pdflatex
 from derive.cli import cli
 from derive.problem import load_problem
 from derive.vary.variants import KEY_LATEX, Variant, VariantSet, _latex_value, answer_key
 
 RANDOM = sorted(path.stem for path in PROBLEMS.glob("*.yaml")
                 if "random" in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
-PDFLATEX = shutil.which("pdflatex")
-needs_pdflatex = pytest.mark.skipif(
-    PDFLATEX is None, reason="pdflatex is not installed (apt-get install texlive-latex-base "
-                             "texlive-latex-recommended texlive-fonts-recommended)")
 BODY = re.compile(r"\\begin\{document\}\n(.*)\\end\{document\}\n", re.S)
 
 
-def pdflatex(directory, name):
-    """Compile directory/name.tex; (return code, log text)."""
-    process = subprocess.run([PDFLATEX, "-halt-on-error", "-interaction=nonstopmode", f"{name}.tex"],
-                             cwd=directory, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, timeout=120)
-    log = (directory / f"{name}.log").read_text(encoding="latin-1")
-    return process.returncode, log
-
-
-def errors(log):
-    return [line for line in log.splitlines() if line.startswith("! ")]
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +59,7 @@ def test_some_bundled_problem_has_random_fields():
 @pytest.mark.parametrize("name", RANDOM)
 def test_the_answer_key_of_every_bundled_problem_with_random_fields_compiles(compiled, name):
     status, log = compiled[name]
-    assert (status, errors(log)) == (0, []), f"{name}: {errors(log)}"
+    assert (status, latex_errors(log)) == (0, []), f"{name}: {latex_errors(log)}"
     pages = re.search(r"Output written on answer-key\.pdf \((\d+) pages?", log)
     assert pages and int(pages.group(1)) >= 2  # each student from a new page
 
@@ -102,7 +85,7 @@ def test_the_answer_key_of_every_bundled_problem_s_own_numbers_compiles(tmp_path
     (tmp_path / "keys.tex").write_text(preamble + "\\begin{document}\n" + "".join(bodies) + "\\end{document}\n",
                                        encoding="utf-8")
     status, log = pdflatex(tmp_path, "keys")
-    assert (status, errors(log)) == (0, []), errors(log)
+    assert (status, latex_errors(log)) == (0, []), latex_errors(log)
     assert "Output written on keys.pdf" in log
 
 

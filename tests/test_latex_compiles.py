@@ -9,14 +9,12 @@ only where pdflatex is not installed; CI installs it and fails without it
 """
 
 import re
-import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sympy
 
-from conftest import PROBLEMS
+from conftest import PROBLEMS, latex_errors, needs_pdflatex, pdflatex
 from derive.cli import cli
 from derive.problem import load_problem
 from derive.render import render
@@ -25,20 +23,8 @@ from derive.render.latex import PACKAGES, ascii_latex, plain_latex
 from derive.steps import Sym
 
 NAMES = sorted(path.stem for path in PROBLEMS.glob("*.yaml"))
-PDFLATEX = shutil.which("pdflatex")
-needs_pdflatex = pytest.mark.skipif(
-    PDFLATEX is None, reason="pdflatex is not installed (apt-get install texlive-latex-base "
-                             "texlive-latex-recommended texlive-fonts-recommended)")
 FRAGMENT_COMMENT = re.compile(r"% Needs \\usepackage\{([a-z,]+)\}; \\allowdisplaybreaks in the preamble")
 
-
-def pdflatex(directory, name):
-    """Compile directory/name.tex; (return code, log text)."""
-    process = subprocess.run([PDFLATEX, "-halt-on-error", "-interaction=nonstopmode", f"{name}.tex"],
-                             cwd=directory, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, timeout=120)
-    log = (directory / f"{name}.log").read_text(encoding="latin-1")
-    return process.returncode, log
 
 
 @pytest.fixture(scope="module")
@@ -58,15 +44,12 @@ def compiled(solutions, tmp_path_factory):
     return {name: (documents[name], *results[name]) for name in NAMES}
 
 
-def errors(log):
-    return [line for line in log.splitlines() if line.startswith("! ")]
-
 
 @needs_pdflatex
 @pytest.mark.parametrize("name", NAMES)
 def test_every_bundled_problem_compiles_with_pdflatex(compiled, name):
     document, status, log = compiled[name]
-    assert (status, errors(log)) == (0, []), f"{name}: {errors(log)}"
+    assert (status, latex_errors(log)) == (0, []), f"{name}: {latex_errors(log)}"
     assert "Output written on" in log
 
 
@@ -92,7 +75,7 @@ def test_every_fragment_compiles_with_the_packages_its_first_line_names(solution
     (tmp_path / "all.tex").write_text("\n".join(preamble + [r"\begin{document}"] + body + [r"\end{document}"]),
                                       encoding="utf-8")
     status, log = pdflatex(tmp_path, "all")
-    assert (status, errors(log)) == (0, [])
+    assert (status, latex_errors(log)) == (0, [])
 
 
 # -- the command line -------------------------------------------------------------------------------
