@@ -12,7 +12,7 @@ import click
 from .errors import DeriveError
 from .kinds import NAMES as KIND_NAMES
 
-FORMATS = ("text", "markdown", "latex", "json")
+FORMATS = ("text", "markdown", "latex", "json", "html")
 
 
 class DeriveGroup(click.Group):
@@ -62,7 +62,8 @@ def cli():
 def solve(problem, format_, exact, keys, plot_path, dpi, fragment):
     """Print the worked solution of PROBLEM (a file, or a bundled problem's name).
 
-    --format latex prints a whole document that pdflatex compiles as it is.
+    --format latex prints a whole document that pdflatex compiles as it is; --format html one
+    self-contained page, its mathematics in MathML, which browsers lay out without a script.
     """
     from .problem import load_problem
     from .render import render
@@ -134,7 +135,12 @@ def template(problem):
               help="Mark each sheet against its student's own variant in this directory (from `derive variants`).")
 @click.option("--summary-csv", "summary_path", type=click.Path(dir_okay=False),
               help="Write the per-item class summary (outcomes and slips) as CSV here.")
-def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, summary_path):
+@click.option("--latex", "latex_path", type=click.Path(dir_okay=False),
+              help="Write the report as a LaTeX document (pdflatex compiles it) here.")
+@click.option("--html", "html_dir", type=click.Path(file_okay=False), metavar="DIRECTORY",
+              help="Write web pages here: index.html for the class (charts of scores, outcomes per item, "
+                   "common slips) and students/<id>.html, each student's feedback.")
+def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, summary_path, latex_path, html_dir):
     """Mark answer SHEETS (files or directories of .yaml files) against PROBLEM.
 
     With --variants, a sheet is matched to `<id>.yaml` by its `id` field or its file name.
@@ -144,7 +150,8 @@ def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, s
     from . import api
 
     result = api.grade_class(problem, sheets, variants=variants_dir or None)
-    result.write(csv=csv_path, json=json_path, gradescope=gradescope_path, summary_csv=summary_path)
+    result.write(csv=csv_path, json=json_path, gradescope=gradescope_path, summary_csv=summary_path,
+                 latex=latex_path, html=html_dir)
     click.echo(result.to_text(), nl=False)
     if result.unreadable:
         raise click.exceptions.Exit(1)

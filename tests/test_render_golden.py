@@ -16,6 +16,9 @@ CASES = [
     ("optimizer-mlp", "latex", []),  # symbols with two superscripts, w^{1}_{11}^{(0)}, braced
     ("softmax-cross-entropy", "latex", []),  # a power of a symbol with a superscript, {a^{(1)}_{1}}^{2}
     ("hw2-sigmoid", "latex", ["--fragment", "--keys"]),  # the body for pasting, each key after its line break
+    ("lecture-bp-3layer", "html", []),
+    ("lecture-saddle", "html", []),  # notes mixing words and formulas
+    ("lecture-max-activation", "html", []),  # cases
 ]
 
 
@@ -23,7 +26,7 @@ CASES = [
 def test_printed_solution_matches_golden(runner, golden, name, format_, extra):
     result = runner.invoke(cli, ["solve", str(PROBLEMS / f"{name}.yaml"), "--format", format_, *extra])
     assert result.exit_code == 0, result.output
-    suffix = {"text": "txt", "markdown": "md", "latex": "tex", "json": "json"}[format_]
+    suffix = {"text": "txt", "markdown": "md", "latex": "tex", "json": "json", "html": "html"}[format_]
     tag = "".join("-" + option.removeprefix("--") for option in extra)
     golden(f"{name}{tag}.{suffix}", result.output)
 

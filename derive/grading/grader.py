@@ -43,6 +43,7 @@ import sympy
 
 from ..errors import DeriveError, ExpressionError, Timeout
 from ..expr import parse_written
+from ..render.latex import escape
 from ..steps import EXACT, evaluate_formula, format_number
 from ..symbolic.limits import time_limit
 from .config import read_grading
@@ -51,6 +52,9 @@ ANSWER_SECONDS = 10.0  # the time one answer may take to grade, whatever it cont
 
 CODES = ("OK", "FT", "SIGN", "ROUNDING", "WRONG", "MISSING", "UNREADABLE", "UNDECIDED")
 RIGHT = ("OK", "FT")
+# each code in words, for readers who have not learnt the codes (a student's feedback page)
+WORDS = {"OK": "right", "FT": "right by follow-through", "SIGN": "wrong sign", "ROUNDING": "rounded too coarsely",
+         "WRONG": "wrong", "MISSING": "missing", "UNREADABLE": "unreadable", "UNDECIDED": "undecided"}
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,8 @@ class Verdict:
     "numbers" or "sympy"; calculation: the line that gives the expected (or
     follow-through) value; slip: for a wrong answer a known slip explains,
     its code (or "ambiguous"), with slip_codes (every code that explains it)
-    and slip_detail (one line: "looks like ...").
+    and slip_detail (one line: "looks like ..."); calculation_latex: the
+    calculation in LaTeX, for pages that show it as mathematics.
     """
 
     key: str
@@ -82,6 +87,7 @@ class Verdict:
     slip: str = ""
     slip_codes: tuple = ()
     slip_detail: str = ""
+    calculation_latex: str = ""
 
     @property
     def right(self):
@@ -225,7 +231,7 @@ class Grader:
             return Verdict(key, code, credit, credit * points, points, written, self.expected_text[key], **fields)
 
         if answer is None or answer.text.strip() == "":
-            return make("MISSING", detail="no answer", calculation=self.calculation(step, {}))
+            return make("MISSING", detail="no answer", **self.calculation(step, {}))
         if answer.refused:
             return make("UNREADABLE", detail=answer.refused)
         if step.is_symbolic:
@@ -241,11 +247,11 @@ class Grader:
                     credit = self.config.follow_through
                     shown = ", ".join(f"{self.symbols[k].text} = {format_number(v)}" for k, v in used)
                     return make("FT", credit, used=tuple(used), detail=f"follow-through, using your {shown}",
-                                calculation=self.calculation(step, dict(used)))
+                                **self.calculation(step, dict(used)))
         own = {d: numbers[d] for d in step.deps if d in numbers and not self._close(d, numbers[d])}
         calculation = self.calculation(step, {})
         if own:  # show what the student's own earlier numbers give, and where that differs
-            calculation = "with your numbers: " + self.calculation(step, own)
+            calculation = self.calculation(step, own, prefix="with your numbers: ")
         expected = expected_values[0]
         if expected != 0 and any(tolerance.accepts(-a, value) for value in expected_values):
             code, detail = "SIGN", "the sign is wrong"
@@ -254,7 +260,7 @@ class Grader:
         else:
             code, detail = "WRONG", "wrong"
         diagnosis = self.diagnoser.numeric(step, a, written, numbers, tolerance) if self.diagnose else None
-        return make(code, detail=detail, calculation=calculation, **self._slip_fields(diagnosis))
+        return make(code, detail=detail, **calculation, **self._slip_fields(diagnosis))
 
     @property
     def diagnoser(self):
@@ -383,31 +389,40 @@ class Grader:
         value = (self.rounded_values or self.exact_values)[key]
         return format_number(value, self.rounding if self.rounded else None)
 
-    def calculation(self, step, used):
-        """The line that produces the expected value, with the student's numbers where `used` says."""
+    def calculation(self, step, used, prefix=""):
+        """The line that produces the expected value, with the student's numbers where `used` says:
+        the Verdict fields `calculation` (text) and `calculation_latex`, each after `prefix`."""
         if step.is_given or step.is_symbolic:
-            return ""
+            return {}
         cache_key = (step.key, tuple(sorted(used.items())))
         if cache_key not in self._calculations:
             self._calculations[cache_key] = self._calculation(step, used)
-        return self._calculations[cache_key]
+        text, latex = self._calculations[cache_key]
+        return {"calculation": prefix + text,
+                "calculation_latex": (rf"\text{{{escape(prefix)}}}" if prefix else "") + latex}
 
     def _calculation(self, step, used):
-        from ..render.formula import text_formula
+        """(text, LaTeX) of the calculation: one evaluation, printed by both formula printers."""
+        from ..render.formula import latex_formula, text_formula
 
         values = dict(self.rounded_values or self.exact_values)
         values.update(used)
         env = {d: values[d] for d in step.deps}
         rounding = self.rounding if self.rounded else None
-        shown = (f"{step.symbol.text} = {text_formula(step.formula, self.symbols)} = "
-                 f"{text_formula(step.formula, values=env, rounding=rounding)}")
         try:
             result = evaluate_formula(step.formula, env, step.key)
         except DeriveError as error:  # the student's numbers leave the formula's domain: say so, grade on
-            return f"{shown}: {str(error).split(': ', 1)[-1]}"
-        if rounding:
-            result = rounding.apply(result)
-        return f"{shown} = {format_number(result, rounding)}"
+            result, reason = None, str(error).split(": ", 1)[-1]
+        lines = []
+        for formula, symbol in ((text_formula, step.symbol.text), (latex_formula, step.symbol.latex)):
+            shown = (f"{symbol} = {formula(step.formula, self.symbols)} = "
+                     f"{formula(step.formula, values=env, rounding=rounding)}")
+            if result is None:
+                shown += f": {reason}" if formula is text_formula else rf"\text{{: {escape(reason)}}}"
+            else:
+                shown += f" = {format_number(rounding.apply(result) if rounding else result, rounding)}"
+            lines.append(shown)
+        return tuple(lines)
 
 
 def answer_variables(step):

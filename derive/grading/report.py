@@ -33,7 +33,7 @@ class ClassResult:
     one carrying its `error` (`result["alice"]` finds one by student).
     The reports of `derive grade` are methods: `to_text()`, `to_markdown()`
     (how a notebook shows it), `gradebook_csv()`, `summary_csv()`,
-    `verdicts_json()`, `gradescope_json()`; `write(...)` writes them to files.
+    `verdicts_json()`, `gradescope_json()`, `to_latex()`, `html_pages()`; `write(...)` writes them to files.
     """
 
     problem: object
@@ -90,13 +90,35 @@ class ClassResult:
         """`--gradescope`: Gradescope's results.json."""
         return gradescope_json(self)
 
-    def write(self, csv=None, json=None, gradescope=None, summary_csv=None):
-        """Write each report given a path, as `derive grade --csv --json --gradescope --summary-csv` do,
-        each file whole or not at all."""
-        targets = {"csv": csv, "json": json, "gradescope": gradescope, "summary_csv": summary_csv}
-        for option, report in REPORTS.items():
-            if targets[option]:
-                write_atomically(targets[option], report(self))
+    def to_latex(self):
+        """The report as a LaTeX document that pdflatex compiles (`derive grade --latex`)."""
+        from ..render.report import latex_report
+
+        return latex_report(self)
+
+    def html_pages(self):
+        """{relative path: HTML page} (`derive grade --html`): index.html, the class's page with its
+        charts, and students/<id>.html, each sheet's feedback page."""
+        from ..render.html import class_pages
+
+        return class_pages(self)
+
+    def write(self, csv=None, json=None, gradescope=None, summary_csv=None, latex=None, html=None):
+        """Write each report given a path, as `derive grade --csv --json --gradescope --summary-csv --latex`
+        do, and with `html` a directory of pages (`--html`); each file whole or not at all, and none
+        before every report has been made."""
+        targets = {"csv": csv, "json": json, "gradescope": gradescope, "summary_csv": summary_csv, "latex": latex}
+        files = {targets[option]: report(self) for option, report in REPORTS.items() if targets[option]}
+        if html:
+            pages = {Path(html) / name: page for name, page in self.html_pages().items()}
+            for directory in sorted({path.parent for path in pages}):
+                try:
+                    directory.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise DeriveError(f"cannot write the pages: {error.strerror}", path=str(directory)) from None
+            files.update(pages)
+        for path, text in files.items():
+            write_atomically(path, text)
 
     def summary(self):
         """Per item: counts by outcome, the most frequent wrong answers (value, count), and the
@@ -272,4 +294,5 @@ def _number(value):
 
 
 # the report files of a class, by the name of their `derive grade` option, in the order they are written
-REPORTS = {"csv": gradebook_csv, "json": verdicts_json, "gradescope": gradescope_json, "summary_csv": summary_csv}
+REPORTS = {"csv": gradebook_csv, "json": verdicts_json, "gradescope": gradescope_json, "summary_csv": summary_csv,
+           "latex": lambda result: result.to_latex()}

@@ -4,6 +4,7 @@
 `--format` choice.
 """
 
+from .html import HtmlPrinter
 from .json import JsonPrinter
 from .latex import LatexPrinter
 from .markdown import MarkdownPrinter
@@ -14,9 +15,10 @@ PRINTERS = {
     "markdown": MarkdownPrinter,
     "latex": LatexPrinter,
     "json": JsonPrinter,
+    "html": HtmlPrinter,
 }
 
 
 def render(solution, format="text", **settings):
-    """The solution printed in `format` (text, markdown, latex or json)."""
+    """The solution printed in `format` (text, markdown, latex, json or html)."""
     return PRINTERS[format](**settings).doprint(solution)
