@@ -6,6 +6,7 @@ acting on the terminal or the page.
 """
 
 import re
+import unicodedata
 
 from ..steps import format_number
 from .printer import SolutionPrinter
@@ -113,11 +114,12 @@ def _score(points, max_points):
     return f"{format_number(points)}/{format_number(max_points)}"
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def visible(text):
-    """`text` with each control character (C0, DEL, C1) written as an escape: `\\x1b`, `\\u009b`."""
+    """`text` with each control character (C0, DEL, C1, and the marks that reorder bidirectional text,
+    which could make a line read otherwise than it is written) as an escape: `\\x1b`, `\\u202e`."""
     return _CONTROL.sub(_escape_control, str(text))
 
 
@@ -228,3 +230,137 @@ def _code(text):
 def _math(latex):
     """Inline math, with its bars written as commands so that no `|` can end a table cell."""
     return "$" + latex.replace(r"\|", r"\Vert ").replace("|", r"\vert ") + "$"
+
+
+class LatexReportPrinter(SolutionPrinter):
+    """Prints a SheetResult or a ClassResult as a whole LaTeX document that plain pdflatex compiles.
+
+    Whatever a sheet brings is `visible`, then escaped as text (`_literal`),
+    so that it prints as written and never runs as TeX; the whole document
+    then goes through `plain_latex`, as a solution's does. The tables are
+    longtables, which break across pages.
+    """
+
+    _default_settings = {}
+    PACKAGES = ("amsmath", "amssymb", "array", "longtable")  # all in texlive-latex-base
+
+    def doprint(self, result):
+        from .latex import _text, plain_latex
+
+        self.solution = _solution_of(result)
+        problem = result.problem if hasattr(result, "problem") else self.solution
+        preamble = [r"\documentclass{article}", r"\usepackage{%s}" % ",".join(self.PACKAGES),
+                    r"\usepackage[margin=2cm]{geometry}", r"\setlength{\emergencystretch}{3em}",
+                    r"\begin{document}"]
+        title = f"Grading: {_text(visible(problem.title))} ({_text(visible(problem.name))})" if problem else ""
+        header = [rf"\section*{{{title}}}"] if problem else []
+        body = self._print(result)
+        return plain_latex("\n".join(preamble + header + [body, r"\end{document}"]) + "\n")
+
+    def _print_ClassResult(self, result):
+        from .latex import _text
+
+        if len(result.results) == 1:
+            return self._print(result.results[0])
+        lines = [f"{len(result.results)} sheets, {len(result.unreadable)} unreadable.", "",
+                 r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{7cm}rrrrr@{}}",
+                 r"student & score & OK & FT & wrong & missing \\ \hline \endhead"]
+        for sheet in result.results:
+            name = _literal(sheet.student)
+            if sheet.error:
+                lines.append(rf"{name} & \multicolumn{{5}}{{>{{\raggedright\arraybackslash}}p{{9cm}}@{{}}}}"
+                             rf"{{unreadable: {_literal(sheet.error)}}} \\")
+                continue
+            codes = [v.code for v in sheet.verdicts]
+            wrong = sum(c not in ("OK", "FT", "MISSING") for c in codes)
+            lines.append(f"{name} & {_score(sheet.score, sheet.max_score)} & {codes.count('OK')} & "
+                         f"{codes.count('FT')} & {wrong} & {codes.count('MISSING')} \\\\")
+        lines.append(r"\end{longtable}")
+        warned = [(sheet.student, warning) for sheet in result.results for warning in sheet.warnings]
+        if warned:
+            lines += [r"\subsection*{Warnings (what a sheet holds that was not graded)}", r"\begin{itemize}"]
+            lines += [rf"  \item {_literal(name)}: {_literal(warning)}" for name, warning in warned]
+            lines.append(r"\end{itemize}")
+        lines += [r"\subsection*{Per item}",
+                  "How many students got it right, by follow-through, wrong, missing.", "",
+                  r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{4.2cm}rrrr"
+                  r">{\raggedright\arraybackslash}p{6.5cm}@{}}",
+                  r"item & right & FT & wrong & missing & most frequent wrong answers \\ \hline \endhead"]
+        for row in result.summary():
+            frequent = ", ".join(f"{_literal(answer)} ({count})" for answer, count in row["frequent_wrong"])
+            lines.append(f"{self.item(row['key'])} & {row['right']} & {row['follow_through']} & {row['wrong']} & "
+                         f"{row['missing']} & {frequent} \\\\")
+        lines.append(r"\end{longtable}")
+        slips = slip_lines(result)
+        if slips:
+            lines += [r"\subsection*{Slips behind the wrong answers (what to re-teach)}", r"\begin{itemize}"]
+            lines += [rf"  \item {self.item(key)}: {_text(visible(text))}" for key, text in slips]
+            lines.append(r"\end{itemize}")
+        return "\n".join(lines)
+
+    def _print_SheetResult(self, sheet):
+        lines = [r"\medskip", rf"\noindent\textbf{{Student:}} {_literal(sheet.student)} ({_literal(sheet.path)})", ""]
+        if sheet.error:
+            return "\n".join(lines + [f"Unreadable: {_literal(sheet.error)}"])
+        lines.append(rf"\noindent\textbf{{Total: {_score(sheet.score, sheet.max_score)}}}")
+        if sheet.warnings:
+            lines += [r"\begin{itemize}"] + [rf"  \item warning: {_literal(w)}" for w in sheet.warnings]
+            lines.append(r"\end{itemize}")
+        lines += ["", r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{2.4cm}>{\raggedright\arraybackslash}"
+                      r"p{2.4cm}lr>{\raggedright\arraybackslash}p{3.4cm}>{\raggedright\arraybackslash}p{3.9cm}@{}}",
+                  r"item & answer & verdict & points & expected & feedback \\ \hline \endhead"]
+        lines += [self._print(verdict) for verdict in sheet.verdicts]
+        return "\n".join(lines + [r"\end{longtable}"])
+
+    def _print_Verdict(self, v):
+        feedback = [v.detail] if v.detail and (v.code != "OK" or v.decided_by) else []
+        feedback += [text for text in (v.slip_detail, v.calculation) if text]
+        return (f"{_literal(v.key)} & {_literal(v.answer) if v.answer else '--'} & {v.code} & "
+                f"{_score(v.points, v.max_points)} & {self.expected(v)} & "
+                f"{_NEWLINE.join(_literal(text) for text in feedback)} \\\\")
+
+    def item(self, key):
+        """An item's key, and its symbol in math when the solution is known."""
+        if self.solution is None or key not in self.solution:
+            return _literal(key)
+        return rf"{_literal(key)} ${self.solution[key].symbol.latex}$"
+
+    def expected(self, verdict):
+        """`$symbol = expected$`: the expected value (a number, or else text), or a symbolic item's expression."""
+        if self.solution is None or verdict.key not in self.solution:
+            return _literal(verdict.expected)
+        step = self.solution[verdict.key]
+        if step.is_symbolic:
+            from .formula import latex_formula
+
+            value = latex_formula(step.value)
+        elif _NUMBER.fullmatch(verdict.expected):
+            value = verdict.expected
+        else:
+            value = rf"\text{{{_literal(verdict.expected)}}}"
+        return f"${step.symbol.latex} = {value}$"
+
+
+_NEWLINE = r" \newline "
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?")
+_ASCII_RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
+
+
+def _literal(text):
+    """Text that LaTeX prints as written and never runs, in typewriter type: control characters
+    `visible`; each of TeX's special signs (and ` of the ligatures ?` !`) a `\\symbol{code}`, which
+    cmtt has at its ASCII place, so that `\\`, `_`, `~` print as themselves; each run of non-ASCII
+    characters as macros (`ascii_latex`)."""
+    from .latex import ascii_latex
+
+    text = unicodedata.normalize("NFC", visible(text))
+    return r"\texttt{" + "".join(run.translate(_TYPED) if run.isascii() else ascii_latex(run)
+                                  for run in _ASCII_RUNS.findall(text)) + "}"
+
+
+_TYPED = str.maketrans({c: rf"\symbol{{{ord(c)}}}" for c in "\\{}$&#^_~%`"})
+
+
+def latex_report(result):
+    """A SheetResult or a ClassResult as a whole LaTeX document (`derive grade --latex`)."""
+    return LatexReportPrinter().doprint(result)
