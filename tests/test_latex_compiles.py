@@ -53,6 +53,18 @@ def test_every_bundled_problem_compiles_with_pdflatex(compiled, name):
     assert "Output written on" in log
 
 
+OVERFULL = re.compile(r"^Overfull \\hbox \(([0-9.]+)pt too wide\)", re.M)
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("name", NAMES)
+def test_no_line_of_a_bundled_problem_passes_the_right_margin(compiled, name):
+    """Long rows are broken after an `=` or within a sum, long notes set as paragraphs: nothing sticks
+    out more than 10pt."""
+    document, status, log = compiled[name]
+    assert [float(width) for width in OVERFULL.findall(log) if float(width) > 10] == []
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_every_document_is_plain_ascii_with_every_character_known(solutions, name):
     document = render(solutions[name], "latex")
@@ -94,10 +106,11 @@ def test_the_document_is_the_fragment_in_a_preamble(runner):
     document = runner.invoke(cli, ["solve", "hw2-sigmoid", "-f", "latex"]).output
     fragment = runner.invoke(cli, ["solve", "hw2-sigmoid", "-f", "latex", "--fragment"]).output
     body = fragment.splitlines()[2:]
-    assert document.splitlines()[6:-1] == body
-    assert document.splitlines()[:6] == ["% hw2-sigmoid (derivative)", r"\documentclass{article}",
+    assert document.splitlines()[7:-1] == body
+    assert document.splitlines()[:7] == ["% hw2-sigmoid (derivative)", r"\documentclass{article}",
                                          r"\usepackage{amsmath,amssymb}", r"\usepackage[margin=2cm]{geometry}",
-                                         r"\allowdisplaybreaks", r"\begin{document}"]
+                                         r"\allowdisplaybreaks", r"\setlength{\emergencystretch}{3em}",
+                                         r"\begin{document}"]
 
 
 @pytest.mark.parametrize("format_", ["text", "markdown", "json"])

@@ -346,9 +346,10 @@ def test_options_solution_golden(runner, golden, tmp_path):
 
 
 LATEX_LINES = [
-    r"\#_{\times}[W a] &= n \cdot n = n^{2} && \text{(each neuron multiplies its n weights by the n inputs)} \\",
-    r"\#_{+}[W a] &= n \cdot \left(n - 1\right) = n^{2} - n && \text{(each neuron adds up its n products: "
-    r"n - 1 additions)} \\",
+    r"\#_{\times}[W a] &= n \cdot n = n^{2} \\",  # its note on a line of its own below: the section's notes
+    r"&\qquad \parbox[t]{317pt}{\raggedright\textnormal{(each neuron multiplies its n weights by the n inputs)}} \\",
+    r"\#_{+}[W a] &= n \cdot \left(n - 1\right) = n^{2} - n \\",
+    r"&\qquad \parbox[t]{317pt}{\raggedright\textnormal{(each neuron adds up its n products: n - 1 additions)}} \\",
     r"\#_{\times}[\text{backward, } L \text{ layers}] &= 2 n^{2} + 4 n + \left(L - 1\right) \cdot "
     r"\left(3 n^{2} + 3 n\right) = \left(3 L - 1\right) n^{2} + \left(3 L + 1\right) n \\",
     r"\operatorname{lead}\left(\#_{\times}[\text{backward, } L \text{ layers}]\right) &= "

@@ -272,11 +272,29 @@ class _Repair:
 
 
 def _note(latex):
-    """A note of the solution as an item's text: a note that is all words (one `\\text{...}`) as
-    running text, which breaks across lines where a `\\text` in math cannot; any other as math."""
-    if latex.startswith("\\text{") and _group_end(latex, len("\\text")) == len(latex) - 1:
-        return r"\textnormal" + latex[len("\\text"):]
-    return f"${latex}$"
+    """A note of the solution as an item's text: its words (each top-level `\\text{...}`) as running
+    text, which breaks across lines where a `\\text` in math cannot, and the rest as inline math."""
+    pieces, math, index = [], [], 0
+    tokens = _TOKENS.findall(latex)
+    while index < len(tokens):
+        if tokens[index] == r"\text" and index + 1 < len(tokens) and tokens[index + 1] == "{":
+            end = _group_end(latex, len("".join(tokens[:index + 1])))
+            pieces.append(_inline(math))
+            math = []
+            words = latex[len("".join(tokens[:index + 2])):end]
+            pieces.append(r"\textnormal{" + words + "}")
+            index += len(_TOKENS.findall(latex[len("".join(tokens[:index])):end + 1]))
+            continue
+        math.append(tokens[index])
+        index += 1
+    pieces.append(_inline(math))
+    return "".join(pieces)
+
+
+def _inline(tokens):
+    """Math tokens as inline math, or nothing when there are none; a control space at its end stays one."""
+    math = "".join(tokens).strip()
+    return "" if not math else f"${math} $" if math.endswith("\\") else f"${math}$"
 
 
 def _group_end(latex, start):
@@ -316,7 +334,7 @@ class LatexPrinter(SolutionPrinter):
             return "\n".join([f"% Needs {packages}; \\allowdisplaybreaks in the preamble lets long displays "
                               "break across pages.", origin] + lines) + "\n"
         preamble = [origin, r"\documentclass{article}", packages, r"\usepackage[margin=2cm]{geometry}",
-                    r"\allowdisplaybreaks", r"\begin{document}"]
+                    r"\allowdisplaybreaks", r"\setlength{\emergencystretch}{3em}", r"\begin{document}"]
         return "\n".join(preamble + lines + [r"\end{document}"]) + "\n"
 
     def _print_Section(self, section):
@@ -327,12 +345,52 @@ class LatexPrinter(SolutionPrinter):
                     for group in self.given_groups(section.steps)]
             keys = [""] * len(rows)
         else:
-            rows = [self._print(step) for step in section.steps]
+            rows = self.aligned_rows(section.steps)
             keys = [f" % {step.key}" if self._settings["keys"] else "" for step in section.steps]
         ends = [r" \\"] * (len(rows) - 1) + [""]  # the line break before the key's comment, not in it
         lines = [rf"\subsection*{{{_text(section.title)}}}", rf"\begin{{{environment}}}"]
         lines += [f"  {row}{end}{key}" for row, end, key in zip(rows, ends, keys)]
         return "\n".join(lines + [rf"\end{{{environment}}}"])
+
+    def aligned_rows(self, steps):
+        """A row per step, `symbol &= formula = numbers = value`, broken onto continuation rows
+        (`&= ...`, and within a long sum `&\\quad + ...`) where it would pass the right margin, as
+        `estimated_width` reckons; the notes in a column beside the rows when they all fit there,
+        else each under its row, in a paragraph that breaks its lines."""
+        computed = [step for step in steps if not step.is_given]
+        left = max([estimated_width(step.symbol.latex) for step in computed] + [0]) + _EQUALS
+        room = TEXT_WIDTH - left
+        lines = {step.key: self.step_lines(step, room) for step in computed}
+        widest = max([estimated_width(line) for step_lines in lines.values() for line in step_lines] + [0])
+        notes = {step.key: rf"\text{{({_text(step.note)})}}" for step in computed if step.note}
+        # beside the rows, in a column of their own, if they all fit; else each under its row (a note
+        # under its row is as wide as the rows may be, so that no other fits beside them)
+        beside = all(estimated_width(note) <= room - widest - _NOTE_GAP for note in notes.values())
+        rows = []
+        for step in steps:
+            if step.is_given:  # a given among computed steps: `t = 0.1`, not aligned
+                rows.append(self._print(step))
+                continue
+            step_lines, note = lines[step.key], notes.get(step.key)
+            if note and beside:
+                step_lines[-1] += f" && {note}"
+            elif note:
+                step_lines.append(rf"&\qquad \parbox[t]{{{round(room) - 20}pt}}{{\raggedright\textnormal"
+                                  rf"{{({_text(step.note)})}}}}")
+            rows.append(f"{step.symbol.latex} &= " + " \\\\\n  ".join(step_lines))
+        return rows
+
+    def step_lines(self, step, room):
+        """The right-hand side of a step's row, `formula = numbers = value`, as lines no wider than
+        `room`: a new line `&= part` before a part that would not fit, a long part cut at its sums."""
+        lines = []
+        for part in self.step_parts(step, latex_formula):
+            if lines and estimated_width(lines[-1]) + _EQUALS + estimated_width(part) <= room:
+                lines[-1] += f" = {part}"
+            else:
+                pieces = _cut_at_sums(part, room - _EQUALS)
+                lines += [f"&= {pieces[0]}" if lines else pieces[0]] + [rf"&\quad {piece}" for piece in pieces[1:]]
+        return lines
 
     def _print_Step(self, step):
         if step.is_given:
@@ -340,3 +398,133 @@ class LatexPrinter(SolutionPrinter):
         parts = self.step_parts(step, latex_formula)
         note = rf" && \text{{({_text(step.note)})}}" if step.note else ""
         return f"{step.symbol.latex} &= " + " = ".join(parts) + note
+
+
+TEXT_WIDTH = 470  # pt: the text of a letter page with margins of 2cm is 500pt wide; some room for the estimate
+_EQUALS = 14  # pt: " = " between two parts
+_NOTE_GAP = 30  # pt: between the rows and the notes' column, and some room for the estimate
+
+
+def _cut_at_sums(latex, room):
+    """`latex` cut before a + or - outside any braces, so that each piece is at most `room` wide (if
+    a sum lets it); a cut inside \\left( ... \\right) closes it with \\right. and opens the next piece
+    with \\left. as often as needed."""
+    tokens = _TOKENS.findall(latex)
+    pieces, current, depth, delimiters, previous = [], [], 0, 0, ""
+    width = 0.0
+    for index, token in enumerate(tokens):
+        binary = token in "+-" and depth == 0 and previous not in ("", "(", "[", "{", "+", "-", "=", ",",
+                                                                   r"\left", r"\cdot")
+        if binary and current and width + _chunk_width(tokens, index) > room:
+            pieces.append("".join(current).rstrip() + r" \right." * delimiters)
+            current, width = [r"\left. " * delimiters], 10.0
+        current.append(token)
+        width += estimated_width(token) if token not in "{}" else 0
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+        elif token == r"\left" and depth == 0:
+            delimiters += 1
+        elif token == r"\right" and depth == 0:
+            delimiters -= 1
+        if not token.isspace():
+            previous = token
+    pieces.append("".join(current))
+    if len(pieces) > 1:  # the width of a token alone misjudges groups: measure whole pieces
+        return pieces
+    return pieces
+
+
+def _chunk_width(tokens, start):
+    """The width of the terms from tokens[start] (a + or -) up to the next + or - outside braces."""
+    depth, end = 0, len(tokens)
+    for index in range(start + 1, len(tokens)):
+        token = tokens[index]
+        depth += {"{": 1, "}": -1}.get(token, 0)
+        if depth == 0 and token in ("+", "-") and tokens[index - 1] not in ("(", "{"):
+            end = index
+            break
+    return estimated_width("".join(tokens[start:end]))
+
+
+# Widths in pt (10pt Computer Modern, display style), for estimating how wide a printed row is.
+_SPACES = {r"\,": 1.7, r"\:": 2.2, r"\;": 2.8, r"\ ": 3.3, r"\quad": 10, r"\qquad": 20, "~": 3.3, r"\!": -1.7}
+_NO_WIDTH = {r"\left", r"\right", r"\mathcal", r"\mathrm", r"\mathbf", r"\operatorname", r"\hat", r"\bar",
+             r"\tilde", r"\dot", r"\vec", r"\ensuremath", r"\displaystyle", r"\limits", r"\big", r"\Big",
+             r"\bigg", r"\Bigg", r"\allowbreak", r"\begin", r"\end", r"\mathit", r"\boldsymbol"}
+_BINARY = {"+": 12, "-": 12, "=": 13.3, "<": 13.3, ">": 13.3, ",": 4.4, ";": 4.4, ":": 8, ".": 2.8,
+           "(": 3.9, ")": 3.9, "[": 2.8, "]": 2.8, "|": 2.8, "'": 3, "/": 5, "!": 2.8}
+_OPERATOR_NAMES = {"log", "ln", "exp", "tanh", "sinh", "cosh", "sin", "cos", "tan", "max", "min", "det", "arg",
+                   "sup", "inf", "lim", "sgn"}
+_TEXT_COMMANDS = _TEXT_GROUPS | {r"\textnormal"}
+
+
+def estimated_width(latex):
+    """How wide `latex` (math, as a row of an align*) prints, in pt: roughly, from the printed signs
+    without their macros, for deciding where a long row breaks (never exact)."""
+    return _Widths(_TOKENS.findall(latex)).total
+
+
+class _Widths:
+    """One walk over the tokens, summing widths; a fraction counts its wider half, a script 70%."""
+
+    def __init__(self, tokens):
+        self.tokens, self.index = tokens, 0
+        self.total = 0.0
+        while self.index < len(self.tokens):
+            self.total += self.next()
+
+    def group(self, scale=1.0, text=False):
+        """The width of the next token or {group}."""
+        if self.index >= len(self.tokens):
+            return 0.0
+        if self.tokens[self.index] != "{":
+            token = self.tokens[self.index]
+            self.index += 1
+            return scale * (5.4 if text and not token.isspace() else 3.3 if text else self.single(token))
+        self.index += 1
+        width = 0.0
+        while self.index < len(self.tokens) and self.tokens[self.index] != "}":
+            width += self.group(1.0, True) if text else self.next()
+        self.index += 1
+        return scale * width
+
+    def next(self):
+        token = self.tokens[self.index]
+        if token == "{":
+            return self.group()
+        self.index += 1
+        if token in ("^", "_"):
+            return self.group(0.7)
+        if token in (r"\frac", r"\tfrac", r"\dfrac"):
+            scale = 0.7 if token == r"\tfrac" else 1.0
+            return max(self.group(scale), self.group(scale)) + 2
+        if token in _TEXT_COMMANDS:
+            return self.group(text=True)
+        if token in (r"\begin", r"\end"):
+            self.group()  # the environment's name
+            return 10.0
+        return self.single(token)
+
+    @staticmethod
+    def single(token):
+        if token.isspace() or token in ("}", "&"):
+            return 0.0
+        if token in _SPACES:
+            return _SPACES[token]
+        if token in _BINARY:
+            return _BINARY[token]
+        if token in _NO_WIDTH:
+            return 0.0
+        if token in (r"\cdot", r"\times", r"\pm", r"\mp", r"\div", r"\circ", r"\odot", r"\otimes"):
+            return 12.0
+        if token in (r"\le", r"\ge", r"\ne", r"\approx", r"\to", r"\in", r"\equiv", r"\sim", r"\mapsto"):
+            return 13.3
+        if token in (r"\sum", r"\prod", r"\int"):
+            return 16.0
+        if token[1:] in _OPERATOR_NAMES:
+            return 5.5 * len(token) - 2
+        if token == r"\\":
+            return 0.0
+        return 6.0 if token.startswith("\\") else 5.2
