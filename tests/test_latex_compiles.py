@@ -184,3 +184,34 @@ POWERS = [
 def test_a_raised_symbol_with_a_superscript_is_braced(formula, latex, text):
     assert latex_formula(formula, SYMBOLS) == latex
     assert text_formula(formula, SYMBOLS) == text  # the text printer is unchanged
+
+
+def _latex_fields(document):
+    """Every `latex` string of a `--format json` document."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if key == "latex" and isinstance(value, str):
+                yield value
+            else:
+                yield from _latex_fields(value)
+    elif isinstance(document, list):
+        for value in document:
+            yield from _latex_fields(value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_json_latex_of_every_bundled_problem_is_plain_latex_as_it_is(solutions, name):
+    """A script that takes a `latex` field from the JSON gets what pdflatex typesets: ASCII, no double
+    superscript, no math sign bare in text (what `plain_latex` would repair, it has nothing to repair)."""
+    import json
+
+    fields = list(_latex_fields(json.loads(render(solutions[name], "json"))))
+    assert fields and [latex for latex in fields if plain_latex(latex) != latex] == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_note_shows_a_formula_as_literal_carets(solutions, name):
+    """Formulas in a solution's notes are mathematics (θ^{t+1} as a superscript), not text with a caret."""
+    document = render(solutions[name], "latex")
+    notes = document[document.find(r"\begin{itemize}"):document.find(r"\end{itemize}")]
+    assert r"\textasciicircum" not in notes

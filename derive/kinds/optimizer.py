@@ -36,6 +36,7 @@ from ..errors import ExpressionError
 from ..expr import CONSTANTS, FUNCTIONS, parse_expression
 from ..fields import Choice, Declarations, Declared, Integer, Interval, Number, Structured, Text, check_constants
 from ..problem import Field, read_names
+from ..render.latex import escape
 from ..steps import SolutionBuilder, Sym
 from . import mlp_backprop
 
@@ -58,6 +59,28 @@ DESCRIPTIONS = {
                             "v^{t+1} = α v^t + (1 − α)(g^t)^2, θ^{t+1} = θ^t − η g^t/(sqrt(v^{t+1}) + ε)",
     "adam": "Adam: m^{t+1} = β1 m^t + (1 − β1) g^t, v^{t+1} = β2 v^t + (1 − β2)(g^t)^2, "
             "m̂ = m^{t+1}/(1 − β1^{t+1}), v̂ = v^{t+1}/(1 − β2^{t+1}), θ^{t+1} = θ^t − η m̂/(sqrt(v̂) + ε)",
+}
+# the same in LaTeX, for the notes of a LaTeX, Markdown or HTML solution
+DESCRIPTIONS_LATEX = {
+    "gd": r"\text{gradient descent: } \theta^{t+1} = \theta^{t} - \eta g^{t}",
+    "momentum": r"\text{momentum: } m^{0} = 0,\ m^{t+1} = \lambda m^{t} - \eta g^{t},\ "
+                r"\theta^{t+1} = \theta^{t} + m^{t+1}",
+    "nesterov": r"\text{Nesterov (NAG): } m^{t+1} = \lambda m^{t} - \eta \nabla L(\theta^{t} + \lambda m^{t}),\ "
+                r"\theta^{t+1} = \theta^{t} + m^{t+1}",
+    ("adagrad", "lecture"): r"\text{Adagrad, lecture form: } \sigma^{t} = \sqrt{\tfrac{1}{t+1} \sum_{k \le t} "
+                            r"(g^{k})^{2}},\ \theta^{t+1} = \theta^{t} - \frac{\eta}{\sigma^{t}} g^{t}",
+    ("adagrad", "library"): r"\text{Adagrad, library form (as torch.optim.Adagrad): } s^{t} = s^{t-1} + (g^{t})^{2},\ "
+                            r"\theta^{t+1} = \theta^{t} - \eta \frac{g^{t}}{\sqrt{s^{t}} + \epsilon}",
+    ("rmsprop", "lecture"): r"\text{RMSProp, lecture form: } \sigma^{0} = |g^{0}|,\ \sigma^{t} = \sqrt{\alpha "
+                            r"(\sigma^{t-1})^{2} + (1 - \alpha)(g^{t})^{2}},\ \theta^{t+1} = \theta^{t} - "
+                            r"\frac{\eta}{\sigma^{t}} g^{t}",
+    ("rmsprop", "library"): r"\text{RMSProp, library form (as torch.optim.RMSprop): } v^{0} = 0,\ "
+                            r"v^{t+1} = \alpha v^{t} + (1 - \alpha)(g^{t})^{2},\ "
+                            r"\theta^{t+1} = \theta^{t} - \eta \frac{g^{t}}{\sqrt{v^{t+1}} + \epsilon}",
+    "adam": r"\text{Adam: } m^{t+1} = \beta_{1} m^{t} + (1 - \beta_{1}) g^{t},\ v^{t+1} = \beta_{2} v^{t} + "
+            r"(1 - \beta_{2})(g^{t})^{2},\ \hat{m} = \frac{m^{t+1}}{1 - \beta_{1}^{t+1}},\ "
+            r"\hat{v} = \frac{v^{t+1}}{1 - \beta_{2}^{t+1}},\ \theta^{t+1} = \theta^{t} - "
+            r"\eta \frac{\hat{m}}{\sqrt{\hat{v}} + \epsilon}",
 }
 # hyperparameter -> the methods it belongs to, in the order they are read
 HYPERPARAMETERS = {
@@ -252,6 +275,10 @@ class Optimizer:
     @property
     def description(self):
         return DESCRIPTIONS.get((self.method, self.form)) or DESCRIPTIONS[self.method]
+
+    @property
+    def description_latex(self):
+        return DESCRIPTIONS_LATEX.get((self.method, self.form)) or DESCRIPTIONS_LATEX[self.method]
 
 
 @dataclass(frozen=True)
@@ -629,39 +656,72 @@ def solve(problem, rounding):
 
 def _notes(spec):
     names = ", ".join(p.name for p in spec.parameters)
-    notes = [_note(f"loss: L({names}) = {spec.loss_text}")]
+    notes = [_loss_note(spec, names)]
     if len(spec.terms) > 1:
         reduction = "mean" if spec.reduction == "mean" else "sum"
         notes.append(_note(f"the loss of a batch is the {reduction} of its samples' losses, and its gradient "
-                           f"the {reduction} of theirs; L(θ^t) is the loss over all {len(spec.terms)} samples"))
+                           f"the {reduction} of theirs; L(θ^t) is the loss over all {len(spec.terms)} samples",
+                           rf"\text{{the loss of a batch is the {reduction} of its samples' losses, and its gradient "
+                           rf"the {reduction} of theirs; }} L(\theta^{{t}}) \text{{ is the loss over all "
+                           rf"{len(spec.terms)} samples}}"))
     if spec.batches is not None:
         drawn = "; ".join(f"t = {t}: " + ", ".join(str(k + 1) for k in batch) for t, batch in enumerate(spec.batches))
         notes.append(_note(f"mini-batches (seed {spec.seed}; a fresh shuffle every epoch, Fisher–Yates on "
                            f"numpy PCG64's raw output; samples numbered from 1): {drawn}"))
     for o in spec.optimizers:
-        notes.append(_note(f"{o.name}: {o.description}" + _schedule_text(o.schedule)))
+        text, latex = _schedule_text(o.schedule)
+        notes.append(_note(f"{o.name}: {o.description}" + text,
+                           rf"\text{{{escape(o.name)}: }}" + o.description_latex + latex))
     notes.append(_note("g^t is the gradient of the loss at θ^t (for nesterov at the look-ahead point), "
-                       "t = 0, 1, ...; the loss L(θ^t) is printed after every update"))
+                       "t = 0, 1, ...; the loss L(θ^t) is printed after every update",
+                       r"g^{t} \text{ is the gradient of the loss at } \theta^{t} \text{ (for nesterov at the "
+                       r"look-ahead point), } t = 0, 1, \dots\text{; the loss } L(\theta^{t}) \text{ is printed "
+                       r"after every update}"))
     return notes
 
 
+def _loss_note(spec, names):
+    """The loss, as written in the problem; in LaTeX the expression derive read (a network's, in words)."""
+    from ..render.formula import latex_formula
+
+    text = f"loss: L({names}) = {spec.loss_text}"
+    if spec.network is not None:
+        return _note(text)
+    if spec.sample_loss is None:
+        shown = latex_formula(spec.terms[0])
+    else:
+        columns = ", ".join(column.name for column in spec.rows[0])
+        shown = (rf"\text{{ the {spec.reduction} over the samples ({escape(columns)}) of }} "
+                 + latex_formula(spec.sample_loss))
+    return _note(text, rf"\text{{loss: }} L({escape(names)}) = {shown}")
+
+
 def _schedule_text(schedule):
+    """(text, LaTeX) of a learning-rate schedule, to follow an optimiser's description."""
+    every, over = schedule.every, schedule.over
     words = {
-        "constant": "",
-        "step": f"; step decay: η^t = η_0 γ^⌊t/{schedule.every}⌋ with γ = {schedule.factor:g}",
-        "linear": f"; linear decay: η^t = η_0 + (η_end − η_0) min(t, {schedule.over})/{schedule.over}, "
-                  f"η_end = {schedule.final:g}",
-        "inverse_time": f"; 1/t decay: η^t = η_0/(1 + β t) with β = {schedule.beta:g}",
+        "constant": ("", ""),
+        "step": (f"; step decay: η^t = η_0 γ^⌊t/{every}⌋ with γ = {schedule.factor:g}",
+                 rf"\text{{; step decay: }} \eta^{{t}} = \eta_{{0}} \gamma^{{\lfloor t/{every} \rfloor}} "
+                 rf"\text{{ with }} \gamma = {schedule.factor:g}"),
+        "linear": (f"; linear decay: η^t = η_0 + (η_end − η_0) min(t, {over})/{over}, η_end = {schedule.final:g}",
+                   rf"\text{{; linear decay: }} \eta^{{t}} = \eta_{{0}} + (\eta_{{\text{{end}}}} - \eta_{{0}}) "
+                   rf"\min(t, {over})/{over},\ \eta_{{\text{{end}}}} = {schedule.final:g}"),
+        "inverse_time": (f"; 1/t decay: η^t = η_0/(1 + β t) with β = {schedule.beta:g}",
+                         rf"\text{{; 1/t decay: }} \eta^{{t}} = \eta_{{0}}/(1 + \beta t) \text{{ with }} "
+                         rf"\beta = {schedule.beta:g}"),
     }[schedule.kind]
     if schedule.warmup:
-        words += f"; warm-up: η^t times (t+1)/{schedule.warmup} while t < {schedule.warmup}"
+        warmup = schedule.warmup
+        words = (words[0] + f"; warm-up: η^t times (t+1)/{warmup} while t < {warmup}",
+                 words[1] + rf"\text{{; warm-up: }} \eta^{{t}} \text{{ times }} (t+1)/{warmup} \text{{ while }} "
+                 rf"t < {warmup}")
     return words
 
 
-def _note(text):
-    from ..render.latex import escape
-
-    return Sym(text, r"\text{" + escape(text) + "}")
+def _note(text, latex=None):
+    """A note of the solution: `text` for a terminal, and `latex` (by default the text, as words)."""
+    return Sym(text, latex if latex is not None else r"\text{" + escape(text) + "}")
 
 
 class _Trajectory:
@@ -726,7 +786,8 @@ class _Trajectory:
         """θ^t of one parameter: `x³`; a network's weight takes its time in parentheses, `w¹₁₂⁽³⁾`."""
         if self.spec.network is None:
             return _at(label.text, label.latex, t)
-        return Sym(f"{label.text}⁽{str(t).translate(_SUP)}⁾", rf"{label.latex}^{{({t})}}")
+        # braced, {w^{1}_{12}}^{(3)}: a second superscript on one symbol is an error in LaTeX
+        return Sym(f"{label.text}⁽{str(t).translate(_SUP)}⁾", rf"{{{label.latex}}}^{{({t})}}")
 
     def at(self, expression, point):
         """`expression` with the parameters replaced by the steps of `point` (and a network's z and a by

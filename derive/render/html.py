@@ -116,19 +116,24 @@ class HtmlPrinter(SolutionPrinter):
                 lines.append('<li><div class="line">' + ", ".join(self._print(step) for step in group) + "</div></li>")
             lines.append("</ul>")
         else:
-            lines += ['<ol class="steps">'] + [self._print(step) for step in section.steps] + ["</ol>"]
+            lines += ['<ol class="steps">'] + [self.line(step) for step in section.steps] + ["</ol>"]
         return "\n".join(lines + ["</section>"])
 
     def _key(self, step):
         return f"<code>{_escape(step.key)}</code> " if self._settings["keys"] else ""
 
     def _print_Step(self, step):
+        """A given as inline math (`x₁ = 1`); a computed step as its display formula."""
         if step.is_given:
             return self._key(step) + mathml(f"{step.symbol.latex} = {self.number(step.value)}")
-        line = block(" = ".join([step.symbol.latex] + self.step_parts(step, latex_formula)))
+        return block(" = ".join([step.symbol.latex] + self.step_parts(step, latex_formula)))
+
+    def line(self, step):
+        """One item of a section's list: the step's formula (a given's too), its note and its key."""
+        formula = block(f"{step.symbol.latex} = {self.number(step.value)}") if step.is_given else self._print(step)
         note = f'<p class="note">{_escape(step.note)}</p>' if step.note else ""
         key = f'<p class="note">{self._key(step)}</p>' if self._settings["keys"] else ""
-        return f"<li>{key}{line}{note}</li>"
+        return f"<li>{key}{formula}{note}</li>"
 
 
 _TONES = {"OK": "right", "FT": "partial", "MISSING": "missing"}

@@ -274,10 +274,11 @@ class _Repair:
 def _note(latex):
     """A note of the solution as an item's text: its words (each top-level `\\text{...}`) as running
     text, which breaks across lines where a `\\text` in math cannot, and the rest as inline math."""
-    pieces, math, index = [], [], 0
+    pieces, math, index, depth = [], [], 0, 0  # depth: of groups and \left...\right pairs, in the math
     tokens = _TOKENS.findall(latex)
     while index < len(tokens):
-        if tokens[index] == r"\text" and index + 1 < len(tokens) and tokens[index + 1] == "{":
+        depth += {"{": 1, r"\left": 1, "}": -1, r"\right": -1}.get(tokens[index], 0)
+        if depth == 0 and tokens[index] == r"\text" and index + 1 < len(tokens) and tokens[index + 1] == "{":
             end = _group_end(latex, len("".join(tokens[:index + 1])))
             pieces.append(_inline(math))
             math = []
