@@ -263,12 +263,15 @@ class LatexReportPrinter(SolutionPrinter):
         if len(result.results) == 1:
             return self._print(result.results[0])
         lines = [f"{len(result.results)} sheets, {len(result.unreadable)} unreadable.", "",
-                 r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{7cm}rrrrr@{}}",
+                 # fixed widths, so that the line of an unreadable sheet, across the five, widens none
+                 r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{7cm}>{\raggedleft\arraybackslash}p{1.5cm}"
+                 r"*{4}{>{\raggedleft\arraybackslash}p{1.2cm}}@{}}",
                  r"student & score & OK & FT & wrong & missing \\ \hline \endhead"]
         for sheet in result.results:
             name = _literal(sheet.student)
             if sheet.error:
-                lines.append(rf"{name} & \multicolumn{{5}}{{>{{\raggedright\arraybackslash}}p{{9cm}}@{{}}}}"
+                lines.append(rf"{name} & \multicolumn{{5}}{{>{{\raggedright\arraybackslash}}"
+                             r"p{\dimexpr 6.3cm+6\tabcolsep}@{}}"
                              rf"{{unreadable: {_literal(sheet.error)}}} \\")
                 continue
             codes = [v.code for v in sheet.verdicts]
