@@ -112,14 +112,15 @@ def _child(tasks, start, work, write_end, budget):
 
         faulthandler.disable()  # a sheet that crashes its process is reported as its line, not a dump
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # made before the cap: when a task runs out of memory, its line must not need any more
+        over_memory = ("failed", f"grading stopped: over the memory budget of {budget.memory_bytes // 2 ** 20} MB")
         _limit_memory(budget.memory_bytes)
         with os.fdopen(write_end, "wb") as out:
             for task in tasks[start:]:
                 try:
                     message = ("done", work(task))
                 except MemoryError:
-                    message = ("failed", f"grading stopped: over the memory budget of "
-                                         f"{budget.memory_bytes // 2 ** 20} MB")
+                    message = over_memory  # what the task holds is freed as this clause ends
                 except Exception as error:  # a bug of derive's: this task's line says so
                     message = ("failed", f"grading stopped: internal error ({type(error).__name__})")
                 try:
