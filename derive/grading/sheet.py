@@ -594,3 +594,9 @@ def sheet_paths(arguments):
         else:
             paths.append(path)
     return paths
+
+
+def load_sheet(path):
+    """(data, lines of its top-level keys) of an answer sheet file, read with every guard `read_sheet` has;
+    for a sheet whose values are themselves mappings (an assignment's sections)."""
+    return _load(path)
