@@ -8,6 +8,7 @@ layer over it:
     render(solution, "markdown")                      # also text, latex, json
     grade(problem, {"yhat[1]": 0.809})                # a SheetResult: score, verdicts by key
     grade_class(problem, ["submissions/"])            # a ClassResult and its reports
+    grade_assignment("hw-lecture", ["submissions/"])  # several problems: totals and subtotals
     write_variants(variants(problem, ["s1", "s2"]), "variants/")
 
 In a notebook a Solution, a SheetResult and a ClassResult show as Markdown
@@ -24,7 +25,8 @@ from .steps import Rounding, Section, Solution, Step, Sym
 
 # Grading and variants are loaded on first use: `derive solve` never pays for them.
 _LATER = {
-    "grade": "api", "grade_class": "api", "variants": "api",
+    "grade": "api", "grade_class": "api", "grade_assignment": "api", "variants": "api",
+    "Assignment": "assignment", "load_assignment": "assignment", "AssignmentResult": "grading.assignment",
     "SheetResult": "grading.grader", "Verdict": "grading.grader", "ClassResult": "grading.report",
     "Variant": "vary.variants", "VariantSet": "vary.variants", "write_variants": "vary.variants",
 }
@@ -46,7 +48,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnswerSheetError", "DeriveError", "ExpressionError", "ProblemError", "Timeout",
-    "ClassResult", "Problem", "Rounding", "Section", "SheetResult", "Solution", "Step", "Sym", "Variant",
+    "Assignment", "AssignmentResult", "ClassResult", "Problem", "Rounding", "Section", "SheetResult", "Solution", "Step", "Sym", "Variant",
     "VariantSet", "Verdict",
-    "grade", "grade_class", "load_problem", "parse_expression", "render", "variants", "write_variants",
+    "grade", "grade_assignment", "grade_class", "load_assignment", "load_problem", "parse_expression", "render", "variants", "write_variants",
 ]

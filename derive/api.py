@@ -76,6 +76,17 @@ def grade_class(problem, sheets, variants=None):
     return result
 
 
+def grade_assignment(assignment, sheets):
+    """Mark a class's sheets against an assignment (an Assignment, a file, or a bundled one's name):
+    each sheet has a section per part; return an AssignmentResult (totals, subtotals, each part's
+    ClassResult), as `derive grade` prints it. Sheets are given as for `grade_class`."""
+    from .assignment import Assignment, load_assignment
+    from .grading.assignment import grade_assignment as grade
+
+    loaded = assignment if isinstance(assignment, Assignment) else load_assignment(assignment)
+    return grade(loaded, [sheets] if isinstance(sheets, (str, os.PathLike)) else list(sheets))
+
+
 def variants(problem, students, draws=MAX_DRAWS):
     """Draw one variant of `problem` per student; return the VariantSet, as `derive variants` does.
 

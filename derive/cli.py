@@ -65,34 +65,47 @@ def solve(problem, format_, exact, keys, plot_path, dpi, fragment):
     --format latex prints a whole document that pdflatex compiles as it is; --format html one
     self-contained page, its mathematics in MathML, which browsers lay out without a script.
     """
-    from .problem import load_problem
+    from .assignment import Assignment, load
     from .render import render
     from .steps import EXACT
 
     if fragment and format_ != "latex":
         raise click.UsageError("--fragment needs --format latex")
-    loaded = load_problem(problem)
+    loaded = load(problem)
+    settings = {} if format_ == "json" else {"keys": keys}
+    if format_ == "latex":
+        settings["fragment"] = fragment
+    if isinstance(loaded, Assignment):
+        if plot_path:
+            raise click.UsageError("--plot draws one problem's figure; give the part's problem instead")
+        from .render.assignment import render_assignment
+
+        solutions = {part.name: part.problem.solve(EXACT if exact else None) for part in loaded.parts}
+        click.echo(render_assignment(loaded, solutions, format_, **settings), nl=False)
+        return
     solution = loaded.solve(EXACT if exact else None)
     if plot_path:  # drawn before printing, so that a refusal is the only line printed
         from .plot import plot_solution
 
         plot_solution(loaded, solution, plot_path, dpi)
-    settings = {} if format_ == "json" else {"keys": keys}
-    if format_ == "latex":
-        settings["fragment"] = fragment
     click.echo(render(solution, format_, **settings), nl=False)
 
 
 @cli.command()
 @click.argument("problems", nargs=-1, required=True)
 def check(problems):
-    """Validate problem files without printing a solution."""
+    """Validate problem or assignment files without printing a solution."""
+    from .assignment import Assignment, load
     from .grading.config import read_grading
-    from .problem import load_problem
     from .vary.variants import check_random
 
     for problem in problems:
-        loaded = load_problem(problem)
+        loaded = load(problem)
+        if isinstance(loaded, Assignment):
+            for part in loaded.parts:  # each part's grading as the assignment has it
+                read_grading(part.problem, part.problem.solve())
+            click.echo(f"{loaded.path}: ok (assignment, {len(loaded.parts)} parts)")
+            continue
         read_grading(loaded, loaded.solve())  # the `grading` field names the solution's step keys
         check_random(loaded.path, loaded)  # the fields `derive variants` reads
         click.echo(f"{loaded.path}: ok ({loaded.kind})")
@@ -100,11 +113,12 @@ def check(problems):
 
 @cli.command(name="list")
 def list_problems():
-    """List the bundled problems, one line each."""
+    """List the bundled problems and assignments, one line each."""
+    from .assignment import bundled_assignments
     from .problem import bundled_problems, read_yaml
 
     rows = [(path.stem, str(data.get("kind", "?")), str(data.get("title", "")))
-            for path in bundled_problems() for data in [read_yaml(path)[0]]]
+            for path in bundled_problems() + bundled_assignments() for data in [read_yaml(path)[0]]]
     name_width = max((len(name) for name, _, _ in rows), default=0)
     kind_width = max((len(kind) for _, kind, _ in rows), default=0)
     for name, kind, title in rows:
@@ -114,12 +128,19 @@ def list_problems():
 @cli.command()
 @click.argument("problem")
 def template(problem):
-    """Print a blank answer sheet for PROBLEM: every gradable key, in solution order."""
+    """Print a blank answer sheet for PROBLEM: every gradable key, in solution order.
+
+    For an assignment, a section per part."""
+    from .assignment import Assignment, load
     from .grading.config import read_grading
-    from .problem import load_problem
     from .grading.sheet import blank_sheet
 
-    loaded = load_problem(problem)
+    loaded = load(problem)
+    if isinstance(loaded, Assignment):
+        from .grading.assignment import blank_assignment_sheet
+
+        click.echo(blank_assignment_sheet(loaded), nl=False)
+        return
     solution = loaded.solve()
     click.echo(blank_sheet(loaded, solution, read_grading(loaded, solution).items), nl=False)
 
@@ -143,13 +164,30 @@ def template(problem):
 def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, summary_path, latex_path, html_dir):
     """Mark answer SHEETS (files or directories of .yaml files) against PROBLEM.
 
+    PROBLEM may be an assignment: each sheet then has a section per part, and the report a total.
+
     With --variants, a sheet is matched to `<id>.yaml` by its `id` field or its file name.
 
     Exit status: 0 all sheets graded, 1 some sheets unreadable, 2 bad usage or problem file.
     """
     from . import api
+    from .assignment import Assignment, load
 
-    result = api.grade_class(problem, sheets, variants=variants_dir or None)
+    loaded = load(problem)
+    if isinstance(loaded, Assignment):
+        others = {"--gradescope": gradescope_path, "--variants": variants_dir, "--summary-csv": summary_path,
+                  "--latex": latex_path, "--html": html_dir}
+        given = [option for option, value in others.items() if value]
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: not available for an assignment; grade it with --csv "
+                                   "and --json, or grade one part's problem on its own")
+        result = api.grade_assignment(loaded, sheets)
+        result.write(csv=csv_path, json=json_path)
+        click.echo(result.to_text(), nl=False)
+        if result.unreadable:
+            raise click.exceptions.Exit(1)
+        return
+    result = api.grade_class(loaded, sheets, variants=variants_dir or None)
     result.write(csv=csv_path, json=json_path, gradescope=gradescope_path, summary_csv=summary_path,
                  latex=latex_path, html=html_dir)
     click.echo(result.to_text(), nl=False)

@@ -31,8 +31,9 @@ def test_list_shows_every_bundled_problem_once(runner):
     result = runner.invoke(cli, ["list"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert sorted(line.split()[0] for line in lines) == sorted(p.stem for p in PROBLEMS.glob("*.yaml"))
-    assert all(line.split()[1] in available() for line in lines)
+    bundled = [*PROBLEMS.glob("*.yaml"), *(PROBLEMS / "assignments").glob("*.yaml")]
+    assert sorted(line.split()[0] for line in lines) == sorted(p.stem for p in bundled)
+    assert all(line.split()[1] in [*available(), "assignment"] for line in lines)
 
 
 @pytest.mark.parametrize("format_", ["text", "markdown", "latex", "json"])

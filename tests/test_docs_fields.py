@@ -3,7 +3,7 @@
 A table in the docs sits between `<!-- fields: KIND -->` (or `<!-- fields:
 KIND NAME -->` for the nested Declarations NAME of the kind's module, such as
 mlp_backprop's LAYER; `common` for the fields every kind shares, `grading` and
-`tolerance` for the entries of the `grading` field) and `<!-- end fields -->`; it must be exactly what
+`tolerance` for the entries of the `grading` field, `assignment` and `assignment_part` for an assignment file) and `<!-- end fields -->`; it must be exactly what
 `Declarations.table()` prints. `python -m pytest --update-golden` rewrites
 them after a deliberate change to a declaration.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from derive import assignment
 from derive.kinds import KINDS
 from derive.grading.config import GRADING
 from derive.grading.tolerance import TOLERANCE
@@ -20,7 +21,9 @@ from derive.problem import COMMON
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
-OWN = {"common": COMMON, "grading": GRADING, "tolerance": TOLERANCE}  # tables not of one kind
+# tables not of one kind: what every problem file shares, the grading block, an assignment file and its parts
+OWN = {"common": COMMON, "grading": GRADING, "tolerance": TOLERANCE, "assignment": assignment.DECLARED,
+       "assignment_part": assignment.PART}
 MARKED = re.compile(r"(<!-- fields: (\w+)(?: (\w+))? -->\n)(.*?)(<!-- end fields -->)", re.S)
 
 

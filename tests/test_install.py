@@ -26,6 +26,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted(path.stem for path in (ROOT / "derive" / "problems").glob("*.yaml"))
+ASSIGNMENTS = sorted(path.stem for path in (ROOT / "derive" / "problems" / "assignments").glob("*.yaml"))
 SCHEMA = "derive-problem.schema.json"  # beside the bundled files, named by their `$schema=` line
 
 
@@ -57,7 +58,7 @@ def build_wheel_from_sdist(out):
     sdist = out / name
     with tarfile.open(sdist) as archive:
         shipped = {Path(member).name for member in archive.getnames() if "/derive/problems/" in member}
-    assert {f"{stem}.yaml" for stem in BUNDLED} | {SCHEMA} <= shipped
+    assert {f"{stem}.yaml" for stem in BUNDLED + ASSIGNMENTS} | {SCHEMA} <= shipped
     wheels = out / "from-sdist"
     wheels.mkdir()
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
@@ -84,7 +85,7 @@ def installed(request, tmp_path_factory):
     wheel = build_wheel(out) if request.param == "wheel" else build_wheel_from_sdist(out)
     with zipfile.ZipFile(wheel) as archive:
         shipped = sorted(Path(name).name for name in archive.namelist() if name.startswith("derive/problems/"))
-    assert shipped == sorted([f"{stem}.yaml" for stem in BUNDLED] + [SCHEMA])
+    assert shipped == sorted([f"{stem}.yaml" for stem in BUNDLED + ASSIGNMENTS] + [SCHEMA])
     return fresh_venv(out / "venv", wheel)
 
 
@@ -99,9 +100,15 @@ def test_the_installed_package_is_the_one_imported(installed, tmp_path):
     assert Path(where.strip()).is_relative_to(installed.parent)
 
 
-def test_derive_list_lists_every_bundled_problem(installed, tmp_path):
+def test_derive_list_lists_every_bundled_problem_and_assignment(installed, tmp_path):
     listed = outside(installed, tmp_path, "derive", "list").stdout.splitlines()
-    assert [line.split()[0] for line in listed] == BUNDLED
+    assert [line.split()[0] for line in listed] == BUNDLED + ASSIGNMENTS
+
+
+def test_a_bundled_assignment_is_found_by_name(installed, tmp_path):
+    assert ASSIGNMENTS
+    for name in ASSIGNMENTS:
+        assert outside(installed, tmp_path, "derive", "check", name).stdout.endswith("parts)\n")
 
 
 def test_a_bundled_problem_solves_by_name(installed, tmp_path):

@@ -16,6 +16,8 @@ import pytest
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 BUNDLED = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "derive" / "problems").glob("*.yaml"))
+ASSIGNMENTS = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "derive" / "problems" / "assignments")
+                     .glob("*.yaml"))
 
 
 def section(title):
@@ -60,7 +62,7 @@ def test_a_tour_command_runs_as_written(command, tmp_path):
 
 def test_derive_list_names_every_bundled_problem(tmp_path):
     result = subprocess.run([sys.executable, "-m", "derive", "list"], cwd=tmp_path, capture_output=True, text=True)
-    assert [line.split()[0] for line in result.stdout.splitlines()] == BUNDLED
+    assert [line.split()[0] for line in result.stdout.splitlines()] == BUNDLED + ASSIGNMENTS
 
 
 @pytest.mark.parametrize("command", [["list"], ["solve", "lecture-bp-3layer"]])

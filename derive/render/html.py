@@ -99,14 +99,17 @@ class HtmlPrinter(SolutionPrinter):
     "formula = numbers = value" as a formula of its own."""
 
     def _print_Solution(self, solution):
+        return page(solution.title, self.body(solution))
+
+    def body(self, solution):
+        """The page's contents: title, notes and sections (an assignment's page puts several together)."""
         body = [f"<h1>{_escape(solution.title)}</h1>",
                 f'<p class="meta">Problem <code>{_escape(solution.name)}</code> ({_escape(solution.kind)}); '
                 f"rounding: {_escape(solution.rounding.describe())}.</p>"]
         if solution.notes:
             body += ['<ul class="notes">'] + [f'<li><div class="line">{inline(note.latex)}</div></li>'
                                               for note in solution.notes] + ["</ul>"]
-        body += [self._print(section) for section in solution.sections]
-        return page(solution.title, body)
+        return body + [self._print(section) for section in solution.sections]
 
     def _print_Section(self, section):
         lines = ["<section>", f"<h2>{_escape(section.title)}</h2>"]

@@ -13,7 +13,7 @@ from .printer import SolutionPrinter
 
 
 class TextReportPrinter(SolutionPrinter):
-    """Prints a SheetResult (one student) or a ClassResult (several)."""
+    """Prints a SheetResult (one student), a ClassResult (several), or an AssignmentResult."""
 
     _default_settings = {"width": 18}
 
@@ -36,19 +36,85 @@ class TextReportPrinter(SolutionPrinter):
             wrong = sum(c not in ("OK", "FT", "MISSING") for c in codes)
             lines.append(f"  {name:<{name_width}}  {_score(sheet.score, sheet.max_score):>11}  "
                          f"{codes.count('OK'):>4} {codes.count('FT'):>4} {wrong:>6} {codes.count('MISSING'):>8}")
-        warned = [(name, warning) for sheet, name in zip(result.results, names) for warning in sheet.warnings]
-        if warned:
-            lines += ["", "Warnings (what a sheet holds that was not graded):"]
-            lines += [f"  {name}: {visible(warning)}" for name, warning in warned]
-        lines += ["", "Per item (how many students got it right, by follow-through, wrong, missing):"]
+        lines += self.warnings(result.results)
+        lines += self.items(result)
+        return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def warnings(sheets):
+        """The warnings of every sheet, each after its student."""
+        warned = [(visible(sheet.student), warning) for sheet in sheets for warning in sheet.warnings]
+        if not warned:
+            return []
+        return ["", "Warnings (what a sheet holds that was not graded):"] + [
+            f"  {name}: {visible(warning)}" for name, warning in warned]
+
+    def items(self, result):
+        """Per item of a class: its outcomes and most frequent wrong answers; then the slips behind them."""
+        lines = ["", "Per item (how many students got it right, by follow-through, wrong, missing):"]
         key_width = max([len("item")] + [len(visible(k)) for k in result.items])
         lines.append(f"  {'item':<{key_width}}  {'right':>5} {'FT':>4} {'wrong':>6} {'missing':>8}  most frequent wrong answers")
         for row in result.summary():
             frequent = ", ".join(f"{visible(answer)} ({count})" for answer, count in row["frequent_wrong"])
             lines.append(f"  {visible(row['key']):<{key_width}}  {row['right']:>5} {row['follow_through']:>4} "
                          f"{row['wrong']:>6} {row['missing']:>8}  {frequent}".rstrip())
-        lines += self.slips(result)
+        return lines + self.slips(result)
+
+    def _print_AssignmentResult(self, result):
+        """An assignment: each student's total and subtotal per part; then each part, item by item."""
+        assignment = result.assignment
+        lines = [f"Grading: {visible(assignment.title)} ({visible(assignment.name)}), {len(assignment.parts)} parts, "
+                 f"out of {_points(result.max_score())}"]
+        parts = list(result.classes)
+        if len(result.results) == 1:
+            return "\n".join(lines + [""] + self.assignment_sheet(result, result.results[0])) + "\n"
+        lines[0] += f"; {len(result.results)} sheets, {len(result.unreadable)} unreadable"
+        names = [visible(sheet.student) for sheet in result.results]
+        name_width = max([len("student")] + [len(name) for name in names])
+        widths = [max(len(visible(name)), 10) for name in parts]
+        lines += ["", f"  {'student':<{name_width}}  {'total':>13}  "
+                  + "  ".join(f"{visible(name):>{width}}" for name, width in zip(parts, widths))]
+        for sheet, name in zip(result.results, names):
+            if sheet.error:
+                lines.append(f"  {name:<{name_width}}  unreadable: {visible(sheet.error)}")
+                continue
+            cells = ["unreadable" if sheet.parts[part].error else _points(result.subtotal(sheet, part))
+                     for part in parts]
+            total = f"{_points(result.score(sheet))}/{_points(result.max_score())}"
+            lines.append(f"  {name:<{name_width}}  {total:>13}  "
+                         + "  ".join(f"{cell:>{width}}" for cell, width in zip(cells, widths)))
+        lines += self.warnings(result.results)
+        broken = [(visible(sheet.student), part, sheet.parts[part].error) for sheet in result.results
+                  if not sheet.error for part in parts if sheet.parts[part].error]
+        if broken:
+            lines += ["", "Sections that could not be read (the other parts are graded):"]
+            lines += [f"  {name}: {visible(part)}: {visible(error)}" for name, part, error in broken]
+        for part in parts:
+            lines += ["", self.part_heading(result, part)] + self.items(result.classes[part])[1:]
         return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def part_heading(result, name):
+        problem = result.classes[name].problem
+        return (f"== {visible(name)}: {visible(problem.title)} ({visible(problem.name)}), "
+                f"{_points(result.part_max(name))} points ==")
+
+    def assignment_sheet(self, result, sheet):
+        """One student's sheet of an assignment: each part's items, its subtotal, and the total."""
+        lines = [f"Student: {visible(sheet.student)} ({visible(sheet.path)})"]
+        if sheet.error:
+            return lines + [f"  unreadable: {visible(sheet.error)}"]
+        lines += [f"  warning: {visible(warning)}" for warning in sheet.warnings]
+        for name, part in sheet.parts.items():
+            lines += ["", self.part_heading(result, name)]
+            body = self._print(part).rstrip("\n").splitlines()[1:]  # its items, without the Student line
+            if part.error:
+                lines += body
+                continue
+            scaled = "" if result.weight(name) == 1 else f" (items: {_score(part.score, part.max_score)})"
+            lines += body[:-1] + [f"Subtotal: {_points(result.subtotal(sheet, name))}/{_points(result.part_max(name))}"
+                                  + scaled]
+        return lines + ["", f"Total: {_points(result.score(sheet))}/{_points(result.max_score())}"]
 
     def slips(self, result):
         """What to re-teach: per item with wrong answers a known slip explains, how many it explains."""
@@ -112,6 +178,11 @@ def slip_lines(result):
 
 def _score(points, max_points):
     return f"{format_number(points)}/{format_number(max_points)}"
+
+
+def _points(value):
+    """Points of an assignment's scaled parts, to two decimals at most: 13.33, 20."""
+    return format_number(round(value, 2))
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
