@@ -150,8 +150,8 @@ def template(problem):
 @click.argument("sheets", nargs=-1, required=True)
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write a CSV gradebook here.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write every verdict as JSON here.")
-@click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False),
-              help="Write Gradescope's results.json here.")
+@click.option("--gradescope", "gradescope_path", type=click.Path(),
+              help="Write Gradescope's results.json here (with several sheets: a directory, <id>.json each).")
 @click.option("--variants", "variants_dir", type=click.Path(file_okay=False),
               help="Mark each sheet against its student's own variant in this directory (from `derive variants`).")
 @click.option("--summary-csv", "summary_path", type=click.Path(dir_okay=False),
@@ -175,14 +175,13 @@ def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, s
 
     loaded = load(problem)
     if isinstance(loaded, Assignment):
-        others = {"--gradescope": gradescope_path, "--variants": variants_dir, "--summary-csv": summary_path,
-                  "--latex": latex_path, "--html": html_dir}
+        others = {"--variants": variants_dir, "--summary-csv": summary_path, "--latex": latex_path, "--html": html_dir}
         given = [option for option, value in others.items() if value]
         if given:
             raise click.UsageError(f"{', '.join(given)}: not available for an assignment; grade it with --csv "
                                    "and --json, or grade one part's problem on its own")
         result = api.grade_assignment(loaded, sheets)
-        result.write(csv=csv_path, json=json_path)
+        result.write(csv=csv_path, json=json_path, gradescope=gradescope_path)
         click.echo(result.to_text(), nl=False)
         if result.unreadable:
             raise click.exceptions.Exit(1)
@@ -215,6 +214,23 @@ def variants(problem, roster, out_dir, draws):
     made = api.variants(problem, roster, draws)
     for path in write_variants(made, out_dir):
         click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("problem")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="The autograder zip to write (for Gradescope's programming assignments).")
+def gradescope(problem, out_path):
+    """Write a Gradescope autograder for PROBLEM (or an assignment) as a zip.
+
+    It holds setup.sh, run_autograder, a wheel of this derive and the problem files; on Gradescope it
+    grades the student's one YAML answer sheet and writes results.json, whatever was uploaded.
+    """
+    from .assignment import load
+    from .grading.gradescope import build_autograder
+
+    names = build_autograder(load(problem), out_path)
+    click.echo(f"wrote {out_path}: {', '.join(names)}")
 
 
 @cli.command()

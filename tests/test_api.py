@@ -190,7 +190,7 @@ def class_dir(tmp_path):
 def test_a_class_is_graded_and_reported_as_the_command_line_does(problem, runner, class_dir, tmp_path):
     out = tmp_path / "cli"
     out.mkdir()
-    files = {"csv": out / "g.csv", "json": out / "g.json", "gradescope": out / "gs.json", "summary_csv": out / "s.csv"}
+    files = {"csv": out / "g.csv", "json": out / "g.json", "gradescope": out / "gs", "summary_csv": out / "s.csv"}
     printed = runner.invoke(cli, ["grade", LECTURE, str(class_dir), "--csv", str(files["csv"]), "--json",
                                   str(files["json"]), "--gradescope", str(files["gradescope"]), "--summary-csv",
                                   str(files["summary_csv"])])
@@ -200,13 +200,14 @@ def test_a_class_is_graded_and_reported_as_the_command_line_does(problem, runner
     assert result.to_text() == printed.output
     assert result.gradebook_csv() == files["csv"].read_text(encoding="utf-8")
     assert result.verdicts_json() == files["json"].read_text(encoding="utf-8")
-    assert result.gradescope_json() == files["gradescope"].read_text(encoding="utf-8")
+    assert result.gradescope_json(1) == (files["gradescope"] / "bob.json").read_text(encoding="utf-8")
     assert result.summary_csv() == files["summary_csv"].read_text(encoding="utf-8")
     written = tmp_path / "api"
     written.mkdir()
     result.write(**{option: written / path.name for option, path in files.items()})
     for path in files.values():
-        assert (written / path.name).read_bytes() == path.read_bytes()
+        for file in (sorted(path.iterdir()) if path.is_dir() else [path]):  # gradescope: a file per student
+            assert (written / file.relative_to(out)).read_bytes() == file.read_bytes()
 
 
 def test_an_unreadable_sheet_is_its_line_and_the_others_are_graded(problem, class_dir):

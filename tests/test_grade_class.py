@@ -79,17 +79,19 @@ def test_the_json_report_has_every_verdict(runner, class_dir, tmp_path):
     assert next(s for s in report["students"] if s["student"] == "carol")["error"]
 
 
-def test_gradescope_results_are_valid_even_with_broken_sheets(runner, class_dir, tmp_path):
-    target = tmp_path / "results.json"
+def test_gradescope_results_are_one_file_per_student_even_with_broken_sheets(runner, class_dir, tmp_path):
+    target = tmp_path / "gradescope"
     run(runner, class_dir, "--gradescope", target)
-    results = json.loads(target.read_text(encoding="utf-8"))
-    assert set(results) == {"score", "tests"}
-    for test in results["tests"]:
-        assert {"name", "score", "max_score", "output"} <= set(test)
-        assert isinstance(test["score"], (int, float)) and isinstance(test["max_score"], (int, float))
-    broken = next(t for t in results["tests"] if t["name"] == "carol: answer sheet")
-    assert broken["score"] == 0 and broken["status"] == "failed" and "could not be read" in broken["output"]
-    assert results["score"] == 3 + 2  # alice 3 right; bob: z, delta[2][1] by follow-through
+    files = {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in target.iterdir()}
+    assert sorted(files) == ["alice", "bob", "carol", "dave"]
+    for results in files.values():
+        for test in results["tests"]:
+            assert {"name", "score", "max_score", "output", "visibility"} <= set(test)
+            assert isinstance(test["score"], (int, float)) and isinstance(test["max_score"], (int, float))
+    for broken in ("carol", "dave"):
+        assert files[broken]["score"] == 0 and files[broken]["tests"] == []
+        assert "could not be graded" in files[broken]["output"]
+    assert (files["alice"]["score"], files["bob"]["score"]) == (3, 2)  # alice 3 right; bob: z, delta[2][1] by FT
 
 
 def test_one_sheet_gives_a_plain_gradescope_file(runner, tmp_path):

@@ -463,7 +463,7 @@ def test_a_class_grades_every_good_sheet_and_gives_each_broken_entry_its_line(ho
 
 def test_derive_grade_on_a_hostile_class_writes_every_report_promptly(hostile_dir, tmp_path):
     reports = {option: tmp_path / name for option, name in
-               (("--csv", "c.csv"), ("--json", "j.json"), ("--gradescope", "g.json"))}
+               (("--csv", "c.csv"), ("--json", "j.json"), ("--gradescope", "gradescope"))}
     done = subprocess.run([sys.executable, "-m", "derive", "grade", LECTURE, str(hostile_dir),
                            *[str(part) for pair in reports.items() for part in pair]],
                           capture_output=True, text=True, timeout=60,
@@ -475,5 +475,6 @@ def test_derive_grade_on_a_hostile_class_writes_every_report_promptly(hostile_di
     assert sum(row["status"].startswith("unreadable: ") for row in rows) == len(BROKEN)
     students = json.loads(reports["--json"].read_text(encoding="utf-8"))["students"]
     assert {s["student"] for s in students if s["error"]} == {Path(name).stem for name in BROKEN}
-    tests = json.loads(reports["--gradescope"].read_text(encoding="utf-8"))["tests"]
-    assert sum(t["name"].endswith(": answer sheet") for t in tests) == len(BROKEN)
+    results = [json.loads(path.read_text(encoding="utf-8")) for path in reports["--gradescope"].iterdir()]
+    assert len(results) == 5 + len(BROKEN)  # one per entry, each named apart
+    assert sum(r["output"].startswith("Your answer sheet could not be graded") for r in results) == len(BROKEN)

@@ -143,11 +143,16 @@ class AssignmentResult:
                 name: dict(_sheet_json(part), subtotal=self.subtotal(sheet, name)) for name, part in sheet.parts.items()})
         return entry
 
-    def write(self, csv=None, json=None):
-        """Write the gradebook (`csv`) and the verdicts (`json`), each file whole or not at all."""
+    def write(self, csv=None, json=None, gradescope=None):
+        """Write the gradebook (`csv`), the verdicts (`json`) and Gradescope's results (`gradescope`, as
+        for a ClassResult), each file whole or not at all."""
         from .report import write_atomically
 
         files = {path: report() for path, report in ((csv, self.gradebook_csv), (json, self.verdicts_json)) if path}
+        if gradescope:
+            from .gradescope import results_files
+
+            files.update(results_files(self, gradescope))
         for path, text in files.items():
             write_atomically(path, text)
 

@@ -86,9 +86,9 @@ class ClassResult:
         """`--json`: every verdict of every sheet, and the per-item summary."""
         return verdicts_json(self)
 
-    def gradescope_json(self):
-        """`--gradescope`: Gradescope's results.json."""
-        return gradescope_json(self)
+    def gradescope_json(self, index=0):
+        """`--gradescope`: Gradescope's results.json of one sheet (the first, or `index`)."""
+        return gradescope_json(self, index)
 
     def to_latex(self):
         """The report as a LaTeX document that pdflatex compiles (`derive grade --latex`)."""
@@ -107,8 +107,12 @@ class ClassResult:
         """Write each report given a path, as `derive grade --csv --json --gradescope --summary-csv --latex`
         do, and with `html` a directory of pages (`--html`); each file whole or not at all, and none
         before every report has been made."""
-        targets = {"csv": csv, "json": json, "gradescope": gradescope, "summary_csv": summary_csv, "latex": latex}
+        targets = {"csv": csv, "json": json, "summary_csv": summary_csv, "latex": latex}
         files = {targets[option]: report(self) for option, report in REPORTS.items() if targets[option]}
+        if gradescope:
+            from .gradescope import results_files
+
+            files.update(results_files(self, gradescope))
         if html:
             pages = {Path(html) / name: page for name, page in self.html_pages().items()}
             for directory in sorted({path.parent for path in pages}):
@@ -144,7 +148,7 @@ class ClassResult:
 
 
 def write_atomically(path, text):
-    """Write `text` to `path` whole or not at all (temporary file, then rename).
+    """Write `text` (str, or bytes as they are) to `path` whole or not at all (temporary file, then rename).
 
     The file gets the permissions of the file it replaces, or else those
     any new file gets (0o666 less the umask), as `open(path, "w")` would.
@@ -156,7 +160,8 @@ def write_atomically(path, text):
     except OSError as error:
         raise DeriveError(f"cannot write the report: {error.strerror}", path=str(path)) from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+        with (os.fdopen(handle, "wb") if isinstance(text, bytes)
+              else os.fdopen(handle, "w", encoding="utf-8", newline="")) as stream:
             stream.write(text)
         try:
             os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode) & 0o777)
@@ -264,29 +269,12 @@ def _sheet_json(sheet):
     return entry
 
 
-def gradescope_json(result):
-    """Gradescope's results.json: `score` and one test per item (per sheet, named `student: key`
-    when several sheets are graded at once). A broken sheet is one failed test saying why."""
-    several = len(result.results) > 1
-    tests, score = [], 0.0
-    for sheet in result.results:
-        prefix = f"{sheet.student}: " if several else ""
-        if sheet.error:
-            tests.append({"name": f"{prefix}answer sheet", "score": 0, "max_score": result.max_score(),
-                          "status": "failed", "output": f"The answer sheet could not be read: {sheet.error}"})
-            continue
-        score += sheet.score
-        for v in sheet.verdicts:
-            output = f"{v.code}: {v.detail}" if v.detail else v.code
-            if v.slip_detail:
-                output += f"\n{v.slip_detail}"
-            if not v.right or v.code == "FT":
-                output += f"\nyour answer: {v.answer or '(none)'}; expected: {v.expected}"
-                if v.calculation:
-                    output += f"\n{v.calculation}"
-            tests.append({"name": f"{prefix}{v.key}", "score": v.points, "max_score": v.max_points,
-                          "status": "passed" if v.right else "failed", "output": output})
-    return json.dumps({"score": score, "tests": tests}, indent=2, ensure_ascii=False) + "\n"
+def gradescope_json(result, index=0):
+    """Gradescope's results.json of sheet `index` (see derive.grading.gradescope): its score, a test per
+    item, the sheet's warnings in the top-level output, the expected values shown once published."""
+    from .gradescope import dumps, results
+
+    return dumps(results(result, index))
 
 
 def _number(value):
@@ -294,5 +282,5 @@ def _number(value):
 
 
 # the report files of a class, by the name of their `derive grade` option, in the order they are written
-REPORTS = {"csv": gradebook_csv, "json": verdicts_json, "gradescope": gradescope_json, "summary_csv": summary_csv,
+REPORTS = {"csv": gradebook_csv, "json": verdicts_json, "summary_csv": summary_csv,
            "latex": lambda result: result.to_latex()}
