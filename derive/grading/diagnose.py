@@ -70,6 +70,10 @@ class Diagnoser:
             self._cache[cache_key] = self._explain(step, answer, _half_unit(text), dict(own), variants, tolerance)
         return self._cache[cache_key]
 
+    def reads(self, step):
+        """The keys whose numbers a diagnosis of `step` reads, sorted."""
+        return self._variants(step)[1]
+
     def _explain(self, step, answer, half_unit, own, variants, tolerance):
         copied = answer in self.grader.given_numbers  # a copied given
         # On each chain with the student's own numbers standing in: the environment, and the right value there

@@ -49,6 +49,8 @@ from ..symbolic.limits import time_limit
 from .config import read_grading
 
 ANSWER_SECONDS = 10.0  # the time one answer may take to grade, whatever it contains
+MAX_REMEMBERED = 200_000  # numeric verdicts kept at once
+_DIAGNOSED = object()  # remembered in place of a wrong number's verdict: its slip reads more of the sheet
 
 CODES = ("OK", "FT", "SIGN", "ROUNDING", "WRONG", "MISSING", "UNREADABLE", "UNDECIDED")
 RIGHT = ("OK", "FT")
@@ -185,6 +187,9 @@ class Grader:
             for key in self.items]
         self._calculations = {}  # (key, student's numbers used) -> the printed calculation
         self._expressions = {}  # (key, answer text) -> verdict fields, decided once per distinct answer
+        self._variables = {}  # key -> answer_variables of its step
+        self._parsed = {}  # (key, parsed expression, its conditions) -> the same, once per distinct expression
+        self._numbers = {}  # (key, answer, the student's numbers it rests on) -> its verdict
         self._settled = {}  # (key, answer text) -> the verdict of an answer right or missing for everyone
         self._diagnoser = None
 
@@ -199,11 +204,39 @@ class Grader:
             answer = sheet.answers.get(plan[0])
             verdict = settled.get((plan[0], answer.text if answer else ""))
             if verdict is None:
-                verdict = self.grade_within_budget(plan, answer, numbers, propagated)
+                if answer is not None and answer.number is not None and not plan[1].is_symbolic:
+                    verdict = self._numeric_verdict(plan, answer, numbers, propagated)
+                else:
+                    verdict = self.grade_within_budget(plan, answer, numbers, propagated)
                 if verdict.code in ("OK", "MISSING") and not plan[1].is_symbolic:
                     settled[plan[0], verdict.answer] = verdict  # the same for every student who wrote it
             result.verdicts.append(verdict)
         return result
+
+    def _numeric_verdict(self, plan, answer, numbers, propagated):
+        """grade_within_budget of a number, remembered: its verdict depends on the answer and on the
+        student's numbers for the step's inputs only (and, for a wrong answer whose slip is sought, for the
+        keys the slips read), unless the sheet skips an input and follow-through fills it in from the
+        rest of the sheet. A class repeats its wrong numbers, and the steps after them."""
+        step = plan[1]
+        if not all(d in numbers or self.exact[d].is_given for d in step.deps):
+            return self.grade_within_budget(plan, answer, numbers, propagated)
+        memo = (plan[0], answer.text, answer.number, tuple(numbers.get(d) for d in step.deps))
+        verdict = self._numbers.get(memo)
+        if verdict is _DIAGNOSED:
+            memo += (tuple(numbers.get(d) for d in self.diagnoser.reads(step)),)
+            verdict = self._numbers.get(memo)
+        if verdict is None:
+            verdict = self.grade_within_budget(plan, answer, numbers, propagated)
+            if verdict.code == "UNDECIDED":
+                return verdict  # over its budget or a bug: tried again, never remembered
+            if len(self._numbers) >= MAX_REMEMBERED:
+                self._numbers.clear()
+            if self.diagnose and verdict.code in ("SIGN", "ROUNDING", "WRONG") and len(memo) == 4:
+                self._numbers[memo] = _DIAGNOSED
+                memo += (tuple(numbers.get(d) for d in self.diagnoser.reads(step)),)
+            self._numbers[memo] = verdict
+        return verdict
 
     def grade_within_budget(self, plan, answer, numbers, propagated):
         """grade_item, bounded: an answer over ANSWER_SECONDS, or one that meets a bug of derive's,
@@ -361,13 +394,23 @@ class Grader:
         return make(code, credit, **fields)
 
     def _decide_expression(self, step, text):
-        from .equivalence import equivalent
-
-        variables, names = answer_variables(step)
+        if step.key not in self._variables:
+            self._variables[step.key] = answer_variables(step)
+        variables, names = self._variables[step.key]
         try:
             written = parse_written(text, names)
         except ExpressionError as error:
             return "UNREADABLE", 0.0, {"detail": error.message}
+        # `s*(1-s)`, `s * (1 - s)` and `s*(1 - s)` parse to one expression: it is decided once
+        parsed_key = (step.key, written.expression, tuple(written.conditions))
+        if parsed_key not in self._parsed:
+            self._parsed[parsed_key] = self._decide_parsed(step, written, variables)
+        code, credit, fields = self._parsed[parsed_key]
+        return code, credit, dict(fields)
+
+    def _decide_parsed(self, step, written, variables):
+        from .equivalence import equivalent
+
         expression = written.expression
         verdict = equivalent(expression, step.value, variables, written.conditions)
         fields = {"decided_by": verdict.decided_by}

@@ -15,6 +15,7 @@ each still under the per-answer time limit, a failure of any kind still
 becoming that sheet's line.
 """
 
+import gc
 import os
 import pickle
 import select
@@ -37,21 +38,48 @@ class Budget:
     memory_bytes: int = MEMORY_BYTES
 
 
-def run_isolated(tasks, work, failed, budget=Budget()):
+def run_isolated(tasks, work, failed, budget=Budget(), workers=None):
     """[work(task) for task in tasks], each within `budget`.
 
     `work` runs in a child process and returns something picklable; a task
     over its budget, or whose child dies, gets `failed(task, reason)`
     instead, computed in this process. An exception `work` raises is its
     task's failure too ("internal error: ..."): one task never stops the rest.
+    The tasks are shared among `workers` children (by default one per core,
+    at most WORKERS), task i going to child i mod workers; the results are
+    in task order whatever the number of children.
     """
     tasks = list(tasks)
     if not hasattr(os, "fork"):
         return [_in_process(task, work, failed) for task in tasks]
-    results = []
-    while len(results) < len(tasks):
-        results += _run_child(tasks, len(results), work, failed, budget)
+    workers = max(1, min(len(tasks), workers or _cores()))
+    lanes = [_Lane(list(range(start, len(tasks), workers)), tasks, work, failed, budget)
+             for start in range(workers)]
+    collecting = gc.isenabled()
+    gc.disable()  # the results are plain data that grows by the thousand: collecting it often costs and frees nothing
+    try:
+        _run_lanes(lanes)
+    finally:
+        for lane in lanes:
+            lane.stop()
+        if collecting:
+            gc.enable()
+    results = [None] * len(tasks)
+    for lane in lanes:
+        for index, result in zip(lane.indices, lane.results):
+            results[index] = result
     return results
+
+
+WORKERS = 2  # grading children at most: the gain of a third is small beside the memory it holds
+
+
+def _cores():
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    return max(1, min(WORKERS, count))
 
 
 def _in_process(task, work, failed):
@@ -63,60 +91,110 @@ def _in_process(task, work, failed):
         return failed(task, f"grading stopped: internal error ({type(error).__name__})")
 
 
-def _run_child(tasks, start, work, failed, budget):
-    """Results from tasks[start] on, until they end or one fails (its failure is the last result)."""
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read_end)
-        _child(tasks, start, work, write_end, budget)
-    os.close(write_end)
-    results = []
-    reader = _Reader(read_end)
-    try:
-        index, started = start, time.monotonic()
-        while index < len(tasks):
-            remaining = budget.sheet_seconds - (time.monotonic() - started)
-            message = reader.next(max(remaining, 0.0))
-            if message is _Reader.TIMEOUT:
-                _kill(pid)
-                results.append(failed(tasks[index], f"grading stopped: over the time budget of "
-                                                    f"{budget.sheet_seconds:g} s"))
-                return results
-            if message is _Reader.END:
-                status = _reap(pid)
-                results.append(failed(tasks[index], f"grading stopped: {status}"))
-                return results
-            kind, payload = message
-            if kind == "done":
-                results.append(payload)
-            else:
-                results.append(failed(tasks[index], payload))
-            index, started = index + 1, time.monotonic()
-        return results
-    except BaseException:
-        _kill(pid)
-        raise
-    finally:
-        os.close(read_end)
-        _reap(pid)
+def _run_lanes(lanes):
+    """Read every lane's results as they come, each task within its time budget, until all are done."""
+    while True:
+        running = [lane for lane in lanes if not lane.done]
+        if not running:
+            return
+        for lane in running:
+            if lane.pid is None:
+                lane.start()
+        now = time.monotonic()
+        wait = max(0.0, min(lane.deadline - now for lane in running))
+        ready, _, _ = select.select([lane.fd for lane in running], [], [], wait)
+        for lane in running:
+            if lane.fd in ready:
+                lane.receive()
+            elif time.monotonic() >= lane.deadline:
+                lane.over_time()
 
 
-def _child(tasks, start, work, write_end, budget):
-    """Grade tasks[start:], sending each result; exit without running the parent's clean-up."""
+class _Lane:
+    """The tasks of one line of children: tasks[i] for i in `indices`, graded in order, a new child
+    taking over after a task that ends its child; `results` in the same order."""
+
+    def __init__(self, indices, tasks, work, failed, budget):
+        self.indices, self.tasks, self.work, self.failed, self.budget = indices, tasks, work, failed, budget
+        self.results = []
+        self.pid = self.fd = self.reader = None
+        self.deadline = 0.0
+
+    @property
+    def done(self):
+        return len(self.results) == len(self.indices)
+
+    @property
+    def task(self):
+        return self.tasks[self.indices[len(self.results)]]
+
+    def start(self):
+        """A child for the tasks from the current one on."""
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(read_end)
+            _child([self.tasks[i] for i in self.indices[len(self.results):]], self.work, write_end, self.budget)
+        os.close(write_end)
+        self.pid, self.fd, self.reader = pid, read_end, _Reader()
+        self.deadline = time.monotonic() + self.budget.sheet_seconds
+
+    def receive(self):
+        """Read what the child sent: each whole message is its task's result; the end of the pipe before
+        the last task, the current task's failure."""
+        chunk = os.read(self.fd, 1 << 16)
+        if not chunk:
+            status = _reap(self.pid)
+            self._close()
+            self.pid = None
+            self.results.append(self.failed(self.task, f"grading stopped: {status}"))
+            return
+        for kind, payload in self.reader.feed(chunk):
+            self.results.append(payload if kind == "done" else self.failed(self.task, payload))
+            self.deadline = time.monotonic() + self.budget.sheet_seconds
+        if self.done:
+            self.stop()
+
+    def over_time(self):
+        _kill(self.pid)
+        self.stop()
+        self.results.append(self.failed(self.task, f"grading stopped: over the time budget of "
+                                                   f"{self.budget.sheet_seconds:g} s"))
+
+    def stop(self):
+        """End this lane's child, if it has one."""
+        if self.pid is not None:
+            if not self.done:
+                _kill(self.pid)
+            self._close()
+            _reap(self.pid)
+            self.pid = None
+
+    def _close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _child(tasks, work, write_end, budget):
+    """Grade the tasks, sending each result; exit without running the parent's clean-up."""
     code = 0
     try:
         import faulthandler
 
         faulthandler.disable()  # a sheet that crashes its process is reported as its line, not a dump
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # what the child starts with (the solved problem, the parent's modules) lives as long as it does:
+        # frozen, the collector never walks it again (and never writes to the pages it shares with the parent)
+        gc.enable()
+        gc.freeze()
         # made before the cap: when a task runs out of memory, its line must not need any more
         over_memory = ("failed", f"grading stopped: over the memory budget of {budget.memory_bytes // 2 ** 20} MB")
         _limit_memory(budget.memory_bytes)
         with os.fdopen(write_end, "wb") as out:
-            for task in tasks[start:]:
+            for task in tasks:
                 try:
                     message = ("done", work(task))
                 except MemoryError:
@@ -152,34 +230,23 @@ def _limit_memory(extra):
 
 
 class _Reader:
-    """Length-prefixed pickled messages from the child, each awaited at most so long."""
+    """Length-prefixed pickled messages from a child, as its bytes arrive."""
 
-    TIMEOUT = object()
-    END = object()
+    def __init__(self):
+        self.buffer = bytearray()
 
-    def __init__(self, fd):
-        self.fd = fd
-        self.buffer = b""
-
-    def next(self, seconds):
-        deadline = time.monotonic() + seconds
-        while True:
-            if len(self.buffer) >= _HEADER.size:
-                (size,) = _HEADER.unpack_from(self.buffer)
-                if len(self.buffer) >= _HEADER.size + size:
-                    data = self.buffer[_HEADER.size:_HEADER.size + size]
-                    self.buffer = self.buffer[_HEADER.size + size:]
-                    return pickle.loads(data)  # our own child's message
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                return self.TIMEOUT
-            ready, _, _ = select.select([self.fd], [], [], wait)
-            if not ready:
-                return self.TIMEOUT
-            chunk = os.read(self.fd, 1 << 16)
-            if not chunk:
-                return self.END
-            self.buffer += chunk
+    def feed(self, chunk):
+        """The messages `chunk` completes."""
+        self.buffer += chunk
+        messages, at = [], 0
+        while len(self.buffer) - at >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(self.buffer, at)
+            if len(self.buffer) - at - _HEADER.size < size:
+                break
+            messages.append(pickle.loads(self.buffer[at + _HEADER.size:at + _HEADER.size + size]))  # our child's
+            at += _HEADER.size + size
+        del self.buffer[:at]
+        return messages
 
 
 def _kill(pid):

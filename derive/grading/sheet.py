@@ -175,7 +175,8 @@ def _unknown_key_warnings(unknown, known_keys, shown=10):
 
 
 _FLAT_LINE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\[\]]*):(?:[ ]+(?P<value>[^#]*?))?[ ]*(?:[ ]#.*)?")
-_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?P<fraction>\.[0-9]+)?")
+# a decimal, or one with a signed exponent after its point (`-6.1e-04`): what the sheet loader reads as a number
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+][0-9]+)?)?")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
 
@@ -214,18 +215,23 @@ def _flat_value(text):
     if not text:
         return None
     if _DECIMAL.fullmatch(text):
-        return float(text) if "." in text else int(text)
+        return _flat_number(text)
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" and text[0] not in text[1:-1] \
             and "\\" not in text:
         return text[1:-1]
     if text[0] == "[" and text[-1] == "]" and "[" not in text[1:]:
         items = [item.strip() for item in text[1:-1].split(",")]
         if items and all(_DECIMAL.fullmatch(item) for item in items):
-            return [float(item) if "." in item else int(item) for item in items]
+            return [_flat_number(item) for item in items]
         return _NOT_FLAT
     if _WORD.fullmatch(text) and text.lower() not in _YAML_WORDS:
         return text
     return _NOT_FLAT
+
+
+def _flat_number(text):
+    """A number _DECIMAL matched, as the YAML loader builds it (a float when it has a point)."""
+    return float(text) if "." in text else int(text)
 
 
 def _load(path):
