@@ -16,6 +16,7 @@ and base-60 numbers stay the text the student wrote.
 
 import difflib
 import errno
+import functools
 import math
 import numbers
 import os
@@ -506,6 +507,7 @@ _SPACED_DIGITS = re.compile(r"[0-9.]\s+[0-9.]")
 _TIME = re.compile(r"[-+]?[0-9]+(?::[0-9]{1,2})+(?:\.[0-9]*)?")
 
 
+@functools.lru_cache(maxsize=4096)  # a class writes the same expressions, each tried as a number first
 def _number(text):
     """(number, problem) for answer text: a plain number, or a constant expression like 1/2.
 

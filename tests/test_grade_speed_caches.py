@@ -1,0 +1,99 @@
+"""What makes grading a class fast changes no verdict: a number's verdict remembered with the numbers it
+rests on, an expression decided once however it is spaced, numbers with exponents read without the YAML
+loader. Each sheet of a class graded by one Grader gets the verdicts a fresh Grader gives it."""
+
+import random
+
+import pytest
+
+from derive.grading.grader import Grader
+from derive.grading.sheet import _SheetLoader, _flat, read_sheet
+from derive.problem import load_problem
+from conftest import PROBLEMS
+
+LECTURE = PROBLEMS / "lecture-bp-3layer.yaml"
+FORMS = ["s*(1-s)", "s * (1 - s)", "s*(1 - s)", "s(1-s)", "σ(1-σ)", "exp(-x)/(1+exp(-x))^2",
+         "exp(-x) / (1 + exp(-x))**2", "1-s", "1 - s", "s*(1+s)", "s(1-s", "x*(1-x)"]
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return load_problem(LECTURE)
+
+
+def written(rng, value):
+    return rng.choice([f"{value:.3f}", f"{value:.4f}", f"{value:.6f}", repr(value), f"{value:.4e}"])
+
+
+def class_sheets(grader, folder, count=40, seed=3):
+    """Sheets that share wrong numbers, carry them through with different inputs, and space expressions."""
+    rng = random.Random(seed)
+    chain = grader.rounded or grader.exact
+    breaks = [chain.evaluate({"delta[3][1]": wrong}) for wrong in (-0.05, 0.1)]
+    for n in range(count):
+        lines = [f"id: s{n}"]
+        carried = rng.choice(breaks) if rng.random() < 0.4 else None
+        for key in grader.items:
+            if grader.exact[key].is_symbolic:
+                lines.append(f'{key}: "{rng.choice(FORMS)}"')
+                continue
+            r = rng.random()
+            if r < 0.1:
+                continue
+            value = carried[key] if carried else grader.rounded_values[key] * rng.choice([1, 1, 1, -1, 1.1, 2])
+            lines.append(f"{key}: {written(rng, value)}")
+        (folder / f"s{n:02d}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return sorted(folder.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("diagnose", [True, False])
+def test_a_class_graded_by_one_grader_gets_each_sheet_s_fresh_verdicts(problem, tmp_path, diagnose):
+    grader = Grader(problem, diagnose=diagnose)
+    known = set(grader.exact_values)
+    paths = class_sheets(grader, tmp_path)
+    together = [grader.grade(read_sheet(path, known)) for path in paths]
+    alone = [Grader(problem, diagnose=diagnose).grade(read_sheet(path, known)) for path in paths]
+    assert [r.verdicts for r in together] == [r.verdicts for r in alone]
+    assert {v.code for r in together for v in r.verdicts} >= {"OK", "FT", "WRONG", "SIGN", "MISSING", "UNREADABLE"}
+    if diagnose:
+        assert any(v.slip for r in together for v in r.verdicts)
+
+
+def test_an_expression_spaced_differently_is_decided_once(problem):
+    grader = Grader(problem)
+    known = set(grader.exact_values)
+    from derive.grading.sheet import sheet_from_mapping
+
+    verdicts = [grader.grade(sheet_from_mapping({"fprime[2]": form}, known))["fprime[2]"]
+                for form in ("s*(1-s)", "s * (1 - s)", "s*(1 - s)", "1-s", "1 - s")]
+    assert [v.code for v in verdicts] == ["OK", "OK", "OK", "WRONG", "WRONG"]
+    assert [v.answer for v in verdicts] == ["s*(1-s)", "s * (1 - s)", "s*(1 - s)", "1-s", "1 - s"]
+    assert verdicts[0].detail == verdicts[1].detail and verdicts[3].detail == verdicts[4].detail
+    assert len(grader._parsed) == 2
+
+
+@pytest.mark.parametrize("text", [
+    "-6.1e-04", "8.0900e-01", "0.5E+3", "2.5e+10", "[1.0e-02, 3, -4.50E-01]", "-0.0", "0", "12", "-0.000",
+])
+def test_a_number_with_an_exponent_reads_as_the_yaml_loader_reads_it(text):
+    data, lines = _flat(f"k: {text}\n")
+    loaded = _SheetLoader(f"k: {text}\n").get_single_data()
+    assert data == loaded and lines == {"k": 1}
+    values = data["k"] if isinstance(data["k"], list) else [data["k"]]
+    expected = loaded["k"] if isinstance(loaded["k"], list) else [loaded["k"]]
+    assert [type(v) for v in values] == [type(v) for v in expected]
+
+
+@pytest.mark.parametrize("text", ["1e-3", "1.5e3", "1.e-3", "007", ".5e-3", "1_000.5e-3"])
+def test_a_number_the_loader_reads_its_own_way_is_left_to_it(text):
+    assert _flat(f"k: {text}\n") is None
+
+
+def test_reading_a_class_gives_what_the_yaml_loader_gives(problem, tmp_path):
+    grader = Grader(problem)
+    known = set(grader.exact_values)
+    for path in class_sheets(grader, tmp_path, count=20, seed=5):
+        text = path.read_text(encoding="utf-8")
+        loader = _SheetLoader(text)
+        assert _flat(text) == (loader.get_single_data(), loader.key_lines)
+        assert read_sheet(path, known).answers  # and it is read as a sheet

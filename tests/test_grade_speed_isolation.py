@@ -1,0 +1,57 @@
+"""A class shared among grading children: the same results, in the same order, as one child gives,
+each task still within its own budget, a failure still that task's line."""
+
+import os
+
+import pytest
+
+from derive.grading.isolation import Budget, run_isolated
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the children need fork")
+
+BUDGET = Budget(sheet_seconds=1.5, memory_bytes=256 * 2 ** 20)
+
+
+def failed(task, reason):
+    return ("failed", task, reason)
+
+
+def work(task):
+    if task == "exit":
+        os._exit(7)
+    if task == "bug":
+        raise ValueError("a bug")
+    if task == "busy":
+        while True:
+            pass
+    return ("done", task, task * task)
+
+
+TASKS = [1, 2, "bug", 3, "exit", 4, 5, "busy", 6, 7, 8, "exit", 9]
+
+
+@pytest.mark.parametrize("workers", [2, 3, 20])
+def test_several_children_give_one_child_s_results_in_task_order(workers):
+    assert run_isolated(TASKS, work, failed, BUDGET, workers=workers) == \
+        run_isolated(TASKS, work, failed, BUDGET, workers=1)
+
+
+def test_one_child_s_failures_are_its_tasks_lines():
+    results = run_isolated(TASKS, work, failed, BUDGET, workers=1)
+    assert [r[1] for r in results] == TASKS
+    assert [r[2] for r in results if r[0] == "done"] == [n * n for n in range(1, 10)]
+    assert {r[1]: r[2] for r in results if r[0] == "failed"} == {
+        "bug": "grading stopped: internal error (ValueError)",
+        "exit": "grading stopped: the grading process ended unexpectedly (exit status 7)",
+        "busy": "grading stopped: over the time budget of 1.5 s"}
+
+
+def test_two_children_share_a_class():
+    pids = run_isolated(list(range(8)), lambda task: os.getpid(), failed, BUDGET, workers=2)
+    assert len(set(pids)) == 2 and os.getpid() not in pids
+    assert pids[0::2] == [pids[0]] * 4 and pids[1::2] == [pids[1]] * 4  # task i goes to child i mod 2
+
+
+def test_a_single_task_needs_a_single_child():
+    assert run_isolated([3], work, failed, BUDGET, workers=2) == [("done", 3, 9)]
+    assert run_isolated([], work, failed, BUDGET, workers=2) == []
