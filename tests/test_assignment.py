@@ -191,9 +191,9 @@ def test_derive_grade_takes_an_assignment_and_writes_its_reports(runner, homewor
 
 def test_options_an_assignment_does_not_take_are_refused_in_one_line(runner, homework_class, tmp_path):
     homework, right, folder, result = homework_class
-    out = runner.invoke(cli, ["grade", "hw-lecture", str(folder), "--html", str(tmp_path / "pages")])
-    assert out.exit_code == 2 and "--html: not available for an assignment" in out.stderr
-    assert not (tmp_path / "pages").exists()
+    out = runner.invoke(cli, ["grade", "hw-lecture", str(folder), "--latex", str(tmp_path / "r.tex")])
+    assert out.exit_code == 2 and "--latex: not available for an assignment" in out.stderr
+    assert not (tmp_path / "r.tex").exists()
 
 
 def test_the_report_of_a_small_assignment_matches_its_golden_file(runner, golden, two_parts, tmp_path, monkeypatch):
@@ -233,3 +233,29 @@ def test_the_assignments_html_is_one_self_contained_page(runner):
     page = runner.invoke(cli, ["solve", "hw-lecture", "--format", "html"]).output
     check_page(page)
     assert page.count("<article") == 6
+
+
+@pytest.mark.parametrize("feedback, shown", [("verdict", []), ("expected", ["expected", "why"]),
+                                             ("calculation", ["expected", "why", "calculation"])])
+def test_the_pages_of_an_assignment_show_what_its_feedback_policy_allows(tmp_path, feedback, shown):
+    from test_html import check_page
+
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO_PARTS.replace("feedback: expected", f"feedback: {feedback}"), encoding="utf-8")
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "ben.yaml").write_text("forward:\n  yhat[1]: 0.8\n  z[2][1]: 4.1679\n"
+                                             "hw2-sigmoid:\n  d2: s(1-s)\n", encoding="utf-8")
+    (tmp_path / "s" / "cleo.yaml").write_text("forward: [1]\n", encoding="utf-8")
+    result = api.grade_assignment(path, tmp_path / "s")
+    pages = result.html_pages()
+    assert sorted(pages) == ["index.html", "students/ben.html", "students/cleo.html"]
+    for page in pages.values():
+        check_page(page)
+    ben = pages["students/ben.html"]
+    assert ben.count("<h2") == 2 and "your answer" in ben
+    labels = set(re.findall(r"<dt>([a-z ]+)</dt>", ben)) - {"your answer", "the slip"}
+    assert labels == set(shown)
+    assert "This part could not be read" in pages["students/cleo.html"]
+    index = pages["index.html"]
+    assert index.count("<svg") == 1 + 2 + (1 if "Most common slips" in index else 0)  # totals; a bar chart per part
+    assert '<a href="students/ben.html">ben</a>' in index

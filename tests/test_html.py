@@ -149,7 +149,7 @@ def check_page(page):
     for tag, name, value in parser.attributes:
         assert not name.startswith("on") and name not in ("src", "srcset", "style" if tag != "mtd" else "")
         if name == "href":  # links stay within the pages derive writes
-            assert re.fullmatch(r"#item-\d+|(\.\./)?index\.html|students/[A-Za-z0-9_-]+\.html", value), value
+            assert re.fullmatch(r"#(part\d+-)?item-\d+|(\.\./)?index\.html|students/[A-Za-z0-9_-]+\.html", value), value
         if name == "xmlns":
             assert value == "http://www.w3.org/2000/svg"
     assert not re.search(r"url\(|@import", "".join(parser.style))

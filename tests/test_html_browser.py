@@ -118,18 +118,36 @@ def lecture_class():
 
 
 FEEDBACK = ["index.html", "students/ben.html", "students/chloe.html"]
+ASSIGNMENT = ["assignment: solution", "assignment: index.html", "assignment: students/ada.html"]
 
 
 @pytest.fixture(scope="module")
-def probed(lecture_class, tmp_path_factory):
+def homework_pages(tmp_path_factory):
+    """The bundled homework's worked solution, and the pages of one sheet graded against it."""
+    from click.testing import CliRunner
+
+    from derive.cli import cli
+
+    folder = tmp_path_factory.mktemp("homework")
+    (folder / "ada.yaml").write_text("hw1:\n  yhat[1]: 0.5\n  z[1]: [0.3, 0.2]\nhw2-sigmoid:\n  d1: s(1-s)\n"
+                                     "  d2: s(1-s)\n", encoding="utf-8")
+    pages = {f"assignment: {name}": page
+             for name, page in api.grade_assignment("hw-lecture", folder).html_pages().items()}
+    pages["assignment: solution"] = CliRunner().invoke(cli, ["solve", "hw-lecture", "--format", "html"]).output
+    return pages
+
+
+@pytest.fixture(scope="module")
+def probed(lecture_class, homework_pages, tmp_path_factory):
     """What Chromium drew of every bundled problem's page and of the class's pages, in one run."""
     pages = {name: render(load_problem(PROBLEMS / f"{name}.yaml").solve(), "html") for name in NAMES}
     pages.update({name: class_pages(lecture_class)[name] for name in FEEDBACK})
+    pages.update(homework_pages)
     return probe(pages, tmp_path_factory.mktemp("probe"))
 
 
 @needs_chromium
-@pytest.mark.parametrize("name", NAMES + FEEDBACK)
+@pytest.mark.parametrize("name", NAMES + FEEDBACK + ASSIGNMENT)
 def test_every_page_renders_its_mathematics_and_fits_a_phone(probed, name):
     assert_math_rendered(probed[name])
 

@@ -50,7 +50,7 @@ class AssignmentResult:
     sheet's result for that part, in sheet order: the per-part reports);
     results: one AssignmentSheet per sheet. `weight(part)` scales a part's
     points to its share; `score(sheet)` is a sheet's total.
-    Reports: `to_text()`, `gradebook_csv()`, `verdicts_json()`; `write(...)`.
+    Reports: `to_text()`, `gradebook_csv()`, `verdicts_json()`, `html_pages()`; `write(...)`.
     """
 
     assignment: object
@@ -143,16 +143,25 @@ class AssignmentResult:
                 name: dict(_sheet_json(part), subtotal=self.subtotal(sheet, name)) for name, part in sheet.parts.items()})
         return entry
 
-    def write(self, csv=None, json=None, gradescope=None):
-        """Write the gradebook (`csv`), the verdicts (`json`) and Gradescope's results (`gradescope`, as
-        for a ClassResult), each file whole or not at all."""
-        from .report import write_atomically
+    def html_pages(self):
+        """{relative path: page} (`--html`): index.html, the class's totals and each part's outcomes, and
+        students/<id>.html, each student's feedback as the assignment's `feedback` allows."""
+        from ..render.html import class_pages
+
+        return class_pages(self)
+
+    def write(self, csv=None, json=None, gradescope=None, html=None):
+        """Write the gradebook (`csv`), the verdicts (`json`), Gradescope's results (`gradescope`) and the
+        pages (`html`, a directory), as for a ClassResult: each file whole or not at all."""
+        from .report import html_files, write_atomically
 
         files = {path: report() for path, report in ((csv, self.gradebook_csv), (json, self.verdicts_json)) if path}
         if gradescope:
             from .gradescope import results_files
 
             files.update(results_files(self, gradescope))
+        if html:
+            files.update(html_files(self, html))
         for path, text in files.items():
             write_atomically(path, text)
 

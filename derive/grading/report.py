@@ -114,13 +114,7 @@ class ClassResult:
 
             files.update(results_files(self, gradescope))
         if html:
-            pages = {Path(html) / name: page for name, page in self.html_pages().items()}
-            for directory in sorted({path.parent for path in pages}):
-                try:
-                    directory.mkdir(parents=True, exist_ok=True)
-                except OSError as error:
-                    raise DeriveError(f"cannot write the pages: {error.strerror}", path=str(directory)) from None
-            files.update(pages)
+            files.update(html_files(self, html))
         for path, text in files.items():
             write_atomically(path, text)
 
@@ -145,6 +139,18 @@ class ClassResult:
                 "slips": dict(sorted(slips.items(), key=lambda kv: (-kv[1], kv[0]))),
             })
         return rows
+
+
+def html_files(result, directory):
+    """{path: page} of `--html DIRECTORY` for a ClassResult or an AssignmentResult, the directory and its
+    students/ made (nothing is written in them yet)."""
+    pages = {Path(directory) / name: page for name, page in result.html_pages().items()}
+    for folder in sorted({path.parent for path in pages}):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DeriveError(f"cannot write the pages: {error.strerror}", path=str(folder)) from None
+    return pages
 
 
 def write_atomically(path, text):

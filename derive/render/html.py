@@ -150,10 +150,12 @@ class HtmlReportPrinter(SolutionPrinter):
     """A SheetResult as a student's feedback page; a ClassResult as the class's page with its charts.
 
     `class_page` links a feedback page back to the class page; `pages`
-    (student -> file name) links the class page to each student's page.
+    (student -> file name) links the class page to each student's page;
+    `feedback` is what a student's page shows (an assignment's policy:
+    `verdict`, `expected` or `calculation`).
     """
 
-    _default_settings = {"class_page": None, "pages": None}
+    _default_settings = {"class_page": None, "pages": None, "feedback": "calculation"}
 
     def doprint(self, result):
         self.solution = _solution_of(result)
@@ -166,101 +168,185 @@ class HtmlReportPrinter(SolutionPrinter):
         return f"{mathml(self.solution[key].symbol.latex)} <code>{_escape(key)}</code>"
 
     def expected(self, verdict):
+        """The expected value as `symbol = value`, in a box of its own that scrolls when it is wider than
+        the page (an expression can be)."""
         if self.solution is None or verdict.key not in self.solution:
             return f"<code>{_escape(verdict.expected)}</code>"
         step = self.solution[verdict.key]
         value = latex_formula(step.value) if step.is_symbolic else verdict.expected
-        return mathml(f"{step.symbol.latex} = {value}")
+        return f'<div class="math">{mathml(f"{step.symbol.latex} = {value}")}</div>'
 
     # -- one student ---------------------------------------------------------------------------------
     def _print_SheetResult(self, sheet):
-        from ..grading.grader import WORDS
-
         title = self.solution.title if self.solution is not None else "Feedback"
+        body = self.feedback_header(title, sheet)
+        if sheet.error:
+            return page(f"{sheet.student}: {title}", body + [
+                f'<p class="warning">Your answer sheet could not be read: {_escape(sheet.error)}</p>'])
+        body.append(f'<p><span class="score">{_score(sheet.score, sheet.max_score)}</span> points: '
+                    f"{_counts(sheet.verdicts)}.</p>")
+        body += [f'<p class="warning">Not graded: {_escape(warning)}</p>' for warning in sheet.warnings]
+        return page(f"{sheet.student}: {title}", body + self.items(sheet.verdicts))
+
+    def feedback_header(self, title, sheet):
         body = []
         if self._settings["class_page"]:
             body.append(f'<p class="meta"><a href="{html.escape(self._settings["class_page"])}">'
                         "← the class's results</a></p>")
-        body += [f"<h1>{_escape(title)}</h1>",
-                 f'<p class="meta">Feedback for <strong>{_escape(sheet.student)}</strong> '
-                 f"(<code>{_escape(sheet.path)}</code>)</p>"]
-        if sheet.error:
-            return page(f"{sheet.student}: {title}", body + [
-                f'<p class="warning">Your answer sheet could not be read: {_escape(sheet.error)}</p>'])
-        counts = {word: sum(_tone(v.code) == tone for v in sheet.verdicts)
-                  for tone, word in (("right", "right"), ("partial", "by follow-through"), ("wrong", "wrong"),
-                                     ("missing", "missing"))}
-        body.append(f'<p><span class="score">{_score(sheet.score, sheet.max_score)}</span> points: '
-                    + ", ".join(f"{n} {word}" for word, n in counts.items()) + ".</p>")
-        body += [f'<p class="warning">Not graded: {_escape(warning)}</p>' for warning in sheet.warnings]
-        to_look_at = [(index, verdict) for index, verdict in enumerate(sheet.verdicts)
+        return body + [f"<h1>{_escape(title)}</h1>",
+                       f'<p class="meta">Feedback for <strong>{_escape(sheet.student)}</strong> '
+                       f"(<code>{_escape(sheet.path)}</code>)</p>"]
+
+    def items(self, verdicts, anchor="item"):
+        """The items to look at first, then a card per item: its answer, verdict and points, and as the
+        feedback policy allows, the expected value, why, the slip and the calculation."""
+        from ..grading.grader import WORDS
+
+        feedback = self._settings["feedback"]
+        body = []
+        to_look_at = [(index, verdict) for index, verdict in enumerate(verdicts)
                       if _tone(verdict.code) in ("wrong", "missing")]
         if to_look_at:
             body += ["<p>To look at:</p>", '<ul class="look">']
-            body += [f'<li><a href="#item-{index}">{self.symbol(verdict.key)}</a> {WORDS[verdict.code]}</li>'
+            body += [f'<li><a href="#{anchor}-{index}">{self.symbol(verdict.key)}</a> {WORDS[verdict.code]}</li>'
                      for index, verdict in to_look_at]
             body.append("</ul>")
-        for index, verdict in enumerate(sheet.verdicts):
+        for index, verdict in enumerate(verdicts):
             tone = _tone(verdict.code)
-            rows = [("your answer", f"<code>{_escape(verdict.answer)}</code>" if verdict.answer else "none"),
-                    ("expected", self.expected(verdict))]
-            if verdict.detail not in ("", WORDS[verdict.code]) and (verdict.code != "OK" or verdict.decided_by):
-                rows.append(("why", _escape(verdict.detail)))
-            if verdict.slip_detail:
-                rows.append(("the slip", _escape(verdict.slip_detail)))
-            if verdict.calculation_latex:
+            rows = [("your answer", f"<code>{_escape(verdict.answer)}</code>" if verdict.answer else "none")]
+            if feedback != "verdict":
+                rows.append(("expected", self.expected(verdict)))
+                if verdict.detail not in ("", WORDS[verdict.code]) and (verdict.code != "OK" or verdict.decided_by):
+                    rows.append(("why", _escape(verdict.detail)))
+                if verdict.slip_detail:
+                    rows.append(("the slip", _escape(verdict.slip_detail)))
+            if feedback == "calculation" and verdict.calculation_latex:
                 rows.append(("calculation", _calculation(verdict.calculation_latex)))
-            elif verdict.calculation:
+            elif feedback == "calculation" and verdict.calculation:
                 rows.append(("calculation", _escape(verdict.calculation)))
-            body += [f'<section class="item {tone}" id="item-{index}">',
+            body += [f'<section class="item {tone}" id="{anchor}-{index}">',
                      f"<h3>{self.symbol(verdict.key)} <span class=\"verdict {tone}\">{WORDS[verdict.code]}</span>"
                      f' <span class="points">{_score(verdict.points, verdict.max_points)}</span></h3>',
                      "<dl>" + "".join(f"<dt>{name}</dt><dd>{content}</dd>" for name, content in rows) + "</dl>",
                      "</section>"]
-        return page(f"{sheet.student}: {title}", body)
+        return body
 
     # -- the class -----------------------------------------------------------------------------------
     def _print_ClassResult(self, result):
-        from ..grading.slips import LABELS
-
         problem = result.problem
-        graded = [sheet for sheet in result.results if not sheet.error]
-        scores = [sheet.score for sheet in graded]
+        scores = [sheet.score for sheet in result.results if not sheet.error]
         body = [f"<h1>Grading: {_escape(problem.title)}</h1>",
                 f'<p class="meta">Problem <code>{_escape(problem.name)}</code>; {len(result.results)} sheets, '
                 f"{len(result.unreadable)} unreadable; out of {format_number(result.max_score())} points.</p>"]
-        if scores:
-            ordered = sorted(scores)
-            middle = len(ordered) // 2
-            median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-            body.append(f"<p>Mean score {sum(scores) / len(scores):.1f}, median "
-                        f"{format_number(median)}, out of {format_number(result.max_score())}.</p>")
-            body += ["<h2>Scores</h2>", "<figure>", histogram(scores, result.max_score(), "Scores of the graded sheets"),
-                     f"<figcaption>How many of the {len(scores)} graded sheets scored in each range "
-                     "(a range includes its lower end).</figcaption>", "</figure>"]
+        body += self.scores(scores, result.max_score())
+        body += self.outcomes(result)
+        body += self.students(result)
+        return page(f"Grading: {problem.title}", body + self.warnings(result.results))
+
+    def scores(self, scores, max_score):
+        """The mean and median, and the histogram of the scores."""
+        if not scores:
+            return []
+        ordered = sorted(scores)
+        middle = len(ordered) // 2
+        median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+        return [f"<p>Mean score {format_number(round(sum(scores) / len(scores), 2))}, median "
+                f"{format_number(round(median, 2))}, out of "
+                f"{format_number(round(max_score, 2))}.</p>",
+                "<h2>Scores</h2>", "<figure>", histogram(scores, max_score, "Scores of the graded sheets"),
+                f"<figcaption>How many of the {len(scores)} graded sheets scored in each range "
+                "(a range includes its lower end).</figcaption>", "</figure>"]
+
+    def outcomes(self, result, heading="h2", title=""):
+        """Per item, the bar of its outcomes; the most common slips, as bars and as lines naming them."""
+        from ..grading.slips import LABELS
+
         summary = result.summary()
         rows = [(self.label(row["key"]), row) for row in summary]
-        body += ["<h2>Per item</h2>", "<figure>",
-                 outcome_bars(rows, "Outcome of each item: right, follow-through, wrong, missing"),
-                 "<figcaption>For each item, how many sheets had it right, right by follow-through, wrong "
-                 "(a wrong sign, too coarse a rounding, unreadable or undecided included), or missing."
-                 "</figcaption>", "</figure>"]
+        body = [f"<{heading}>Per item{title}</{heading}>", "<figure>",
+                outcome_bars(rows, "Outcome of each item: right, follow-through, wrong, missing"),
+                "<figcaption>For each item, how many sheets had it right, right by follow-through, wrong "
+                "(a wrong sign, too coarse a rounding, unreadable or undecided included), or missing."
+                "</figcaption>", "</figure>"]
         slips = sorted(((self.label(row["key"]) + ": " + LABELS.get(code, code), count)
                         for row in summary for code, count in row["slips"].items()), key=lambda kv: (-kv[1], kv[0]))
         if slips:
-            body += ["<h2>Most common slips</h2>", "<figure>",
+            body += [f"<{heading}>Most common slips{title}</{heading}>", "<figure>",
                      count_bars(slips[:10], "The slips behind the most wrong answers"),
                      "<figcaption>Wrong answers that one known slip reproduces, by item and slip: what to "
                      "re-teach.</figcaption>", "</figure>", "<ul>"]
             body += [f"<li>{self.symbol(key)}: {_escape(text)}</li>" for key, text in slip_lines(result)]
             body.append("</ul>")
-        body += self.students(result)
-        warned = [(sheet.student, warning) for sheet in result.results for warning in sheet.warnings]
-        if warned:
-            body += ["<h2>Warnings</h2>", "<p>What a sheet holds that was not graded:</p>", "<ul>"]
-            body += [f"<li>{_escape(student)}: {_escape(warning)}</li>" for student, warning in warned]
-            body.append("</ul>")
-        return page(f"Grading: {problem.title}", body)
+        return body
+
+    @staticmethod
+    def warnings(sheets):
+        warned = [(sheet.student, warning) for sheet in sheets for warning in sheet.warnings]
+        if not warned:
+            return []
+        return (["<h2>Warnings</h2>", "<p>What a sheet holds that was not graded:</p>", "<ul>"]
+                + [f"<li>{_escape(student)}: {_escape(warning)}</li>" for student, warning in warned] + ["</ul>"])
+
+    # -- an assignment ---------------------------------------------------------------------------------
+    def _print_AssignmentResult(self, result):
+        """The class's page of an assignment: totals, then per part its outcomes and slips."""
+        assignment = result.assignment
+        totals = [result.score(sheet) for sheet in result.results if not sheet.error]
+        body = [f"<h1>Grading: {_escape(assignment.title)}</h1>",
+                f'<p class="meta">Assignment <code>{_escape(assignment.name)}</code>, {len(assignment.parts)} '
+                f"parts; {len(result.results)} sheets, {len(result.unreadable)} unreadable; out of "
+                f"{format_number(round(result.max_score(), 2))} points.</p>"]
+        body += self.scores(totals, result.max_score())
+        body += self.assignment_students(result)
+        for name, klass in result.classes.items():
+            self.solution = _solution_of(klass)
+            body += [f'<h2 id="part-{_escape(name)}">Part {_escape(name)}: {_escape(klass.problem.title)} '
+                     f"({format_number(round(result.part_max(name), 2))} points)</h2>"]
+            body += self.outcomes(klass, heading="h3", title=f" of part {_escape(name)}")
+        return page(f"Grading: {assignment.title}", body + self.warnings(result.results))
+
+    def assignment_students(self, result):
+        pages = self._settings["pages"] or {}
+        names = list(result.classes)
+        lines = ["<h2>Students</h2>", '<div class="table"><table>',
+                 '<tr><th>student</th><th class="number">total</th>'
+                 + "".join(f'<th class="number">{_escape(name)}</th>' for name in names) + "</tr>"]
+        for index, sheet in enumerate(result.results):
+            name = _escape(sheet.student)
+            if index in pages:
+                name = f'<a href="{html.escape(pages[index])}">{name}</a>'
+            if sheet.error:
+                lines.append(f'<tr><td>{name}</td><td colspan="{len(names) + 1}">unreadable: '
+                             f"{_escape(sheet.error)}</td></tr>")
+                continue
+            cells = [_score(round(result.score(sheet), 2), round(result.max_score(), 2))]
+            cells += ["unreadable" if sheet.parts[part].error else format_number(round(result.subtotal(sheet, part), 2))
+                      for part in names]
+            lines.append(f"<tr><td>{name}</td>" + "".join(f'<td class="number">{c}</td>' for c in cells) + "</tr>")
+        return lines + ["</table></div>"]
+
+    def assignment_sheet(self, result, sheet):
+        """One student's feedback page of an assignment: the total, then each part's items."""
+        assignment = result.assignment
+        body = self.feedback_header(assignment.title, sheet)
+        if sheet.error:
+            return page(f"{sheet.student}: {assignment.title}", body + [
+                f'<p class="warning">Your answer sheet could not be read: {_escape(sheet.error)}</p>'])
+        body.append(f'<p><span class="score">{_score(round(result.score(sheet), 2), round(result.max_score(), 2))}'
+                    "</span> points.</p>")
+        body += [f'<p class="warning">Not graded: {_escape(warning)}</p>' for warning in sheet.warnings]
+        for number, (name, part) in enumerate(sheet.parts.items(), 1):
+            self.solution = _solution_of(result.classes[name])
+            subtotal = f"{format_number(round(result.subtotal(sheet, name), 2))}/" \
+                       f"{format_number(round(result.part_max(name), 2))}"
+            body.append(f'<h2 id="part-{_escape(name)}">Part {_escape(name)}: {_escape(part_title(result, name))}'
+                        f" ({subtotal} points)</h2>")
+            if part.error:
+                body.append(f'<p class="warning">This part could not be read: {_escape(part.error)}</p>')
+                continue
+            body.append(f"<p>{_counts(part.verdicts)}.</p>")
+            body += self.items(part.verdicts, anchor=f"part{number}-item")
+        return page(f"{sheet.student}: {assignment.title}", body)
 
     def label(self, key):
         """An item as a chart labels it: its symbol in Unicode and its key."""
@@ -321,12 +407,27 @@ def page_names(result):
 
 def class_pages(result):
     """{relative path: page} for `derive grade --html DIR`: index.html and one page per sheet under
-    students/, each linking to the other."""
+    students/, each linking to the other; an assignment's pages follow its feedback policy."""
     names = page_names(result)
+    assignment = getattr(result, "assignment", None)
+    feedback = assignment.feedback if assignment is not None else "calculation"
     pages = {"index.html": HtmlReportPrinter(pages={i: f"students/{name}" for i, name in names.items()})
              .doprint(result)}
-    printer = HtmlReportPrinter(class_page="../index.html")
+    printer = HtmlReportPrinter(class_page="../index.html", feedback=feedback)
     for index, sheet in enumerate(result.results):
+        if assignment is not None:
+            pages[f"students/{names[index]}"] = printer.assignment_sheet(result, sheet)
+            continue
         printer.solution = sheet.solution or _solution_of(result)  # a variant's sheet, its own solution
         pages[f"students/{names[index]}"] = printer._print(sheet)
     return pages
+
+
+def part_title(result, name):
+    return result.classes[name].problem.title
+
+
+def _counts(verdicts):
+    """`n right, n by follow-through, n wrong, n missing` of a list of verdicts."""
+    return ", ".join(f"{sum(_tone(v.code) == tone for v in verdicts)} {word}" for tone, word in (
+        ("right", "right"), ("partial", "by follow-through"), ("wrong", "wrong"), ("missing", "missing")))

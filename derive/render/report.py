@@ -281,7 +281,7 @@ class MarkdownReportPrinter(SolutionPrinter):
 def _solution_of(result):
     """The Solution a result was graded against (a class's: any graded sheet's), or None."""
     sheets = result.results if hasattr(result, "results") else [result]
-    return next((sheet.solution for sheet in sheets if sheet.solution is not None), None)
+    return next((sheet.solution for sheet in sheets if getattr(sheet, "solution", None) is not None), None)
 
 
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|$~"})
