@@ -259,3 +259,14 @@ def test_the_pages_of_an_assignment_show_what_its_feedback_policy_allows(tmp_pat
     index = pages["index.html"]
     assert index.count("<svg") == 1 + 2 + (1 if "Most common slips" in index else 0)  # totals; a bar chart per part
     assert '<a href="students/ben.html">ben</a>' in index
+
+
+def test_the_summary_has_a_row_per_item_of_every_part(homework_class, tmp_path):
+    homework, right, folder, result = homework_class
+    rows = list(csv.reader(io.StringIO(result.summary_csv())))
+    assert rows[0] == ["part", "item", "right", "follow_through", "wrong", "missing", "slips"]
+    assert [(row[0], row[1]) for row in rows[1:]] == [(name, key) for name, klass in result.classes.items()
+                                                       for key in klass.items]
+    for row in rows[1:]:  # each part's row is that part's own summary
+        own = next(r for r in result.classes[row[0]].summary() if r["key"] == row[1])
+        assert [int(n) for n in row[2:6]] == [own["right"], own["follow_through"], own["wrong"], own["missing"]]

@@ -50,7 +50,8 @@ class AssignmentResult:
     sheet's result for that part, in sheet order: the per-part reports);
     results: one AssignmentSheet per sheet. `weight(part)` scales a part's
     points to its share; `score(sheet)` is a sheet's total.
-    Reports: `to_text()`, `gradebook_csv()`, `verdicts_json()`, `html_pages()`; `write(...)`.
+    Reports: `to_text()`, `gradebook_csv()`, `summary_csv()`, `verdicts_json()`, `html_pages()`;
+    `write(...)`.
     """
 
     assignment: object
@@ -120,6 +121,16 @@ class AssignmentResult:
                              _number(round(self.max_score(), 6)), status])
         return out.getvalue()
 
+    def summary_csv(self):
+        """The per-item summary of every part, one row per item, its part first."""
+        from .report import summary_csv
+
+        lines = ["part," + summary_csv(next(iter(self.classes.values()))).split("\n", 1)[0]]
+        for name, result in self.classes.items():
+            rows = summary_csv(result).splitlines()[1:]
+            lines += [f"{name},{row}" for row in rows]  # a part's name needs no quoting: letters, digits, _ . -
+        return "\n".join(lines) + "\n"
+
     def verdicts_json(self):
         """Every part's verdicts of every sheet, each part's weight and summary, and each sheet's totals."""
         document = {
@@ -150,12 +161,13 @@ class AssignmentResult:
 
         return class_pages(self)
 
-    def write(self, csv=None, json=None, gradescope=None, html=None):
+    def write(self, csv=None, json=None, gradescope=None, html=None, summary_csv=None):
         """Write the gradebook (`csv`), the verdicts (`json`), Gradescope's results (`gradescope`) and the
         pages (`html`, a directory), as for a ClassResult: each file whole or not at all."""
         from .report import html_files, write_atomically
 
-        files = {path: report() for path, report in ((csv, self.gradebook_csv), (json, self.verdicts_json)) if path}
+        files = {path: report() for path, report in ((csv, self.gradebook_csv), (json, self.verdicts_json),
+                                                     (summary_csv, self.summary_csv)) if path}
         if gradescope:
             from .gradescope import results_files
 
