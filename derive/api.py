@@ -76,15 +76,16 @@ def grade_class(problem, sheets, variants=None):
     return result
 
 
-def grade_assignment(assignment, sheets):
+def grade_assignment(assignment, sheets, variants=None):
     """Mark a class's sheets against an assignment (an Assignment, a file, or a bundled one's name):
     each sheet has a section per part; return an AssignmentResult (totals, subtotals, each part's
-    ClassResult), as `derive grade` prints it. Sheets are given as for `grade_class`."""
+    ClassResult), as `derive grade` prints it. Sheets are given as for `grade_class`; `variants`, a
+    directory from `derive variants` for the assignment, grades each drawn part on its student's own."""
     from .assignment import Assignment, load_assignment
     from .grading.assignment import grade_assignment as grade
 
     loaded = assignment if isinstance(assignment, Assignment) else load_assignment(assignment)
-    return grade(loaded, [sheets] if isinstance(sheets, (str, os.PathLike)) else list(sheets))
+    return grade(loaded, [sheets] if isinstance(sheets, (str, os.PathLike)) else list(sheets), variants)
 
 
 def variants(problem, students, draws=MAX_DRAWS):
@@ -93,7 +94,9 @@ def variants(problem, students, draws=MAX_DRAWS):
     `students` is a list of ids or the path of a roster (CSV with an `id`
     column). An id becomes a file name, so it is letters, digits, `.`,
     `_` and `-`. The same problem text and id always give the same numbers.
-    `write_variants(made, directory)` writes them with their answer key.
+    `write_variants(made, directory)` writes them with their answer key. For an
+    assignment, each part that draws numbers is drawn (an AssignmentVariants);
+    `write_assignment_variants` writes each into a folder named as the part.
     """
     if isinstance(students, (str, os.PathLike)):
         students = read_roster(students)
@@ -101,6 +104,13 @@ def variants(problem, students, draws=MAX_DRAWS):
         students = _checked_ids(students)
     if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 1_000_000:
         raise ValueError(f"draws: expected a whole number from 1 to 1000000, got {draws!r}")
+    from .assignment import Assignment, find, is_assignment, load_assignment
+
+    if isinstance(problem, Assignment) or (not isinstance(problem, Problem) and is_assignment(find(problem))):
+        from .vary.variants import make_assignment_variants
+
+        assignment = problem if isinstance(problem, Assignment) else load_assignment(problem)
+        return make_assignment_variants(assignment, students, draws)
     path = Path(problem.path) if isinstance(problem, Problem) else find_problem(problem)
     return make_variants(path, students, draws)
 

@@ -175,12 +175,12 @@ def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, s
 
     loaded = load(problem)
     if isinstance(loaded, Assignment):
-        others = {"--variants": variants_dir, "--latex": latex_path}
+        others = {"--latex": latex_path}
         given = [option for option, value in others.items() if value]
         if given:
             raise click.UsageError(f"{', '.join(given)}: not available for an assignment; grade it with --csv "
                                    "and --json, or grade one part's problem on its own")
-        result = api.grade_assignment(loaded, sheets)
+        result = api.grade_assignment(loaded, sheets, variants=variants_dir or None)
         result.write(csv=csv_path, json=json_path, gradescope=gradescope_path, html=html_dir,
                      summary_csv=summary_path)
         click.echo(result.to_text(), nl=False)
@@ -200,7 +200,8 @@ def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, s
 @click.option("--roster", required=True, type=click.Path(dir_okay=False),
               help="CSV file with a header line and an id column: one variant per student.")
 @click.option("--out", "out_dir", required=True, type=click.Path(), metavar="DIRECTORY",
-              help="Directory for <id>.yaml per student, answer-key.md and answer-key.tex.")
+              help="Directory for <id>.yaml per student, answer-key.md and answer-key.tex (for an assignment, "
+                   "in a folder per part that draws numbers).")
 @click.option("--draws", default=1000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Draws tried per student before a constraint is reported as unmet.")
 def variants(problem, roster, out_dir, draws):
@@ -210,10 +211,14 @@ def variants(problem, roster, out_dir, draws):
     and the student's id, so the same id always gets the same file.
     """
     from . import api
-    from .vary.variants import write_variants
+    from .vary.variants import AssignmentVariants, write_assignment_variants, write_variants
 
     made = api.variants(problem, roster, draws)
-    for path in write_variants(made, out_dir):
+    if isinstance(made, AssignmentVariants):
+        written = write_assignment_variants(made, out_dir)
+    else:
+        written = write_variants(made, out_dir)
+    for path in written:
         click.echo(f"wrote {path}")
 
 

@@ -270,3 +270,27 @@ def test_the_summary_has_a_row_per_item_of_every_part(homework_class, tmp_path):
     for row in rows[1:]:  # each part's row is that part's own summary
         own = next(r for r in result.classes[row[0]].summary() if r["key"] == row[1])
         assert [int(n) for n in row[2:6]] == [own["right"], own["follow_through"], own["wrong"], own["missing"]]
+
+
+def test_variants_of_an_assignment_draw_its_random_parts_and_grade_each_student_on_their_own(runner, tmp_path):
+    path = tmp_path / "a.yaml"
+    path.write_text("kind: assignment\nproblems:\n  - problem: lecture-bp-3layer\n    name: bp\n"
+                    "  - problem: hw2-sigmoid\n", encoding="utf-8")
+    (tmp_path / "roster.csv").write_text("id\ns1\ns2\n", encoding="utf-8")
+    made = runner.invoke(cli, ["variants", str(path), "--roster", str(tmp_path / "roster.csv"),
+                               "--out", str(tmp_path / "v")])
+    assert made.exit_code == 0, made.output
+    assert sorted(p.name for p in (tmp_path / "v").iterdir()) == ["bp"]  # hw2-sigmoid draws nothing
+    assert sorted(p.name for p in (tmp_path / "v" / "bp").iterdir()) == ["answer-key.md", "answer-key.tex",
+                                                                        "s1.yaml", "s2.yaml"]
+    own = {student: load(tmp_path / "v" / "bp" / f"{student}.yaml").solve()["yhat[1]"].value for student in ("s1", "s2")}
+    (tmp_path / "s").mkdir()
+    for student in ("s1", "s2", "s3"):  # s1 answers s1's number; s2 answers s1's; s3 has no variant
+        (tmp_path / "s" / f"{student}.yaml").write_text(
+            f"id: {student}\nbp:\n  yhat[1]: {round(own['s1'], 4)}\nhw2-sigmoid:\n  d1: s(1-s)\n", encoding="utf-8")
+    result = api.grade_assignment(path, tmp_path / "s", variants=tmp_path / "v")
+    assert own["s1"] != own["s2"]
+    assert result["s1"].parts["bp"]["yhat[1]"].code == "OK" and result["s2"].parts["bp"]["yhat[1]"].code != "OK"
+    assert "no variant for student 's3'" in result["s3"].parts["bp"].error
+    assert result["s3"].parts["hw2-sigmoid"]["d1"].code == "OK"  # the part without variants is still graded
+    assert result.classes["bp"]["s1"].solution["yhat[1]"].value == pytest.approx(own["s1"], abs=5e-4)  # their own

@@ -22,6 +22,7 @@ import difflib
 import io
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import AnswerSheetError, DeriveError
 from ..steps import format_number
@@ -178,40 +179,66 @@ class AssignmentResult:
             write_atomically(path, text)
 
 
-def grade_assignment(assignment, sheets):
-    """Mark a class's sheets (files, or directories of .yaml files) against `assignment`."""
+def grade_assignment(assignment, sheets, variants=None):
+    """Mark a class's sheets (files, or directories of .yaml files) against `assignment`.
+
+    `variants`: a directory written by `derive variants` for the assignment;
+    a part with its own folder there (`<part>/<id>.yaml`) is graded against
+    each student's own variant, as `derive grade --variants` grades a problem.
+    """
+    from ..vary.variants import VariantGraders
     from .isolation import run_isolated
 
     graders = {part.name: Grader(part.problem) for part in assignment.parts}
+    drawn = {}
+    if variants is not None:
+        folder = Path(variants)
+        if not folder.is_dir():
+            raise DeriveError("expected a directory of variants (from derive variants)", path=str(variants))
+        drawn = {name: VariantGraders(grader, folder / name) for name, grader in graders.items()
+                 if (folder / name).is_dir()}
+        if not drawn:
+            raise DeriveError("no part's variants here (a folder named as a part, from derive variants)",
+                              path=str(variants))
     known = {name: set(grader.exact_values) for name, grader in graders.items()}
     paths = sheet_paths(sheets)
     if not paths:
         raise DeriveError(f"no answer sheets (.yaml or .yml files) in {', '.join(map(str, sheets))}")
 
-    def work(path):
+    def work(path):  # in the child: the sheet's results, and which variant each drawn part was graded on
         try:
             sheet = read_sections(path, assignment, known)
         except DeriveError as error:
-            return AssignmentSheet(path.stem, str(path), error=str(error))
+            return AssignmentSheet(path.stem, str(path), error=str(error)), {}
+        chosen = {}
         for name, answers in list(sheet.parts.items()):
             if isinstance(answers, SheetResult):
                 continue  # the section could not be read
-            result = graders[name].grade(answers)
+            grader = graders[name]
+            if name in drawn:
+                answers.path = sheet.path
+                try:
+                    grader = drawn[name].for_sheet(answers)
+                except DeriveError as error:
+                    sheet.parts[name] = SheetResult(sheet.student, sheet.path, error=error.message)
+                    continue
+                chosen[name] = next(key for key, value in drawn[name].graders.items() if value is grader)
+            result = grader.grade(answers)
             result.solution = None  # the parent has it: it is not sent back
             sheet.parts[name] = result
-        return sheet
+        return sheet, chosen
 
     def failed(path, reason):
-        return AssignmentSheet(path.stem, str(path), error=reason)
+        return AssignmentSheet(path.stem, str(path), error=reason), {}
 
     classes = {name: ClassResult(part.problem, graders[name].items, graders[name].config.points)
                for name, part in zip(graders, assignment.parts)}
     result = AssignmentResult(assignment, classes)
-    for sheet in run_isolated(paths, work, failed):
+    for sheet, chosen in run_isolated(paths, work, failed):
         for name, grader in graders.items():
             part = sheet.parts.get(name) or SheetResult(sheet.student, sheet.path, error=sheet.error)
             if not part.error:
-                part.solution = grader.exact
+                part.solution = (drawn[name].grader(chosen[name]) if name in chosen else grader).exact
             classes[name].results.append(part)
         result.results.append(sheet)
     return result

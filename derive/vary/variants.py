@@ -536,3 +536,37 @@ class VariantGraders:
                 raise DeriveError(f"not a variant of {self.base.problem.name}: it has no step {missing}",
                                   path=str(self.files[name])) from None
         return self.graders[name]
+
+
+@dataclass(frozen=True)
+class AssignmentVariants:
+    """The variants of an assignment's parts that draw numbers: part name -> VariantSet, in part order."""
+
+    assignment: object
+    parts: dict
+
+    def __repr__(self):
+        students = len(next(iter(self.parts.values())).variants)
+        return f"<AssignmentVariants of {self.assignment.name}: parts {', '.join(self.parts)}; {students} students>"
+
+
+def make_assignment_variants(assignment, students, max_draws=MAX_DRAWS):
+    """Draw every part of `assignment` whose problem has a `random` field, for every student."""
+    from ..problem import read_yaml
+
+    parts = {}
+    for part in assignment.parts:
+        data, _ = read_yaml(part.problem.path)
+        if isinstance(data, dict) and "random" in data:
+            parts[part.name] = make_variants(Path(part.problem.path), students, max_draws)
+    if not parts:
+        raise ProblemError("nothing to draw: no problem of the assignment has a random field", path=assignment.path)
+    return AssignmentVariants(assignment, parts)
+
+
+def write_assignment_variants(made, out_dir):
+    """Write each drawn part's variants and answer keys into `<out_dir>/<part>/`; return the paths."""
+    written = []
+    for name, variants in made.parts.items():
+        written += write_variants(variants, Path(out_dir) / name)
+    return written
