@@ -1,6 +1,7 @@
 """A class shared among grading children: the same results, in the same order, as one child gives,
 each task still within its own budget, a failure still that task's line."""
 
+import dataclasses
 import os
 
 import pytest
@@ -55,3 +56,30 @@ def test_two_children_share_a_class():
 def test_a_single_task_needs_a_single_child():
     assert run_isolated([3], work, failed, BUDGET, workers=2) == [("done", 3, 9)]
     assert run_isolated([], work, failed, BUDGET, workers=2) == []
+
+
+@dataclasses.dataclass(frozen=True)
+class Mark:
+    """A frozen record that results repeat (as a class's results repeat a Verdict)."""
+
+    name: str
+    inner: object = None
+
+
+SHARED = {n: Mark(f"m{n}", Mark(f"inner{n % 2}")) for n in range(3)}
+
+
+def shared_work(task):
+    if task == "unpicklable":
+        return [SHARED[2], lambda: None]  # fails to pickle after SHARED[2] is first met
+    return [SHARED[task % 3], SHARED[task % 3], Mark("fresh", SHARED[0])]
+
+
+def test_a_record_results_repeat_arrives_whole_every_time():
+    tasks = [0, 1, "unpicklable", 2, 0, 2, 1, 5]
+    results = run_isolated(tasks, shared_work, failed, BUDGET, workers=1)
+    assert results[2][0] == "failed" and results[2][2].startswith("grading stopped: internal error (")
+    expected = [shared_work(task) for task in tasks if task != "unpicklable"]
+    assert [r for r in results if r[0] != "failed"] == expected
+    first, again = results[0], results[4]
+    assert first[0] is first[1] and first[0] is again[0]  # sent once, shared as in the child

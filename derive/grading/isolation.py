@@ -16,6 +16,7 @@ becoming that sheet's line.
 """
 
 import gc
+import io
 import os
 import pickle
 import select
@@ -193,6 +194,7 @@ def _child(tasks, work, write_end, budget):
         # made before the cap: when a task runs out of memory, its line must not need any more
         over_memory = ("failed", f"grading stopped: over the memory budget of {budget.memory_bytes // 2 ** 20} MB")
         _limit_memory(budget.memory_bytes)
+        sent = _Sent()
         with os.fdopen(write_end, "wb") as out:
             for task in tasks:
                 try:
@@ -202,7 +204,7 @@ def _child(tasks, work, write_end, budget):
                 except Exception as error:  # a bug of derive's: this task's line says so
                     message = ("failed", f"grading stopped: internal error ({type(error).__name__})")
                 try:
-                    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+                    data = sent.dumps(message)
                 except Exception as error:
                     data = pickle.dumps(("failed", f"grading stopped: internal error ({type(error).__name__})"))
                 out.write(_HEADER.pack(len(data)) + data)
@@ -229,11 +231,69 @@ def _limit_memory(extra):
         pass  # no /proc or no RLIMIT_AS: the time budget still holds
 
 
+class _Sent:
+    """Pickles a child's messages, each frozen dataclass (a Verdict) in full the first time only, then as its
+    number: a class's results repeat the same verdicts, and the parent unpickles each once (_Reader)."""
+
+    def __init__(self):
+        self.numbers = {}  # id -> (number, the object, kept so that its id is never reused)
+
+    def dumps(self, message):
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        added, defining = [], []
+
+        def persistent_id(obj):
+            if not _frozen(type(obj)):
+                return None
+            if defining and defining[-1] is obj:
+                defining.pop()
+                return None  # the object itself, pickled in full inside its ("new", number, obj)
+            known = self.numbers.get(id(obj))
+            if known is not None:
+                return known[0]
+            self.numbers[id(obj)] = (len(self.numbers), obj)
+            added.append(id(obj))
+            defining.append(obj)
+            return ("new", len(self.numbers) - 1, obj)
+
+        pickler.persistent_id = persistent_id
+        try:
+            pickler.dump(message)
+        except BaseException:
+            for key in added:  # never sent: the parent does not know them
+                del self.numbers[key]
+            raise
+        return buffer.getvalue()
+
+
+_FROZEN = {}
+
+
+def _frozen(kind):
+    if kind not in _FROZEN:
+        params = getattr(kind, "__dataclass_params__", None)
+        _FROZEN[kind] = params is not None and params.frozen
+    return _FROZEN[kind]
+
+
 class _Reader:
     """Length-prefixed pickled messages from a child, as its bytes arrive."""
 
     def __init__(self):
         self.buffer = bytearray()
+        self.shared = {}  # number -> the child's frozen object (_Sent)
+
+    def _persistent_load(self, pid):
+        if isinstance(pid, tuple):  # ("new", number, obj): the first time the child sends it
+            self.shared[pid[1]] = pid[2]
+            return pid[2]
+        return self.shared[pid]
+
+    def _loads(self, data):
+        unpickler = pickle.Unpickler(io.BytesIO(data))
+        unpickler.persistent_load = self._persistent_load
+        return unpickler.load()
 
     def feed(self, chunk):
         """The messages `chunk` completes."""
@@ -243,7 +303,7 @@ class _Reader:
             (size,) = _HEADER.unpack_from(self.buffer, at)
             if len(self.buffer) - at - _HEADER.size < size:
                 break
-            messages.append(pickle.loads(self.buffer[at + _HEADER.size:at + _HEADER.size + size]))  # our child's
+            messages.append(self._loads(self.buffer[at + _HEADER.size:at + _HEADER.size + size]))  # our child's
             at += _HEADER.size + size
         del self.buffer[:at]
         return messages
