@@ -53,6 +53,7 @@ class Diagnoser:
         self._numeric = {}  # step key -> ([(code, variant, deps, [(value, right) per correct chain])], keys read)
         self._expressions = {}  # step key -> [(code, variant)]
         self._cache = {}  # (key, answer, the student's differing numbers) -> Diagnosis or None
+        self._chain_values = {}  # step key -> (variant numbers, their values on the correct chains), or None
         self._own_values = {}  # (key, variant, chain, the student's numbers it reads) -> its value
 
     # -- numbers -----------------------------------------------------------------
@@ -91,11 +92,12 @@ class Diagnoser:
             return (abs(answer - value) <= half_unit + 1e-12 * abs(value) and tolerance.accepts(answer, value)
                     and not tolerance.accepts(right, value))
 
+        near = self._near(step, variants, answer, half_unit)
         explained = {}
         for n, (code, variant, deps, on_chains) in enumerate(variants):
             if code in explained or (copied and variant.places is not None):
                 continue  # a copied given is no rounding slip
-            hit = any(matches(value, right) for value, right in on_chains)
+            hit = n in near and any(matches(value, right) for value, right in on_chains)
             if not hit and mixed and not deps.isdisjoint(own):
                 mine = tuple(own.get(d) for d in sorted(deps))  # a class repeats its wrong numbers
                 for chain, env, rounding, right in mixed:
@@ -106,6 +108,26 @@ class Diagnoser:
             if hit:
                 explained[code] = variant
         return _diagnosis(explained)
+
+    def _near(self, step, variants, answer, half_unit):
+        """The numbers of the variants that land, on some correct chain, within `half_unit` of the answer
+        (the first test of `matches`, for all of them at once)."""
+        import numpy
+
+        if step.key not in self._chain_values:
+            try:
+                rows = [(n, float(value)) for n, (_, _, _, on_chains) in enumerate(variants) for value, _ in on_chains]
+            except (TypeError, ValueError, OverflowError):
+                rows = None  # a value that is no float: every variant is tried in full
+            self._chain_values[step.key] = (numpy.array([n for n, _ in rows]), numpy.array([v for _, v in rows]))\
+                if rows else None
+        table = self._chain_values[step.key]
+        if table is None:
+            return range(len(variants))
+        numbers, values = table
+        with numpy.errstate(invalid="ignore", over="ignore"):
+            close = numpy.abs(answer - values) <= half_unit + 1e-12 * numpy.abs(values)
+        return set(numbers[close].tolist())
 
     def _on_own(self, key, n, chain, mine, variant, env, rounding, deps):
         """Variant n of step `key` on a chain with the student's numbers `mine` for its inputs (None where
