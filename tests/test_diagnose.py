@@ -285,8 +285,8 @@ def test_the_class_summary_counts_slips_per_item_in_every_report(tmp_path):
     first = {x["key"]: x for x in document["students"][0]["verdicts"]}
     assert first["delta[2][1]"]["slip"]["code"] == "missing_derivative"
     assert first["z[1][1]"]["slip"] is None
-    tests = {t["name"]: t for t in json.loads(gradescope_json(result))["tests"]}
-    assert "\nlooks like δ³₁ w³₁₁ without the factor σ′(z²₁)" in tests["s0: delta[2][1]"]["output"]
+    tests = {t["name"]: t for t in json.loads(gradescope_json(result, 0))["tests"]}
+    assert "\nlooks like δ³₁ w³₁₁ without the factor σ′(z²₁)" in tests["delta[2][1]: the expected answer"]["output"]
 
 
 def test_diagnosis_never_changes_a_mark(tmp_path):

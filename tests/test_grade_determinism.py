@@ -33,10 +33,10 @@ def run(seed, directory, out):
     env = dict(os.environ, PYTHONHASHSEED=seed)
     done = subprocess.run(
         [sys.executable, "-m", "derive", "grade", "lecture-bp-3layer", str(directory),
-         "--csv", str(out / "c.csv"), "--json", str(out / "j.json"), "--gradescope", str(out / "g.json"),
+         "--csv", str(out / "c.csv"), "--json", str(out / "j.json"), "--gradescope", str(out / "gradescope"),
          "--summary-csv", str(out / "s.csv")],
         capture_output=True, text=True, env=env, cwd=directory.parent, timeout=300)
-    files = {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+    files = {path.relative_to(out).as_posix(): path.read_bytes() for path in sorted(out.rglob("*")) if path.is_file()}
     return done.returncode, done.stdout, done.stderr, files
 
 
@@ -46,7 +46,9 @@ def test_grading_a_class_is_byte_identical_under_any_hash_seed(tmp_path):
     outputs = [run(seed, directory, tmp_path / f"out{seed}") for seed in SEEDS]
     code, stdout, stderr, files = outputs[0]
     assert code == 1  # the broken sheet is reported: exit status 1
-    assert sorted(files) == ["c.csv", "g.json", "j.json", "s.csv"]
+    gradescope = [name for name in files if name.startswith("gradescope/")]
+    assert sorted(set(files) - set(gradescope)) == ["c.csv", "j.json", "s.csv"]
+    assert len(gradescope) == len(list(directory.iterdir()))  # one results.json per sheet
     assert "expressions" in stdout and "broken" in stdout
     for other in outputs[1:]:
         assert other == outputs[0]
