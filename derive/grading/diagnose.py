@@ -18,6 +18,8 @@ once per step; a sheet's own numbers cost one evaluation per variant, and
 only for the variants that read a number the student changed.
 """
 
+import bisect
+import math
 from dataclasses import dataclass
 
 from ..errors import DeriveError
@@ -53,7 +55,7 @@ class Diagnoser:
         self._numeric = {}  # step key -> ([(code, variant, deps, [(value, right) per correct chain])], keys read)
         self._expressions = {}  # step key -> [(code, variant)]
         self._cache = {}  # (key, answer, the student's differing numbers) -> Diagnosis or None
-        self._chain_values = {}  # step key -> (variant numbers, their values on the correct chains), or None
+        self._chain_values = {}  # step key -> the variants' values on the correct chains, sorted
         self._own_values = {}  # (key, variant, chain, the student's numbers it reads) -> its value
 
     # -- numbers -----------------------------------------------------------------
@@ -110,24 +112,29 @@ class Diagnoser:
         return _diagnosis(explained)
 
     def _near(self, step, variants, answer, half_unit):
-        """The numbers of the variants that land, on some correct chain, within `half_unit` of the answer
-        (the first test of `matches`, for all of them at once)."""
-        import numpy
-
+        """The numbers of the variants that may land, on some correct chain, within `half_unit` of the
+        answer (the first test of `matches`, a window found by bisection; `matches` decides)."""
         if step.key not in self._chain_values:
-            try:
-                rows = [(n, float(value)) for n, (_, _, _, on_chains) in enumerate(variants) for value, _ in on_chains]
-            except (TypeError, ValueError, OverflowError):
-                rows = None  # a value that is no float: every variant is tried in full
-            self._chain_values[step.key] = (numpy.array([n for n, _ in rows]), numpy.array([v for _, v in rows]))\
-                if rows else None
-        table = self._chain_values[step.key]
-        if table is None:
+            rows, always = [], set()
+            for n, (_, _, _, on_chains) in enumerate(variants):
+                for value, _ in on_chains:
+                    try:
+                        number = float(value)
+                    except (TypeError, ValueError, OverflowError):
+                        number = math.nan
+                    if math.isfinite(number):
+                        rows.append((number, n))
+                    else:
+                        always.add(n)  # tried in full every time
+            rows.sort()
+            self._chain_values[step.key] = [number for number, _ in rows], [n for _, n in rows], always
+        values, numbers, always = self._chain_values[step.key]
+        if not math.isfinite(half_unit) or not math.isfinite(answer):
             return range(len(variants))
-        numbers, values = table
-        with numpy.errstate(invalid="ignore", over="ignore"):
-            close = numpy.abs(answer - values) <= half_unit + 1e-12 * numpy.abs(values)
-        return set(numbers[close].tolist())
+        # wider than `matches` asks: 1e-12 |value| < 1e-11 (|answer| + half_unit) wherever it matches
+        margin = half_unit + 1e-11 * (abs(answer) + half_unit)
+        low, high = bisect.bisect_left(values, answer - margin), bisect.bisect_right(values, answer + margin)
+        return always.union(numbers[low:high])
 
     def _on_own(self, key, n, chain, mine, variant, env, rounding, deps):
         """Variant n of step `key` on a chain with the student's numbers `mine` for its inputs (None where
