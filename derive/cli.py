@@ -175,14 +175,9 @@ def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, s
 
     loaded = load(problem)
     if isinstance(loaded, Assignment):
-        others = {"--latex": latex_path}
-        given = [option for option, value in others.items() if value]
-        if given:
-            raise click.UsageError(f"{', '.join(given)}: not available for an assignment; grade it with --csv "
-                                   "and --json, or grade one part's problem on its own")
         result = api.grade_assignment(loaded, sheets, variants=variants_dir or None)
         result.write(csv=csv_path, json=json_path, gradescope=gradescope_path, html=html_dir,
-                     summary_csv=summary_path)
+                     summary_csv=summary_path, latex=latex_path)
         click.echo(result.to_text(), nl=False)
         if result.unreadable:
             raise click.exceptions.Exit(1)

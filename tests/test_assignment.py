@@ -189,11 +189,20 @@ def test_derive_grade_takes_an_assignment_and_writes_its_reports(runner, homewor
     assert "Sections that could not be read (the other parts are graded):" in out.output
 
 
-def test_options_an_assignment_does_not_take_are_refused_in_one_line(runner, homework_class, tmp_path):
+@needs_pdflatex
+@pytest.mark.parametrize("which", ["class", "one sheet"])
+def test_the_latex_report_of_an_assignment_compiles(runner, homework_class, tmp_path, which):
     homework, right, folder, result = homework_class
-    out = runner.invoke(cli, ["grade", "hw-lecture", str(folder), "--latex", str(tmp_path / "r.tex")])
-    assert out.exit_code == 2 and "--latex: not available for an assignment" in out.stderr
-    assert not (tmp_path / "r.tex").exists()
+    hostile = folder / "zz.yaml"
+    hostile.write_text('id: "\\\\input{/etc/passwd} $x$ %"\nhw1:\n  yhat[1]: "\\\\write18{ls}"\n', encoding="utf-8")
+    sheets = [str(folder)] if which == "class" else [str(folder / "ben.yaml")]
+    out = runner.invoke(cli, ["grade", "hw-lecture", *sheets, "--latex", str(tmp_path / "report.tex")])
+    assert out.exit_code in (0, 1), out.output
+    text = (tmp_path / "report.tex").read_text(encoding="utf-8")
+    assert r"\input{" not in text and r"\write18" not in text
+    assert text.count(r"\subsection*{Part ") == len(homework.parts)
+    status, log = pdflatex(tmp_path, "report")
+    assert (status, latex_errors(log)) == (0, [])
 
 
 def test_the_report_of_a_small_assignment_matches_its_golden_file(runner, golden, two_parts, tmp_path, monkeypatch):

@@ -51,7 +51,7 @@ class AssignmentResult:
     sheet's result for that part, in sheet order: the per-part reports);
     results: one AssignmentSheet per sheet. `weight(part)` scales a part's
     points to its share; `score(sheet)` is a sheet's total.
-    Reports: `to_text()`, `gradebook_csv()`, `summary_csv()`, `verdicts_json()`, `html_pages()`;
+    Reports: `to_text()`, `gradebook_csv()`, `summary_csv()`, `verdicts_json()`, `to_latex()`, `html_pages()`;
     `write(...)`.
     """
 
@@ -122,6 +122,12 @@ class AssignmentResult:
                              _number(round(self.max_score(), 6)), status])
         return out.getvalue()
 
+    def to_latex(self):
+        """The report as a LaTeX document that pdflatex compiles (`derive grade --latex`)."""
+        from ..render.report import latex_report
+
+        return latex_report(self)
+
     def summary_csv(self):
         """The per-item summary of every part, one row per item, its part first."""
         from .report import summary_csv
@@ -162,13 +168,14 @@ class AssignmentResult:
 
         return class_pages(self)
 
-    def write(self, csv=None, json=None, gradescope=None, html=None, summary_csv=None):
+    def write(self, csv=None, json=None, gradescope=None, html=None, summary_csv=None, latex=None):
         """Write the gradebook (`csv`), the verdicts (`json`), Gradescope's results (`gradescope`) and the
         pages (`html`, a directory), as for a ClassResult: each file whole or not at all."""
         from .report import html_files, write_atomically
 
         files = {path: report() for path, report in ((csv, self.gradebook_csv), (json, self.verdicts_json),
-                                                     (summary_csv, self.summary_csv)) if path}
+                                                     (summary_csv, self.summary_csv), (latex, self.to_latex))
+                 if path}
         if gradescope:
             from .gradescope import results_files
 

@@ -304,7 +304,8 @@ def _math(latex):
 
 
 class LatexReportPrinter(SolutionPrinter):
-    """Prints a SheetResult or a ClassResult as a whole LaTeX document that plain pdflatex compiles.
+    """Prints a SheetResult, a ClassResult or an AssignmentResult as a whole LaTeX document that plain
+    pdflatex compiles.
 
     Whatever a sheet brings is `visible`, then escaped as text (`_literal`),
     so that it prints as written and never runs as TeX; the whole document
@@ -319,7 +320,7 @@ class LatexReportPrinter(SolutionPrinter):
         from .latex import _text, plain_latex
 
         self.solution = _solution_of(result)
-        problem = result.problem if hasattr(result, "problem") else self.solution
+        problem = getattr(result, "problem", None) or getattr(result, "assignment", None) or self.solution
         preamble = [r"\documentclass{article}", r"\usepackage{%s}" % ",".join(self.PACKAGES),
                     r"\usepackage[margin=2cm]{geometry}", r"\setlength{\emergencystretch}{3em}",
                     r"\begin{document}"]
@@ -329,8 +330,6 @@ class LatexReportPrinter(SolutionPrinter):
         return plain_latex("\n".join(preamble + header + [body, r"\end{document}"]) + "\n")
 
     def _print_ClassResult(self, result):
-        from .latex import _text
-
         if len(result.results) == 1:
             return self._print(result.results[0])
         lines = [f"{len(result.results)} sheets, {len(result.unreadable)} unreadable.", "",
@@ -355,10 +354,15 @@ class LatexReportPrinter(SolutionPrinter):
             lines += [r"\subsection*{Warnings (what a sheet holds that was not graded)}", r"\begin{itemize}"]
             lines += [rf"  \item {_literal(name)}: {_literal(warning)}" for name, warning in warned]
             lines.append(r"\end{itemize}")
-        lines += [r"\subsection*{Per item}",
-                  "How many students got it right, by follow-through, wrong, missing.", "",
-                  r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{4.2cm}rrrr"
-                  r">{\raggedright\arraybackslash}p{6.5cm}@{}}",
+        return "\n".join(lines + self.items(result))
+
+    def items(self, result, heading=r"\subsection*{Per item}"):
+        """Per item: its outcomes and most frequent wrong answers; then the slips behind them."""
+        from .latex import _text
+
+        lines = [heading, "How many students got it right, by follow-through, wrong, missing.", "",
+                  r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{5.2cm}rrrr"
+                  r">{\raggedright\arraybackslash}p{5.5cm}@{}}",
                   r"item & right & FT & wrong & missing & most frequent wrong answers \\ \hline \endhead"]
         for row in result.summary():
             frequent = ", ".join(f"{_literal(answer)} ({count})" for answer, count in row["frequent_wrong"])
@@ -370,7 +374,64 @@ class LatexReportPrinter(SolutionPrinter):
             lines += [r"\subsection*{Slips behind the wrong answers (what to re-teach)}", r"\begin{itemize}"]
             lines += [rf"  \item {self.item(key)}: {_text(visible(text))}" for key, text in slips]
             lines.append(r"\end{itemize}")
+        return lines
+
+    def _print_AssignmentResult(self, result):
+        """An assignment: each student's total and subtotals, then per part its items (one sheet: its
+        items part by part)."""
+        from .latex import _text
+
+        parts = list(result.classes)
+        lines = [f"{len(result.assignment.parts)} parts, out of {_points(result.max_score())} points."]
+        if len(result.results) == 1:
+            sheet = result.results[0]
+            lines += [r"\medskip", rf"\noindent\textbf{{Student:}} {_literal(sheet.student)} ({_literal(sheet.path)})"]
+            if sheet.error:
+                return "\n".join(lines + ["", f"Unreadable: {_literal(sheet.error)}"])
+            lines += ["", rf"\noindent\textbf{{Total: {_points(result.score(sheet))}/{_points(result.max_score())}}}"]
+            if sheet.warnings:
+                lines += [r"\begin{itemize}"] + [rf"  \item warning: {_literal(w)}" for w in sheet.warnings]
+                lines.append(r"\end{itemize}")
+            for name in parts:
+                self.solution = _solution_of(result.classes[name])
+                lines.append(rf"\subsection*{{{self.part_heading(result, name, sheet)}}}")
+                part = sheet.parts[name]
+                if part.error:
+                    lines.append(f"Unreadable: {_literal(part.error)}")
+                    continue
+                body = self._print_SheetResult(part).split("\n")
+                lines += body[body.index(""):]  # its items' table, without the student's line and total
+            return "\n".join(lines)
+        lines += [f"{len(result.results)} sheets, {len(result.unreadable)} unreadable.", "",
+                  r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{5cm}>{\raggedleft\arraybackslash}p{2cm}"
+                  r">{\raggedright\arraybackslash}p{9cm}@{}}",
+                  r"student & total & per part \\ \hline \endhead"]
+        for sheet in result.results:
+            if sheet.error:
+                lines.append(rf"{_literal(sheet.student)} & & unreadable: {_literal(sheet.error)} \\")
+                continue
+            subtotals = "; ".join(f"{_text(name)}: " + ("unreadable" if sheet.parts[name].error
+                                                       else _points(result.subtotal(sheet, name))) for name in parts)
+            lines.append(rf"{_literal(sheet.student)} & {_points(result.score(sheet))} & {subtotals} \\")
+        lines.append(r"\end{longtable}")
+        warned = [(sheet.student, warning) for sheet in result.results for warning in sheet.warnings]
+        if warned:
+            lines += [r"\subsection*{Warnings (what a sheet holds that was not graded)}", r"\begin{itemize}"]
+            lines += [rf"  \item {_literal(name)}: {_literal(warning)}" for name, warning in warned]
+            lines.append(r"\end{itemize}")
+        for name in parts:
+            self.solution = _solution_of(result.classes[name])
+            lines += self.items(result.classes[name], rf"\subsection*{{{self.part_heading(result, name)}}}")
         return "\n".join(lines)
+
+    @staticmethod
+    def part_heading(result, name, sheet=None):
+        from .latex import _text
+
+        problem = result.classes[name].problem
+        points = (f"{_points(result.subtotal(sheet, name))}/" if sheet is not None else "") + \
+            f"{_points(result.part_max(name))} points"
+        return f"Part {_text(name)}: {_text(visible(problem.title))} ({points})"
 
     def _print_SheetResult(self, sheet):
         lines = [r"\medskip", rf"\noindent\textbf{{Student:}} {_literal(sheet.student)} ({_literal(sheet.path)})", ""]
@@ -394,10 +455,11 @@ class LatexReportPrinter(SolutionPrinter):
                 f"{_NEWLINE.join(_literal(text) for text in feedback)} \\\\")
 
     def item(self, key):
-        """An item's key, and its symbol in math when the solution is known."""
+        """An item's key (a long one may break after a dot), and its symbol in math when the solution is known."""
+        shown = _literal(key).replace(".", r".\allowbreak{}")
         if self.solution is None or key not in self.solution:
-            return _literal(key)
-        return rf"{_literal(key)} ${self.solution[key].symbol.latex}$"
+            return shown
+        return rf"{shown} ${self.solution[key].symbol.latex}$"
 
     def expected(self, verdict):
         """`$symbol = expected$`: the expected value (a number, or else text), or a symbolic item's expression."""
@@ -436,5 +498,5 @@ _TYPED = str.maketrans({c: rf"\symbol{{{ord(c)}}}" for c in "\\{}$&#^_~%`"})
 
 
 def latex_report(result):
-    """A SheetResult or a ClassResult as a whole LaTeX document (`derive grade --latex`)."""
+    """A SheetResult, a ClassResult or an AssignmentResult as a whole LaTeX document (`derive grade --latex`)."""
     return LatexReportPrinter().doprint(result)
