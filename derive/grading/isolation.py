@@ -3,12 +3,13 @@
 Limits inside the process bound most work (derive.symbolic.limits), but not
 all of it: a C routine a timer signal cannot interrupt, a structure that
 grows past the machine's memory, a bug of derive's that ends the
-interpreter. So a class is graded in a forked child process, which already
-holds the solved problem: the parent hands it the sheets in order, reads
-back each result, and watches the clock. A sheet that takes longer than
-its budget has its child killed; one whose child runs out of its memory
-budget or dies gets a line saying so; either way a new child carries on
-with the next sheet, and every sheet has its result, in order.
+interpreter. So a class is graded in forked child processes (one per core,
+at most two), which already hold the solved problem: each takes every
+other sheet in order, the parent reads back each result, and watches each
+child's clock. A sheet that takes longer than its budget has its child
+killed; one whose child runs out of its memory budget or dies gets a line
+saying so; either way a new child carries on with that child's next sheet,
+and every sheet has its result, in sheet order.
 
 Where there is no fork (Windows) the sheets are graded in this process,
 each still under the per-answer time limit, a failure of any kind still
