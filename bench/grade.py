@@ -35,7 +35,7 @@ while results arrive); one `derive grade` over 10,000 sheets 51 -> 22 s, of
 which the report (to_text) is 5 s and the two grading children 15 s of CPU.
 Not met: 2,000 sheets/s and < 5 s. A class's first sheets pay for SymPy work
 done once per problem (each distinct expression decided, each step's slip
-rewritings, each calculation printed: about 0.4 s), which bounds a 100-sheet
+rewritings, each calculation printed: about 0.25 s), which bounds a 100-sheet
 class; a sheet more costs about 1.4 ms, most of it follow-through and slips
 for numbers no other student wrote.
 Usage: python bench/grade.py [--sheets N] [--class-sheets N] [--baseline-sample N] [--repeats N]
