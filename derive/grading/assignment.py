@@ -11,8 +11,8 @@ Each part is graded by its problem's own Grader, exactly as `derive grade`
 grades a sheet of that problem alone. A section that cannot be read (a list,
 too many answers) is that part's error and the other parts are still graded;
 a part left out of the sheet is graded with every item missing, and says so.
-The whole class is graded in one isolated child (derive.grading.isolation),
-each sheet within its budget.
+The class is graded in isolated children (derive.grading.isolation), each
+sheet within its budget, as `derive grade` grades a problem's class.
 
 A part with `points` counts for that many points: its score is its items'
 points scaled by points / (its items' total).

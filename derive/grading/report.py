@@ -121,10 +121,14 @@ class ClassResult:
     def summary(self):
         """Per item: counts by outcome, the most frequent wrong answers (value, count), and the
         slips that explain wrong answers (code -> count, "ambiguous" for answers several explain)."""
+        by_key = {key: [] for key in self.items}  # one pass over every verdict, not one per item
+        for sheet in self.results:
+            if not sheet.error:
+                for verdict in sheet.verdicts:
+                    by_key.setdefault(verdict.key, []).append(verdict)
         rows = []
-        graded = [r for r in self.results if not r.error]
         for key in self.items:
-            verdicts = [v for r in graded for v in r.verdicts if v.key == key]
+            verdicts = by_key[key]
             codes = Counter(v.code for v in verdicts)
             wrong_answers = Counter(v.answer for v in verdicts if v.code in WRONG_CODES)
             slips = Counter(v.slip for v in verdicts if v.slip)
