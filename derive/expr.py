@@ -46,6 +46,11 @@ def _relu(x):
     return sympy.Max(0, x)
 
 
+def _unit_step(x):
+    """H(x), the lecture's unit step: 1 for x > 0, 0 for x <= 0."""
+    return sympy.Heaviside(x, 0)
+
+
 def _softplus(x):
     return sympy.log(1 + sympy.exp(x))
 
@@ -89,6 +94,8 @@ FUNCTIONS = {
     "sigma": (1, 1, _sigmoid),
     "σ": (1, 1, _sigmoid),
     "relu": (1, 1, _relu),
+    "H": (1, 1, _unit_step),
+    "heaviside": (1, 1, _unit_step),
     "softplus": (1, 1, _softplus),
 }
 

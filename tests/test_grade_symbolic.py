@@ -123,3 +123,16 @@ def test_the_blank_sheet_says_s_i_stands_for_softmax():
     solution = problem.solve()
     sheet = blank_sheet(problem, solution, [step.key for step in solution if step.is_symbolic][:1])
     assert "(an expression in x_1, x_2, x_3 (s_i = softmax(x)_i), in quotes)" in sheet
+
+
+@pytest.mark.parametrize("answer, code", [
+    ("H(a11 - max(a12, a21, a22))", "OK"),  # the lecture's unit step, as a max-pooling derivative is written
+    ("heaviside(a11 - max(a12, a21, a22))", "OK"),
+    ("H(a12 - max(a11, a21, a22))", "WRONG"),  # another window element's step
+    ("1", "WRONG"),
+])
+def test_the_unit_step_H_answers_a_max_pooling_derivative(answer, code):
+    from derive import grade, load_problem
+
+    verdict = grade(load_problem("hw5-pool"), {"max.dpool[1][1][1][1]": answer})["max.dpool[1][1][1][1]"]
+    assert verdict.code == code, verdict.detail

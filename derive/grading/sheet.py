@@ -565,12 +565,15 @@ def blank_sheet(problem, solution, items):
         heading = neutral_heading(step.section)
         what = f"{step.symbol.text}: {heading}" if heading else step.symbol.text
         if step.is_symbolic:
+            from sympy import Heaviside
+
             from .grader import answer_variables
 
             variables, aliases = answer_variables(step)
             names = ", ".join(v.name for v in variables) or "no variable"
             softmax = " (s_i = softmax(x)_i)" if "s_1" in aliases else ""
-            what += f" (an expression in {names}{softmax}, in quotes)"
+            step_function = "; H(t) is the unit step" if step.value.has(Heaviside) else ""
+            what += f" (an expression in {names}{softmax}{step_function}, in quotes)"
         lines.append(f"{key + ':':<{width + 1}}   # {what}")
     return "\n".join(lines) + "\n"
 
