@@ -239,6 +239,8 @@ def gradescope(problem, out_path):
 def schema(kind):
     """Print the JSON Schema of problem files of KIND, or of any kind.
 
+    KIND may be `assignment`, the schema of assignment files.
+
     Editors use it to complete and check problem files. Save it (`derive schema > derive-problem.schema.json`) and put
     `# yaml-language-server: $schema=derive-problem.schema.json` at the top of a problem file.
     """
@@ -246,10 +248,11 @@ def schema(kind):
 
     from .fields import schema_text
 
-    if kind is not None and kind not in KIND_NAMES:
-        close = difflib.get_close_matches(kind, KIND_NAMES, n=1)
+    if kind is not None and kind not in KIND_NAMES and kind != "assignment":
+        close = difflib.get_close_matches(kind, [*KIND_NAMES, "assignment"], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise DeriveError(f"derive schema: no kind {kind!r}{hint}; the kinds are {', '.join(KIND_NAMES)}")
+        raise DeriveError(f"derive schema: no kind {kind!r}{hint}; the kinds are {', '.join(KIND_NAMES)}, "
+                          "and assignment")
     click.echo(schema_text(kind), nl=False)
 
 

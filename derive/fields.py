@@ -346,10 +346,23 @@ def kind_schema(kind):
             "additionalProperties": False}
 
 
+def assignment_schema():
+    """The JSON Schema of an assignment file (derive.assignment): its fields, and each part's."""
+    from .assignment import DECLARED, KIND
+
+    schema = DECLARED.object_schema()
+    schema["properties"]["kind"] = {"const": KIND, "description": schema["properties"]["kind"]["description"]}
+    return schema
+
+
 def schema(kind=None):
-    """The JSON Schema of one kind's problem files, or of any problem file (chosen by its `kind`)."""
+    """The JSON Schema of one kind's problem files (or of assignment files), or of any file (chosen by its
+    `kind`)."""
+    from .assignment import KIND as ASSIGNMENT
     from .kinds import KINDS
 
+    if kind == ASSIGNMENT:
+        return _sized({"$schema": SCHEMA_DIALECT, "title": "derive assignment file", **assignment_schema()})
     if kind is not None:
         return _sized({"$schema": SCHEMA_DIALECT, "title": f"derive problem file, kind: {kind}",
                        **kind_schema(kind)})
@@ -359,9 +372,10 @@ def schema(kind=None):
         "title": "derive problem file",
         "type": "object",
         "required": ["kind"],
-        "properties": {"kind": {"enum": kinds}},
+        "properties": {"kind": {"enum": kinds + [ASSIGNMENT]}},
         "allOf": [{"if": {"properties": {"kind": {"const": k}}, "required": ["kind"]}, "then": kind_schema(k)}
-                  for k in kinds],
+                  for k in kinds] + [{"if": {"properties": {"kind": {"const": ASSIGNMENT}}, "required": ["kind"]},
+                                      "then": assignment_schema()}],
     })
 
 

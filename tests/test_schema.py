@@ -113,11 +113,38 @@ def test_derive_schema_prints_the_schema(runner):
     assert json.loads(result.stdout)["properties"]["kind"] == {
         "const": "mlp_backprop", "description": COMMON.by_name["kind"].description}
     whole = runner.invoke(cli, ["schema"])
-    assert whole.exit_code == 0 and json.loads(whole.stdout)["properties"]["kind"]["enum"] == list(NAMES)
+    assert whole.exit_code == 0 and json.loads(whole.stdout)["properties"]["kind"]["enum"] == [*NAMES, "assignment"]
 
 
 def test_derive_schema_of_an_unknown_kind_is_one_line(runner):
     result = runner.invoke(cli, ["schema", "mlp_backpro"])
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == ("derive schema: no kind 'mlp_backpro' (did you mean 'mlp_backprop'?); the kinds are "
-                             + ", ".join(NAMES) + "\n")
+                             + ", ".join(NAMES) + ", and assignment\n")
+
+
+ASSIGNMENTS = sorted((PROBLEMS / "assignments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", ASSIGNMENTS, ids=[p.stem for p in ASSIGNMENTS])
+def test_every_bundled_assignment_passes_the_schema(path):
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema("assignment"))
+    assert list(validator().iter_errors(data)) == [] and list(validator("assignment").iter_errors(data)) == []
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"feedbak": "verdict"}, "feedbak"), ({"feedback": "all"}, "feedback"),
+    ({"problems": [{"problem": "hw1-relu", "points": -1}]}, "points"),
+    ({"problems": [{"problm": "hw1-relu"}]}, "problm"),
+])
+def test_the_assignment_schema_refuses_what_derive_refuses(tmp_path, change, field):
+    from derive.assignment import load_assignment
+
+    data = {"kind": "assignment", "problems": [{"problem": "hw1-relu"}], **change}
+    assert list(validator("assignment").iter_errors(data)) != []
+    path = tmp_path / "a.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ProblemError) as refused:
+        load_assignment(path)
+    assert field in str(refused.value)
