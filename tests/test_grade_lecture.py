@@ -7,8 +7,6 @@ forward pass as printed.
 
 from pathlib import Path
 
-import pytest
-
 from derive.grading.grader import Grader
 from derive.problem import load_problem
 from derive.grading.sheet import read_sheet

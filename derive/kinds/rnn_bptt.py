@@ -17,7 +17,6 @@ explodes, and the lecture's scalar illustration w^T for w = 1, 1.01, 0.99,
 import math
 from dataclasses import dataclass, replace
 
-import sympy
 from sympy import Mul, Pow, Rational
 
 from ..fields import Choice, Declarations, Declared, Integer, Structured
