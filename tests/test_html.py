@@ -119,8 +119,8 @@ class _Balance(HTMLParser):
         if tag not in self.VOID:
             self.open.append(tag)
 
-    def handle_startendtag(self, tag, attrs):
-        pass
+    def handle_startendtag(self, tag, attrs):  # `<line ... />`: opens nothing, and its attributes are checked
+        self.attributes += [(tag, name, value) for name, value in attrs]
 
     def handle_endtag(self, tag):
         if tag in self.VOID:
