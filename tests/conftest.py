@@ -107,3 +107,26 @@ def pdflatex(directory, name):
 def latex_errors(log):
     """The error lines of a pdflatex log."""
     return [line for line in log.splitlines() if line.startswith("! ")]
+
+
+def not_a_file(path, kind):
+    """Make `path` an entry that is no regular file: "dev-zero" (a link to the device), "fifo", "dangling"
+    (a link to nothing), "loop" (two links to each other, the second beside it as <stem>-back) or "directory";
+    return it. Sheets and class directories must give each its own line."""
+    import os
+
+    if kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dangling":
+        path.symlink_to(path.with_name("nowhere.yaml"))
+    elif kind == "loop":
+        back = path.with_name(f"{path.stem}-back{path.suffix}")
+        path.symlink_to(back)
+        back.symlink_to(path)
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        raise ValueError(f"no such kind of entry: {kind}")
+    return path

@@ -17,6 +17,7 @@ import os
 
 import pytest
 
+from conftest import not_a_file
 from derive.cli import cli
 
 ANSWERS = [
@@ -104,17 +105,8 @@ def odd_entry(directory, kind):
         levels = ["&a0 [" + ", ".join(["x"] * 9) + "]"]
         levels += [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
         path.write_text("id: [" + ", ".join(levels) + "]\n", encoding="utf-8")
-    elif kind == "dangling-symlink":
-        path.symlink_to(directory / "nowhere.yaml")
-    elif kind == "symlink-loop":
-        path.symlink_to(directory / "odd-back.yml")
-        (directory / "odd-back.yml").symlink_to(path)
-    elif kind == "directory":
-        path.mkdir()
-    elif kind == "dev-zero":
-        path.symlink_to("/dev/zero")
-    elif kind == "fifo":
-        os.mkfifo(path)
+    elif kind in ("dangling-symlink", "symlink-loop", "directory", "dev-zero", "fifo"):
+        not_a_file(path, {"dangling-symlink": "dangling", "symlink-loop": "loop"}.get(kind, kind))
     elif kind == "hostile-answer":
         path.write_text('yhat[1]: "min(1.0, (-2)^pi)"\nfprime[2]: "sin(e^(e^15))"\n', encoding="utf-8")
     return path

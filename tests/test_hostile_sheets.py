@@ -23,7 +23,7 @@ from derive.grading.report import write_atomically
 from derive.grading.sheet import _SheetLoader, _flat, blank_sheet, read_sheet, sheet_paths
 from derive.problem import bundled_problems, load_problem
 from derive.steps import format_number
-from conftest import PROBLEMS
+from conftest import PROBLEMS, not_a_file
 
 LECTURE = "lecture-bp-3layer"
 KNOWN = set(Grader(load_problem(PROBLEMS / f"{LECTURE}.yaml")).exact_values)
@@ -131,19 +131,7 @@ def test_aliases_within_the_budget_are_read_as_their_values(tmp_path):
 
 def make_special(tmp_path, kind):
     """A sheet path in tmp_path that is no regular file, of the given kind; return it."""
-    path = tmp_path / f"{kind}.yaml"
-    if kind == "dev-zero":
-        path.symlink_to("/dev/zero")
-    elif kind == "fifo":
-        os.mkfifo(path)
-    elif kind == "dangling":
-        path.symlink_to(tmp_path / "nowhere.yaml")
-    elif kind == "loop":
-        path.symlink_to(tmp_path / "loop-back.yaml")
-        (tmp_path / "loop-back.yaml").symlink_to(path)
-    elif kind == "directory":
-        path.mkdir()
-    return path
+    return not_a_file(tmp_path / f"{kind}.yaml", kind)
 
 
 SPECIAL = [

@@ -27,7 +27,7 @@ from pathlib import Path
 from ..errors import AnswerSheetError, DeriveError
 from ..steps import format_number
 from .grader import Grader, SheetResult
-from .report import ClassResult, _SafeWriter, _number, _sheet_json
+from .report import ClassResult, Sheets, _SafeWriter, _number, _sheet_json
 from .sheet import IDENTITY_FIELDS, blank_sheet, load_sheet, sheet_from_mapping, sheet_paths
 
 
@@ -44,7 +44,7 @@ class AssignmentSheet:
 
 
 @dataclass
-class AssignmentResult:
+class AssignmentResult(Sheets):
     """A class's sheets graded against an assignment.
 
     assignment: the Assignment; classes: part name -> ClassResult (every
@@ -58,10 +58,6 @@ class AssignmentResult:
     assignment: object
     classes: dict
     results: list = field(default_factory=list)
-
-    @property
-    def unreadable(self):
-        return [sheet for sheet in self.results if sheet.error]
 
     def weight(self, name):
         part, result = self.assignment[name], self.classes[name]
@@ -80,12 +76,6 @@ class AssignmentResult:
 
     def score(self, sheet):
         return 0.0 if sheet.error else sum(self.subtotal(sheet, name) for name in self.classes)
-
-    def __getitem__(self, student):
-        for sheet in self.results:
-            if sheet.student == student:
-                return sheet
-        raise KeyError(f"no sheet of student {student!r}")
 
     def __repr__(self):
         return (f"<AssignmentResult {self.assignment.name}: {len(self.results)} sheets, "

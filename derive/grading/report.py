@@ -24,8 +24,24 @@ from ..steps import format_number
 WRONG_CODES = ("SIGN", "ROUNDING", "WRONG", "UNREADABLE", "UNDECIDED")
 
 
+class Sheets:
+    """What a class's results share, whatever was graded: `results` in sheet order, found by student."""
+
+    @property
+    def unreadable(self):
+        """The sheets that could not be read or graded."""
+        return [sheet for sheet in self.results if sheet.error]
+
+    def __getitem__(self, student):
+        """The result of `student`'s sheet (the first, if two sheets name the same student)."""
+        for sheet in self.results:
+            if sheet.student == student:
+                return sheet
+        raise KeyError(f"no sheet of student {student!r}")
+
+
 @dataclass
-class ClassResult:
+class ClassResult(Sheets):
     """Every sheet's result for one problem, in the order the sheets were given.
 
     problem: the Problem; items: the graded keys; points: key -> points
@@ -41,19 +57,8 @@ class ClassResult:
     points: dict
     results: list = field(default_factory=list)
 
-    @property
-    def unreadable(self):
-        return [r for r in self.results if r.error]
-
     def max_score(self):
         return sum(self.points.get(key, 1.0) for key in self.items)
-
-    def __getitem__(self, student):
-        """The SheetResult of `student` (the first, if two sheets name the same student)."""
-        for sheet in self.results:
-            if sheet.student == student:
-                return sheet
-        raise KeyError(f"no sheet of student {student!r}")
 
     def __repr__(self):
         return (f"<ClassResult {self.problem.name}: {len(self.results)} sheets, {len(self.unreadable)} unreadable, "

@@ -164,6 +164,13 @@ class TextReportPrinter(SolutionPrinter):
         return lines
 
 
+def feedback_lines(verdict):
+    """The feedback of a verdict as a table's cell has it: why (for an OK only when an expression was
+    decided), the slip named, the calculation."""
+    lines = [verdict.detail] if verdict.detail and (verdict.code != "OK" or verdict.decided_by) else []
+    return lines + [text for text in (verdict.slip_detail, verdict.calculation) if text]
+
+
 def slip_lines(result):
     """(key, "n wrong, m of them <slip>, ...") per item of a class with wrong answers a known slip explains."""
     from ..grading.slips import LABELS
@@ -254,11 +261,9 @@ class MarkdownReportPrinter(SolutionPrinter):
         return "\n".join(lines) + "\n"
 
     def _print_Verdict(self, v):
-        feedback = [v.detail] if v.detail and (v.code != "OK" or v.decided_by) else []
-        feedback += [text for text in (v.slip_detail, v.calculation) if text]
         return (f"| {_code(v.key)} | {_code(v.answer) if v.answer else '–'} | {v.code} "
                 f"| {_score(v.points, v.max_points)} | {self.expected(v)} | "
-                f"{'<br>'.join(_escape(text) for text in feedback)} |")
+                f"{'<br>'.join(_escape(text) for text in feedback_lines(v))} |")
 
     def item(self, key):
         """An item's key, and its symbol in math when the solution is known."""
@@ -448,11 +453,9 @@ class LatexReportPrinter(SolutionPrinter):
         return "\n".join(lines + [r"\end{longtable}"])
 
     def _print_Verdict(self, v):
-        feedback = [v.detail] if v.detail and (v.code != "OK" or v.decided_by) else []
-        feedback += [text for text in (v.slip_detail, v.calculation) if text]
         return (f"{_literal(v.key)} & {_literal(v.answer) if v.answer else '--'} & {v.code} & "
                 f"{_score(v.points, v.max_points)} & {self.expected(v)} & "
-                f"{_NEWLINE.join(_literal(text) for text in feedback)} \\\\")
+                f"{_NEWLINE.join(_literal(text) for text in feedback_lines(v))} \\\\")
 
     def item(self, key):
         """An item's key (a long one may break after a dot), and its symbol in math when the solution is known."""
