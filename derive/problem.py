@@ -16,9 +16,9 @@ from pathlib import Path
 
 from .errors import DeriveError, ExpressionError, ProblemError
 from .fields import MAGNITUDE_TEXT, MAX_MAGNITUDE, Declarations, Declared, Structured, Text
-from .grading.config import GRADING
+from .grading.config import GRADING, unknown_key
 from .kinds import NAMES as KIND_NAMES
-from .steps import EXACT, Origin, Rounding
+from .steps import EXACT, LectureNote, Origin, Rounding
 
 MAX_FILE_BYTES = 2_000_000
 MAX_NODES = 200_000
@@ -435,6 +435,7 @@ class Problem:
     spec: object
     grading: object = None  # the `grading` Field, read by derive.grading when a sheet is marked
     root: object = None  # the Field of the whole file: where errors found while solving are located
+    lecture: tuple = ()  # (key Field, LectureNotes) per entry of the `lecture` field (see read_lecture)
 
     def solve(self, rounding=None):
         """The Solution; an error found while solving names this file, and a line and field of it.
@@ -449,9 +450,24 @@ class Problem:
 
         module = KINDS[self.kind]
         try:
-            return module.solve(self, self.rounding if rounding is None else rounding)
+            solution = module.solve(self, self.rounding if rounding is None else rounding)
         except DeriveError as error:
             raise self.located(error, getattr(module, "ERRORS_AT", ())) from None
+        return self.with_lecture(solution) if self.lecture else solution
+
+    def with_lecture(self, solution):
+        """`solution` with the file's `lecture` notes on their steps; a key that names no step is an error
+        at its line."""
+        by_key, general = {}, []
+        for field, notes in self.lecture:
+            key = field.where[-1]
+            if key == GENERAL:
+                general += notes
+            elif key in solution:
+                by_key[key] = notes
+            else:
+                raise field.error(unknown_key(key, [*solution.steps, GENERAL]))
+        return solution.with_lecture(by_key, general)
 
     def located(self, error, fallback):
         """`error` with this file's path and, if it has none, a line and field (the suspect, or `fallback`)."""
@@ -467,6 +483,33 @@ class Problem:
         return error.locate(path=self.path)
 
 
+GENERAL = "general"  # the `lecture` key of a note on no single step
+_LECTURE_NOTE = {"type": "object", "properties": {
+    "printed": {"type": "string", "description": "what the lecture printed, as it printed it"},
+    "why": {"type": "string", "description": "why that differs from the solution"}},
+    "required": ["printed", "why"], "additionalProperties": False}
+LECTURE_SCHEMA = {"type": "object", "additionalProperties": {
+    "anyOf": [_LECTURE_NOTE, {"type": "array", "items": _LECTURE_NOTE, "minItems": 1}]}}
+
+
+def read_lecture(field):
+    """The `lecture` field: ((key Field, LectureNotes), ...) in file order. Each key maps to one
+    `{printed, why}` or a list of them; the keys are checked against the solution's steps when it is solved."""
+    entries = []
+    for key in field.mapping().value:
+        entry = field.child(key, field.value[key])
+        items = entry.items() if isinstance(entry.value, list) else [entry]
+        if not items:
+            raise entry.error("expected a note {printed, why} or a list of them, got an empty list")
+        notes = []
+        for item in items:
+            item.mapping(allowed={"printed", "why"})
+            printed, why = (item.get(name).text() for name in ("printed", "why"))
+            notes.append(LectureNote(printed.strip(), " ".join(why.split())))
+        entries.append((entry, tuple(notes)))
+    return tuple(entries)
+
+
 def _common_fields():
     """The fields every problem file may have, declared once (see derive.fields)."""
     return Declarations(
@@ -477,6 +520,10 @@ def _common_fields():
         Declared("source", Text(), "where the problem comes from", default=None, shown_default="none"),
         Declared("notes", Text(), "free text: what was given, what was inferred", default=None,
                  shown_default="none"),
+        Declared("lecture", Structured(LECTURE_SCHEMA),
+                 "where the lecture printed something else: a step key (or `general`, for a note on no single "
+                 "step) and what it `printed` there and `why` that differs (one such pair or a list); shown "
+                 "beside the step in every format", default=None, shown_default="none"),
         Declared("rounding", Structured({"anyOf": [{"const": "exact"}, {"type": "integer", "minimum": 0,
                                                                          "maximum": 12}]}),
                  "`exact`, or a number of decimals (0 to 12) to round every intermediate to and carry forward",
@@ -525,7 +572,8 @@ def load_problem(path):
     except ExpressionError as error:  # raised below a Field that did not locate it
         raise root.located(error) from None
     grading = root.get("grading") if root.has("grading") else None
-    return Problem(Path(path).stem, str(path), kind, title, rounding, spec, grading, root)
+    lecture = read_lecture(root.get("lecture")) if root.has("lecture") else ()
+    return Problem(Path(path).stem, str(path), kind, title, rounding, spec, grading, root, lecture)
 
 
 def read_names(field, most, what, ascii_only=False):

@@ -10,7 +10,7 @@ value forward") and follow-through grading are one mechanism:
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import sympy
@@ -61,6 +61,19 @@ class Origin:
 
 
 @dataclass(frozen=True)
+class LectureNote:
+    """Where the lecture's own text differs from the solution: what it `printed` there, and `why` it differs.
+
+    Read from a problem file's `lecture` field; printed by every renderer
+    beside the step it concerns (or, for a note on no single step, with the
+    solution's notes).
+    """
+
+    printed: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Step:
     """One named quantity of a solution.
 
@@ -75,6 +88,8 @@ class Step:
     group: givens with the same group are printed on one line (a matrix row).
     origin: for a given read from the problem file, the Origin of its number,
         so that a step that cannot be computed from it can name its line.
+    lecture: the LectureNotes of this step (a tuple, usually empty): where
+        the lecture printed something else at this step, and why.
     """
 
     key: str
@@ -86,6 +101,7 @@ class Step:
     note: str = ""
     group: str = ""
     origin: Origin = field(default=None, compare=False)
+    lecture: tuple = field(default=(), compare=False)
 
     @property
     def is_given(self):
@@ -152,14 +168,19 @@ class Solution:
     dependencies), checked when the solution is built; evaluation and
     rendering walk it. `solution["yhat[1]"]` is a Step; in a notebook a
     Solution shows as its Markdown rendering, with the math typeset.
+
+    notes: Syms printed before the sections (conventions, activations);
+    lecture: LectureNotes on no single step (a step's own are on the Step),
+    printed after the notes.
     """
 
-    def __init__(self, name, kind, title, steps, rounding=EXACT, notes=()):
+    def __init__(self, name, kind, title, steps, rounding=EXACT, notes=(), lecture=()):
         self.name = name
         self.kind = kind
         self.title = title
         self.rounding = rounding
         self.notes = tuple(notes)
+        self.lecture = tuple(lecture)
         self.steps = {}
         for step in steps:
             missing = [d for d in step.deps if d not in self.steps]
@@ -188,6 +209,14 @@ class Solution:
         from .render import render
 
         return render(self, "markdown")
+
+    def with_lecture(self, by_key, general=()):
+        """This solution with LectureNotes added: `by_key` maps step keys to tuples of them, `general` holds
+        those on no single step (a new Solution; the steps' values are unchanged)."""
+        steps = [replace(step, lecture=step.lecture + tuple(by_key[step.key])) if step.key in by_key else step
+                 for step in self]
+        return Solution(self.name, self.kind, self.title, steps, self.rounding, self.notes,
+                        self.lecture + tuple(general))
 
     @property
     def sections(self):

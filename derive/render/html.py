@@ -39,6 +39,9 @@ ol.steps, ul.givens, ul.notes { padding-left: 1.25rem; }
 ol.steps > li { margin: 0.35rem 0; }
 ol.steps > li::marker { color: var(--muted); font-size: 0.85em; }
 p.note { margin: 0; color: var(--muted); font-size: 0.92em; }
+p.lecture { margin: 0.2rem 0 0; padding: 0.1rem 0.6rem; border-left: 3px solid #f9a825; background: #fffde7;
+            font-size: 0.92em; overflow-wrap: anywhere; }
+p.lecture em { font-style: normal; color: var(--muted); }
 code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 0.92em; background: #f1f3f4;
        padding: 0.05rem 0.25rem; border-radius: 3px; overflow-wrap: anywhere; }
 .score { font-size: 1.4rem; font-weight: 600; }
@@ -109,6 +112,9 @@ class HtmlPrinter(SolutionPrinter):
         if solution.notes:
             body += ['<ul class="notes">'] + [f'<li><div class="line">{inline(note.latex)}</div></li>'
                                               for note in solution.notes] + ["</ul>"]
+        if solution.lecture:
+            body += ["<section>", f"<h2>{_escape(self.LECTURE_HEADING)}</h2>"]
+            body += [self.lecture(note) for note in solution.lecture] + ["</section>"]
         return body + [self._print(section) for section in solution.sections]
 
     def _print_Section(self, section):
@@ -116,7 +122,8 @@ class HtmlPrinter(SolutionPrinter):
         if all(step.is_given for step in section.steps):
             lines.append('<ul class="givens">')
             for group in self.given_groups(section.steps):
-                lines.append('<li><div class="line">' + ", ".join(self._print(step) for step in group) + "</div></li>")
+                lines.append('<li><div class="line">' + ", ".join(self._print(step) for step in group) + "</div>"
+                             + "".join(self.lecture(note) for note in self.lecture_of(group)) + "</li>")
             lines.append("</ul>")
         else:
             lines += ['<ol class="steps">'] + [self.line(step) for step in section.steps] + ["</ol>"]
@@ -136,7 +143,13 @@ class HtmlPrinter(SolutionPrinter):
         formula = block(f"{step.symbol.latex} = {self.number(step.value)}") if step.is_given else self._print(step)
         note = f'<p class="note">{_escape(step.note)}</p>' if step.note else ""
         key = f'<p class="note">{self._key(step)}</p>' if self._settings["keys"] else ""
-        return f"<li>{key}{formula}{note}</li>"
+        lecture = "".join(self.lecture(lecture_note) for lecture_note in step.lecture)
+        return f"<li>{key}{formula}{note}{lecture}</li>"
+
+    def lecture(self, note):
+        """A LectureNote as a paragraph of its own, marked: what the lecture printed, and why it differs."""
+        return (f'<p class="lecture"><em>{_escape(self.PRINTED)}:</em> {_escape(note.printed)}; '
+                f"<em>{_escape(self.WHY)}:</em> {_escape(note.why)}</p>")
 
 
 _TONES = {"OK": "right", "FT": "partial", "MISSING": "missing"}

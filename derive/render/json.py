@@ -1,6 +1,7 @@
 """The JSON contract for scripts: problem, kind, and every step with key, symbol,
-section, formula (over step keys), value and deps. Sorted keys, fixed order,
-byte-identical run to run.
+section, formula (over step keys), value, deps and the lecture's differing text
+(`lecture`: a list of {printed, why}, on the document for notes on no single
+step). Sorted keys, fixed order, byte-identical run to run.
 """
 
 import json
@@ -21,6 +22,7 @@ class JsonPrinter(SolutionPrinter):
             "kind": solution.kind,
             "rounding": "exact" if solution.rounding.decimals is None else solution.rounding.decimals,
             "notes": [note.text for note in solution.notes],
+            "lecture": _lecture(solution.lecture),
             "steps": [self._print(step) for step in solution],
         }
         return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
@@ -35,7 +37,12 @@ class JsonPrinter(SolutionPrinter):
             "value": key_formula(step.value) if step.is_symbolic else _json_value(step.value),
             "deps": list(step.deps),
             "given": step.is_given,
+            "lecture": _lecture(step.lecture),
         }
+
+
+def _lecture(notes):
+    return [{"printed": note.printed, "why": note.why} for note in notes]
 
 
 def _json_value(value):

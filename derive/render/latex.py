@@ -327,6 +327,9 @@ class LatexPrinter(SolutionPrinter):
         if solution.notes:
             lines += [r"\begin{itemize}"] + [rf"  \item {_note(note.latex)}" for note in solution.notes]
             lines += [r"\end{itemize}"]
+        if solution.lecture:
+            lines += [rf"\subsection*{{{_text(self.LECTURE_HEADING)}}}", r"\begin{itemize}"]
+            lines += [rf"  \item {self.lecture_text(note)}" for note in solution.lecture] + [r"\end{itemize}"]
         for section in solution.sections:
             lines += ["", self._print(section)]
         origin = f"% {escape(solution.name)} ({solution.kind})"
@@ -343,6 +346,8 @@ class LatexPrinter(SolutionPrinter):
         environment = "gather*" if givens else "align*"  # givens are centred, steps aligned at "="
         if givens:
             rows = [r",\quad ".join(self._print(step) for step in group)
+                    + "".join(rf" \\" + "\n  " + self.lecture_box(note, TEXT_WIDTH - 40)
+                              for note in self.lecture_of(group))
                     for group in self.given_groups(section.steps)]
             keys = [""] * len(rows)
         else:
@@ -370,7 +375,8 @@ class LatexPrinter(SolutionPrinter):
         rows = []
         for step in steps:
             if step.is_given:  # a given among computed steps: `t = 0.1`, not aligned
-                rows.append(self._print(step))
+                rows.append(" \\\\\n  ".join([self._print(step)] + [rf"&\qquad {self.lecture_box(note, room - 20)}"
+                                                                  for note in step.lecture]))
                 continue
             step_lines, note = lines[step.key], notes.get(step.key)
             if note and beside:
@@ -378,6 +384,7 @@ class LatexPrinter(SolutionPrinter):
             elif note:
                 step_lines.append(rf"&\qquad \parbox[t]{{{round(room) - 20}pt}}{{\raggedright\textnormal"
                                   rf"{{({_text(step.note)})}}}}")
+            step_lines += [rf"&\qquad {self.lecture_box(note, room - 20)}" for note in step.lecture]
             rows.append(f"{step.symbol.latex} &= " + " \\\\\n  ".join(step_lines))
         return rows
 
@@ -392,6 +399,15 @@ class LatexPrinter(SolutionPrinter):
                 pieces = _cut_at_sums(part, room - _EQUALS)
                 lines += [f"&= {pieces[0]}" if lines else pieces[0]] + [rf"&\quad {piece}" for piece in pieces[1:]]
         return lines
+
+    def lecture_text(self, note):
+        """A LectureNote as running text: what the lecture printed, then why it differs."""
+        return (rf"\textit{{{_text(self.PRINTED)}:}} {_text(note.printed)}; "
+                rf"\textit{{{_text(self.WHY)}:}} {_text(note.why)}")
+
+    def lecture_box(self, note, width):
+        """A LectureNote under its step's row in a display: a paragraph `width` pt wide that breaks its lines."""
+        return rf"\parbox[t]{{{round(width)}pt}}{{\raggedright\small\textnormal{{{self.lecture_text(note)}}}}}"
 
     def _print_Step(self, step):
         if step.is_given:

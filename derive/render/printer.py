@@ -57,6 +57,14 @@ class SolutionPrinter:
             parts.append(value)
         return parts
 
+    LECTURE_HEADING = "Where the lecture differs"  # the heading of the lecture notes on no single step
+    PRINTED, WHY = "the lecture printed", "why it differs"  # the words before a LectureNote's two parts
+
+    @staticmethod
+    def lecture_of(steps):
+        """The LectureNotes of some steps (a given group's, a step's), in order."""
+        return [note for step in steps for note in step.lecture]
+
     @staticmethod
     def given_groups(steps):
         """Consecutive givens of one group (a matrix row; else the same key stem) as one line."""

@@ -13,6 +13,8 @@ class TextPrinter(SolutionPrinter):
                  f"rounding: {solution.rounding.describe()}"]
         if solution.notes:
             lines += ["", "Notes"] + [self.indent + note.text for note in solution.notes]
+        if solution.lecture:
+            lines += ["", self.LECTURE_HEADING] + self.lecture_lines(solution.lecture, self.indent)
         for section in solution.sections:
             lines += ["", self._print(section)]
         return "\n".join(lines) + "\n"
@@ -22,9 +24,17 @@ class TextPrinter(SolutionPrinter):
         if all(step.is_given for step in section.steps):
             for group in self.given_groups(section.steps):
                 lines.append(self.indent + ",  ".join(self.given(step) for step in group))
+                lines += self.lecture_lines(self.lecture_of(group), self.indent * 3)
         else:
-            lines += [self.indent + self._print(step) for step in section.steps]
+            for step in section.steps:
+                lines.append(self.indent + self._print(step))
+                lines += self.lecture_lines(step.lecture, self.indent * 3)
         return "\n".join(lines)
+
+    def lecture_lines(self, notes, indent):
+        """Each LectureNote as two lines under what it concerns: what the lecture printed, and why it differs."""
+        return [line for note in notes for line in (f"{indent}{self.PRINTED}: {note.printed}",
+                                                    f"{indent}  {self.WHY}: {note.why}")]
 
     def given(self, step):
         text = f"{step.symbol.text} = {self.number(step.value)}"

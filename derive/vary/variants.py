@@ -363,14 +363,14 @@ def _position(constraints, constraint):
 
 def variant_text(data, base, digest, student, attempt):
     """The variant's problem file: the base file's fields with the drawn numbers, its id and origin,
-    without `random` and `constraints` (a variant is drawn once)."""
+    without `random` and `constraints` (a variant is drawn once) and `lecture` (the lecture printed the base's numbers)."""
     fields = {"kind": data["kind"]}
     if "title" in data:
         fields["title"] = data["title"]
     fields["id"] = student
     fields["variant_of"] = f"{base.name} (sha256 {digest[:12]})"
     for key, value in data.items():
-        if key not in fields and key not in ("random", "constraints", "id", "variant_of"):
+        if key not in fields and key not in ("random", "constraints", "id", "variant_of", "lecture"):
             fields[key] = value
     header = (f"# Variant of {base.name} for student {student}, written by `derive variants` (draw {attempt}).\n"
               "# Its numbers follow from the problem's text and the id alone: the same on every run.\n")
