@@ -33,7 +33,7 @@ def grade(problem, sheet, variants=None, student="sheet"):
     return grader.grade(answers)
 
 
-def grade_class(problem, sheets, variants=None):
+def grade_class(problem, sheets, variants=None, calculations=True):
     """Mark a class's sheets against `problem`; return a ClassResult, as `derive grade` prints it.
 
     `sheets` is a path or a list of paths: files, or directories whose
@@ -42,16 +42,19 @@ def grade_class(problem, sheets, variants=None):
     the sheets are graded in a child process that a hostile sheet cannot
     hang or exhaust), becomes its line in the report (its SheetResult's
     `error`); the others are still marked. `variants` as for `grade`.
+    `calculations=False` leaves each verdict's calculation empty, for
+    reports that show none (the class summary `to_text` prints, the CSV
+    files): grading is then faster; a single sheet always has them.
     """
     from .grading.isolation import run_isolated
     from .grading.report import ClassResult
 
     loaded = _loaded(problem)
-    grader = Grader(loaded)
     arguments = [sheets] if isinstance(sheets, (str, os.PathLike)) else list(sheets)
     paths = sheet_paths(arguments)
     if not paths:
         raise DeriveError(f"no answer sheets (.yaml or .yml files) in {', '.join(map(str, arguments))}")
+    grader = Grader(loaded, calculations=calculations or len(paths) == 1)
     known = set(grader.exact_values)
     result = ClassResult(loaded, grader.items, grader.config.points)
     graders = VariantGraders(grader, variants) if variants is not None else None
@@ -76,16 +79,18 @@ def grade_class(problem, sheets, variants=None):
     return result
 
 
-def grade_assignment(assignment, sheets, variants=None):
+def grade_assignment(assignment, sheets, variants=None, calculations=True):
     """Mark a class's sheets against an assignment (an Assignment, a file, or a bundled one's name):
     each sheet has a section per part; return an AssignmentResult (totals, subtotals, each part's
     ClassResult), as `derive grade` prints it. Sheets are given as for `grade_class`; `variants`, a
-    directory from `derive variants` for the assignment, grades each drawn part on its student's own."""
+    directory from `derive variants` for the assignment, grades each drawn part on its student's own;
+    `calculations` as for `grade_class`."""
     from .assignment import Assignment, load_assignment
     from .grading.assignment import grade_assignment as grade
 
     loaded = assignment if isinstance(assignment, Assignment) else load_assignment(assignment)
-    return grade(loaded, [sheets] if isinstance(sheets, (str, os.PathLike)) else list(sheets), variants)
+    return grade(loaded, [sheets] if isinstance(sheets, (str, os.PathLike)) else list(sheets), variants,
+                 calculations)
 
 
 def variants(problem, students, draws=MAX_DRAWS):

@@ -174,15 +174,17 @@ def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, s
     from .assignment import Assignment, load
 
     loaded = load(problem)
+    # the class summary printed shows no calculations: they are made only for the reports that do
+    calculations = any(path is not None for path in (json_path, gradescope_path, html_dir, latex_path))
     if isinstance(loaded, Assignment):
-        result = api.grade_assignment(loaded, sheets, variants=variants_dir or None)
+        result = api.grade_assignment(loaded, sheets, variants=variants_dir or None, calculations=calculations)
         result.write(csv=csv_path, json=json_path, gradescope=gradescope_path, html=html_dir,
                      summary_csv=summary_path, latex=latex_path)
         click.echo(result.to_text(), nl=False)
         if result.unreadable:
             raise click.exceptions.Exit(1)
         return
-    result = api.grade_class(loaded, sheets, variants=variants_dir or None)
+    result = api.grade_class(loaded, sheets, variants=variants_dir or None, calculations=calculations)
     result.write(csv=csv_path, json=json_path, gradescope=gradescope_path, summary_csv=summary_path,
                  latex=latex_path, html=html_dir)
     click.echo(result.to_text(), nl=False)

@@ -176,17 +176,23 @@ class AssignmentResult(Sheets):
             write_atomically(path, text)
 
 
-def grade_assignment(assignment, sheets, variants=None):
+def grade_assignment(assignment, sheets, variants=None, calculations=True):
     """Mark a class's sheets (files, or directories of .yaml files) against `assignment`.
 
     `variants`: a directory written by `derive variants` for the assignment;
     a part with its own folder there (`<part>/<id>.yaml`) is graded against
     each student's own variant, as `derive grade --variants` grades a problem.
+    `calculations=False` leaves the verdicts' calculations empty (for reports
+    that show none; a single sheet always has them).
     """
     from ..vary.variants import VariantGraders
     from .isolation import run_isolated
 
-    graders = {part.name: Grader(part.problem) for part in assignment.parts}
+    paths = sheet_paths(sheets)
+    if not paths:
+        raise DeriveError(f"no answer sheets (.yaml or .yml files) in {', '.join(map(str, sheets))}")
+    calculations = calculations or len(paths) == 1
+    graders = {part.name: Grader(part.problem, calculations=calculations) for part in assignment.parts}
     drawn = {}
     if variants is not None:
         folder = Path(variants)
@@ -198,9 +204,6 @@ def grade_assignment(assignment, sheets, variants=None):
             raise DeriveError("no part's variants here (a folder named as a part, from derive variants)",
                               path=str(variants))
     known = {name: set(grader.exact_values) for name, grader in graders.items()}
-    paths = sheet_paths(sheets)
-    if not paths:
-        raise DeriveError(f"no answer sheets (.yaml or .yml files) in {', '.join(map(str, sheets))}")
 
     def work(path):  # in the child: the sheet's results, and which variant each drawn part was graded on
         try:

@@ -57,27 +57,29 @@ class Diagnoser:
         self._cache = {}  # (key, answer, the student's differing numbers) -> Diagnosis or None
         self._chain_values = {}  # step key -> the variants' values on the correct chains, sorted
         self._own_values = {}  # (key, variant, chain, the student's numbers it reads) -> its value
+        self._sorted_deps = {}  # step key -> per variant, the keys it reads, sorted
 
     # -- numbers -----------------------------------------------------------------
     def numeric(self, step, answer, text, numbers, tolerance):
         """The Diagnosis of a wrong number `answer` (written as `text`) to `step`, or None."""
         if answer == 0:
             return None  # a 0 is as often "I don't know" as a slip, and many variants land on it
-        variants, relevant = self._variants(step)
+        variants, relevant, readers = self._variants(step)
         if not variants:
             return None
         close = self.grader._close
         own = tuple((d, numbers[d]) for d in relevant if d in numbers and not close(d, numbers[d]))
         cache_key = (step.key, answer, text, own)
         if cache_key not in self._cache:
-            self._cache[cache_key] = self._explain(step, answer, _half_unit(text), dict(own), variants, tolerance)
+            self._cache[cache_key] = self._explain(step, answer, _half_unit(text), dict(own), variants, readers,
+                                                   tolerance)
         return self._cache[cache_key]
 
     def reads(self, step):
         """The keys whose numbers a diagnosis of `step` reads, sorted."""
         return self._variants(step)[1]
 
-    def _explain(self, step, answer, half_unit, own, variants, tolerance):
+    def _explain(self, step, answer, half_unit, own, variants, readers, tolerance):
         copied = answer in self.grader.given_numbers  # a copied given
         # On each chain with the student's own numbers standing in: the environment, and the right value there
         # (what follow-through would accept; a variant landing on it explains nothing).
@@ -95,13 +97,17 @@ class Diagnoser:
                     and not tolerance.accepts(right, value))
 
         near = self._near(step, variants, answer, half_unit)
+        # the only variants that can explain the answer: those near it on a correct chain, and those reading
+        # one of the student's own numbers; tried in the catalogue's order, the first rule to explain names it
+        reading = set().union(*(readers[d] for d in own)) if mixed else set()
         explained = {}
-        for n, (code, variant, deps, on_chains) in enumerate(variants):
+        for n in sorted(reading.union(near)):
+            code, variant, deps, on_chains = variants[n]
             if code in explained or (copied and variant.places is not None):
                 continue  # a copied given is no rounding slip
             hit = n in near and any(matches(value, right) for value, right in on_chains)
-            if not hit and mixed and not deps.isdisjoint(own):
-                mine = tuple(own.get(d) for d in sorted(deps))  # a class repeats its wrong numbers
+            if not hit and n in reading:
+                mine = tuple(map(own.get, self._sorted_deps[step.key][n]))  # a class repeats its wrong numbers
                 for chain, env, rounding, right in mixed:
                     value = self._on_own(step.key, n, chain, mine, variant, env, rounding, deps)
                     if value is not None and matches(value, right):
@@ -140,14 +146,16 @@ class Diagnoser:
         """Variant n of step `key` on a chain with the student's numbers `mine` for its inputs (None where
         right), remembered: many students share a wrong number. None where it cannot be evaluated."""
         memo = (key, n, chain, mine)
-        if memo not in self._own_values:
+        value = self._own_values.get(memo, _UNKNOWN)
+        if value is _UNKNOWN:
             if len(self._own_values) >= MAX_REMEMBERED:
                 self._own_values.clear()
             try:
-                self._own_values[memo] = variant.evaluate(env, rounding, deps)
+                value = variant.evaluate(env, rounding, deps)
             except UNREADABLE:
-                self._own_values[memo] = None
-        return self._own_values[memo]
+                value = None
+            self._own_values[memo] = value
+        return value
 
     def _chains(self):
         grader = self.grader
@@ -157,10 +165,16 @@ class Diagnoser:
         return chains
 
     def _variants(self, step):
-        """(variants, the keys they read, sorted) of a step, made once."""
+        """(variants, the keys they read, sorted, {key: the numbers of the variants that read it}) of a
+        step, made once."""
         if step.key not in self._numeric:
             variants = self._make_variants(step)
-            self._numeric[step.key] = variants, tuple(sorted({d for _, _, deps, _ in variants for d in deps}))
+            readers = {}
+            for n, (_, _, deps, _) in enumerate(variants):
+                for d in deps:
+                    readers.setdefault(d, set()).add(n)
+            self._numeric[step.key] = variants, tuple(sorted(readers)), readers
+            self._sorted_deps[step.key] = [tuple(sorted(deps)) for _, _, deps, _ in variants]
         return self._numeric[step.key]
 
     def _make_variants(self, step):
@@ -230,6 +244,9 @@ class Diagnoser:
             if code not in explained and agrees(expression, variant.formula, variables):
                 explained[code] = variant
         return _diagnosis(explained)
+
+
+_UNKNOWN = object()  # not yet in a memo (None is a remembered "cannot be evaluated")
 
 
 class _Overlay(dict):

@@ -164,9 +164,12 @@ def _counts(verdicts):
 class Grader:
     """Grades sheets against one problem; everything that does not depend on the sheet is computed once."""
 
-    def __init__(self, problem, config=None, diagnose=True, slip_rewrites=None):
+    def __init__(self, problem, config=None, diagnose=True, slip_rewrites=None, calculations=True):
         self.problem = problem
         self.diagnose = diagnose  # name the slips behind wrong answers (derive.grading.diagnose)
+        # print each verdict's calculation (Verdict.calculation): False leaves them empty, for a class whose
+        # reports show none (a class summary), as printing them is a fifth of the grading of a wrong number
+        self.calculations = calculations
         # the rules' rewritings of each step, shared by the graders of one problem's variants
         self.slip_rewrites = {} if slip_rewrites is None else slip_rewrites
         self.exact = problem.solve(EXACT)
@@ -191,6 +194,7 @@ class Grader:
         self._parsed = {}  # (key, parsed expression, its conditions) -> the same, once per distinct expression
         self._numbers = {}  # (key, answer, the student's numbers it rests on) -> its verdict
         self._settled = {}  # (key, answer text) -> the verdict of an answer right or missing for everyone
+        self._ancestors = {}  # key -> the steps it rests on, in order (follow-through over skipped steps)
         self._diagnoser = None
 
     # -- one sheet ----------------------------------------------------------
@@ -240,10 +244,17 @@ class Grader:
 
     def grade_within_budget(self, plan, answer, numbers, propagated):
         """grade_item, bounded: an answer over ANSWER_SECONDS, or one that meets a bug of derive's,
-        is UNDECIDED with the reason, and the rest of the sheet is graded."""
+        is UNDECIDED with the reason, and the rest of the sheet is graded.
+
+        Only what may reach SymPy (an expression, text that is not a number) runs under the timer: a
+        number's grading is a bounded amount of float arithmetic whatever the number (follow-through,
+        at most MAX_VARIANTS slip variants), so it skips the timer's four system calls; a class run's
+        per-sheet budget (derive.grading.isolation) still bounds it."""
         key, points = plan[0], plan[2]
         written = answer.text if answer else ""
         try:
+            if answer is not None and answer.number is not None and not plan[1].is_symbolic:
+                return self.grade_item(plan, answer, numbers, propagated)
             with _answer_budget():
                 return self.grade_item(plan, answer, numbers, propagated)
         except Timeout:
@@ -331,14 +342,15 @@ class Grader:
                 yield candidate
         if all(d in numbers or self.exact[d].is_given for d in step.deps):
             return  # nothing skipped: the implied values are the student's own
-        if not propagated:
-            propagated.update(self._propagate(numbers))
-        for values, rounding in chains:
-            implied = propagated[rounding.decimals]
-            if implied is not None:
-                candidate = self._candidate(step, rounding, implied.__getitem__, numbers)
-                if candidate:
-                    yield candidate
+        for solution in (self.exact, self.rounded):
+            if solution is not None:
+                implied = propagated.get(solution.rounding.decimals)
+                if implied is None:
+                    implied = propagated[solution.rounding.decimals] = _Implied(self, solution, numbers)
+                if implied.computable(step.deps):
+                    candidate = self._candidate(step, solution.rounding, implied.__getitem__, numbers)
+                    if candidate:
+                        yield candidate
 
     def _candidate(self, step, rounding, fill, numbers):
         env, used = {}, []
@@ -354,17 +366,18 @@ class Grader:
         except DeriveError:  # the student's numbers leave the formula's domain
             return None
 
-    def _propagate(self, numbers):
-        """Every step's value with the student's numbers standing in, per rounding mode
-        (None where the student's numbers leave some formula's domain)."""
-        out = {}
-        for solution in (self.exact, self.rounded):
-            if solution is not None:
-                try:
-                    out[solution.rounding.decimals] = solution.evaluate(numbers)
-                except DeriveError:
-                    out[solution.rounding.decimals] = None
-        return out
+    def ancestors(self, key):
+        """The computed steps `key` rests on, directly or not, in solution order (found once per key)."""
+        found = self._ancestors.get(key)
+        if found is None:
+            needed, stack = set(), list(self.exact[key].deps)
+            while stack:
+                d = stack.pop()
+                if d not in needed:
+                    needed.add(d)
+                    stack.extend(self.exact[d].deps)
+            found = self._ancestors[key] = [s.key for s in self.exact if s.key in needed]
+        return found
 
     def _close(self, key, value):
         """The value is the correct one (exact, or the problem's rounded chain)."""
@@ -435,7 +448,7 @@ class Grader:
     def calculation(self, step, used, prefix=""):
         """The line that produces the expected value, with the student's numbers where `used` says:
         the Verdict fields `calculation` (text) and `calculation_latex`, each after `prefix`."""
-        if step.is_given or step.is_symbolic:
+        if step.is_given or step.is_symbolic or not self.calculations:
             return {}
         cache_key = (step.key, tuple(sorted(used.items())))
         if cache_key not in self._calculations:
@@ -466,6 +479,42 @@ class Grader:
                 shown += f" = {format_number(rounding.apply(result) if rounding else result, rounding)}"
             lines.append(shown)
         return tuple(lines)
+
+
+class _Implied(dict):
+    """The values one sheet's numbers imply, on one chain: each step evaluated (with the chain's rounding)
+    on the student's numbers where the sheet gives them, only when a follow-through over a skipped step
+    asks for it, and only the steps it rests on. A step the student's numbers take out of a formula's
+    domain has no implied value, nor has any step resting on it."""
+
+    _FAILED = object()
+
+    def __init__(self, grader, solution, numbers):
+        super().__init__()
+        self.grader, self.solution, self.numbers = grader, solution, numbers
+
+    def computable(self, keys):
+        """Evaluate what `keys` rest on; True when each of them has a value."""
+        solution, numbers, failed = self.solution, self.numbers, self._FAILED
+        for key in keys:
+            if key in self:
+                continue
+            for k in self.grader.ancestors(key) + [key]:
+                if k in self:
+                    continue
+                step = solution[k]
+                if k in numbers:
+                    self[k] = numbers[k]
+                elif step.is_given or step.is_symbolic:
+                    self[k] = step.value
+                elif any(self[d] is failed for d in step.deps):
+                    self[k] = failed
+                else:
+                    try:
+                        self[k] = solution.rounding.apply(evaluate_formula(step.formula, self, k))
+                    except DeriveError:
+                        self[k] = failed
+        return all(self[key] is not failed for key in keys)
 
 
 def answer_variables(step):

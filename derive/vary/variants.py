@@ -531,7 +531,8 @@ class VariantGraders:
         if name not in self.graders:
             problem = load_problem(self.files[name])
             try:  # the base problem's items, points and tolerances, on this variant's numbers
-                self.graders[name] = Grader(problem, config=self.base.config, slip_rewrites=self.base.slip_rewrites)
+                self.graders[name] = Grader(problem, config=self.base.config, slip_rewrites=self.base.slip_rewrites,
+                                             calculations=self.base.calculations)
             except KeyError as missing:
                 raise DeriveError(f"not a variant of {self.base.problem.name}: it has no step {missing}",
                                   path=str(self.files[name])) from None
