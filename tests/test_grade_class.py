@@ -2,11 +2,13 @@
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
+from derive.api import grade_class
 from derive.cli import cli
 from derive.grading.sheet import read_sheet
 from conftest import PROBLEMS
@@ -76,6 +78,29 @@ def test_the_json_report_has_every_verdict(runner, class_dir, tmp_path):
     verdict = next(v for v in bob["verdicts"] if v["key"] == "delta[2][1]")
     assert verdict["code"] == "FT" and verdict["used"] == [{"key": "delta[3][1]", "value": -0.05}]
     assert next(s for s in report["students"] if s["student"] == "carol")["error"]
+
+
+def test_the_json_report_has_the_calculations_the_summary_does_not_need(runner, class_dir, tmp_path):
+    target = tmp_path / "grades.json"
+    run(runner, class_dir, "--json", target)
+    bob = next(s for s in json.loads(target.read_text(encoding="utf-8"))["students"] if s["student"] == "bob")
+    wrong = next(v for v in bob["verdicts"] if v["key"] == "delta[3][1]")
+    assert wrong["calculation"].startswith("δ³₁ = ") and wrong["calculation"].endswith(" = -0.0264")
+
+
+def test_a_class_graded_without_calculations_differs_in_them_only(class_dir):
+    with_them, without = grade_class(LECTURE, class_dir), grade_class(LECTURE, class_dir, calculations=False)
+    assert without.to_text() == with_them.to_text()
+    assert without.gradebook_csv() == with_them.gradebook_csv()
+    made = 0
+    for full, bare in zip(with_them.results, without.results):
+        for a, b in zip(full.verdicts, bare.verdicts):
+            assert (b.calculation, b.calculation_latex) == ("", "")
+            made += bool(a.calculation)
+            assert replace(a, calculation="", calculation_latex="") == b
+    assert made  # the full grading has calculations to leave out
+    one = grade_class(LECTURE, class_dir / "bob.yaml", calculations=False)  # one sheet's report shows them
+    assert one.results[0]["delta[3][1]"].calculation == with_them["bob"]["delta[3][1]"].calculation != ""
 
 
 def test_gradescope_results_are_one_file_per_student_even_with_broken_sheets(runner, class_dir, tmp_path):
