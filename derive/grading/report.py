@@ -10,6 +10,7 @@ import csv
 import errno
 import io
 import json
+import operator
 import os
 import re
 import secrets
@@ -56,6 +57,8 @@ class ClassResult(Sheets):
     items: tuple
     points: dict
     results: list = field(default_factory=list)
+    # (the sheets it was made of, the summary): every report reads the summary, made once per set of sheets
+    _summary: tuple = field(default=None, init=False, repr=False, compare=False)
 
     def max_score(self):
         return sum(self.points.get(key, 1.0) for key in self.items)
@@ -126,6 +129,14 @@ class ClassResult(Sheets):
     def summary(self):
         """Per item: counts by outcome, the most frequent wrong answers (value, count), and the
         slips that explain wrong answers (code -> count, "ambiguous" for answers several explain)."""
+        made = self._summary
+        if made is not None and len(made[0]) == len(self.results) and all(map(operator.is_, made[0], self.results)):
+            return [dict(row) for row in made[1]]
+        rows = self._summarised()
+        self._summary = (tuple(self.results), rows)
+        return [dict(row) for row in rows]
+
+    def _summarised(self):
         by_key = {key: [] for key in self.items}  # one pass over every verdict, not one per item
         for sheet in self.results:
             if not sheet.error:
