@@ -429,7 +429,7 @@ BAD = [
     ("sizes: [2, 1]\noffset: thresholds\n",
      "3: offset: expected one of threshold, bias, got text 'thresholds' (did you mean 'threshold'?)"),
     ("sizes: [2, 1]\nlayers: 3\n", "3: layers: unknown field; expected one of activations, constraints, grading, "
-                                   "id, kind, loss, notation, notes, offset, point, random, rounding, sizes, source, "
+                                   "id, kind, lecture, loss, notation, notes, offset, point, random, rounding, sizes, source, "
                                    "title, variant_of"),
     ("sizes: [2, 1]\npoint:\n  x: [1, 2]\n  y: [1]\n  layers:\n    - weights: [[1], [2]]\n",
      "4: point: a point needs every activation given; layer 1's is generic"),

@@ -99,7 +99,7 @@ FAILURES = [
     (add('"learning\\nrate": 0.5'), "p.yaml:10: 'learning\\nrate': unknown field (did you mean 'learning_rate'?)"),
     (add("a" * 1000 + ": 1"), "p.yaml:10: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...': unknown field; expected one of batch, "
                                  "constraints, decay_offsets, derivatives, grading, id, iterations, kind, l1, layers, "
-                                 "learning_rate, loss, loss_after, notes, offset, random, rounding, samples, sizes, "
+                                 "learning_rate, lecture, loss, loss_after, notes, offset, random, rounding, samples, sizes, "
                                  "source, title, update, variant_of, weight_decay, weights_layout"),
     (edit(1, "kind: mlp_backprob"), f"p.yaml:1: kind: expected one of {', '.join(sorted(available()))}, "
                                     "got text 'mlp_backprob' (did you mean 'mlp_backprop'?)"),

@@ -113,8 +113,8 @@ class HtmlPrinter(SolutionPrinter):
             body += ['<ul class="notes">'] + [f'<li><div class="line">{inline(note.latex)}</div></li>'
                                               for note in solution.notes] + ["</ul>"]
         if solution.lecture:
-            body += ["<section>", f"<h2>{_escape(self.LECTURE_HEADING)}</h2>"]
-            body += [self.lecture(note) for note in solution.lecture] + ["</section>"]
+            body += [f'<div class="lecture" role="note" aria-label="{_escape(self.LECTURE_HEADING)}">']
+            body += [self.lecture(note) for note in solution.lecture] + ["</div>"]
         return body + [self._print(section) for section in solution.sections]
 
     def _print_Section(self, section):

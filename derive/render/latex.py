@@ -372,10 +372,13 @@ class LatexPrinter(SolutionPrinter):
         # beside the rows, in a column of their own, if they all fit; else each under its row (a note
         # under its row is as wide as the rows may be, so that no other fits beside them)
         beside = all(estimated_width(note) <= room - widest - _NOTE_GAP for note in notes.values())
+        # a lecture note's paragraph sits under its row, in the column of the formulas: as wide as they
+        # may be, less the notes' column when there is one beside them
+        lecture_width = room - 20 - (max(map(estimated_width, notes.values())) + _NOTE_GAP if notes and beside else 0)
         rows = []
         for step in steps:
             if step.is_given:  # a given among computed steps: `t = 0.1`, not aligned
-                rows.append(" \\\\\n  ".join([self._print(step)] + [rf"&\qquad {self.lecture_box(note, room - 20)}"
+                rows.append(" \\\\\n  ".join([self._print(step)] + [rf"&\qquad {self.lecture_box(note, lecture_width)}"
                                                                   for note in step.lecture]))
                 continue
             step_lines, note = lines[step.key], notes.get(step.key)
@@ -384,7 +387,7 @@ class LatexPrinter(SolutionPrinter):
             elif note:
                 step_lines.append(rf"&\qquad \parbox[t]{{{round(room) - 20}pt}}{{\raggedright\textnormal"
                                   rf"{{({_text(step.note)})}}}}")
-            step_lines += [rf"&\qquad {self.lecture_box(note, room - 20)}" for note in step.lecture]
+            step_lines += [rf"&\qquad {self.lecture_box(note, lecture_width)}" for note in step.lecture]
             rows.append(f"{step.symbol.latex} &= " + " \\\\\n  ".join(step_lines))
         return rows
 
