@@ -520,4 +520,13 @@ def format_number(value, rounding=None):
         return str(int(value))
     if rounding is not None and rounding.decimals is not None:
         return repr(value)
-    return f"{value:.6g}"
+    return f"{_significant(value, 6):.6g}"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _significant(value, digits):
+    """`value` rounded half away from zero to `digits` significant digits, on its decimal digits (as
+    `_half_up`): the exact -0.02582385 prints -0.0258239, whichever way its float leans."""
+    clean = Decimal(repr(value))
+    clean = clean.quantize(Decimal(1).scaleb(clean.adjusted() - 11), rounding=ROUND_HALF_EVEN)
+    return float(clean.quantize(Decimal(1).scaleb(clean.adjusted() - digits + 1), rounding=ROUND_HALF_UP))

@@ -37,7 +37,8 @@ from ..expr import CONSTANTS, FUNCTIONS, parse_expression
 from ..fields import Choice, Declarations, Declared, Integer, Interval, Number, Structured, Text, check_constants
 from ..problem import Field, read_names
 from ..render.latex import escape
-from ..steps import SolutionBuilder, Sym
+from ..steps import Sym
+from ..symbolic.exact import ExactBuilder
 from . import mlp_backprop
 
 METHODS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -641,7 +642,7 @@ def _sqrt(a):
 def solve(problem, rounding):
     """The Solution of an optimizer problem: each optimiser's T iterations in turn."""
     spec = problem.spec
-    out = SolutionBuilder(rounding)
+    out = ExactBuilder(rounding)  # exact mode computes on the decimals as written
     for optimizer in spec.optimizers:
         _Trajectory(spec, optimizer, out).build()
     notes = _notes(spec)
