@@ -18,6 +18,7 @@ NAMES = (
     "softmax",
     "backprop_derivation",
     "op_count",
+    "network_size",
     "critical_points",
     "conv_derivation",
     "pool_derivation",
