@@ -81,5 +81,16 @@ def test_a_record_results_repeat_arrives_whole_every_time():
     assert results[2][0] == "failed" and results[2][2].startswith("grading stopped: internal error (")
     expected = [shared_work(task) for task in tasks if task != "unpicklable"]
     assert [r for r in results if r[0] != "failed"] == expected
-    first, again = results[0], results[4]
-    assert first[0] is first[1] and first[0] is again[0]  # sent once, shared as in the child
+    assert results[0][0] is results[0][1]  # sent once, shared as in the child
+    assert results[3][0] is results[5][0] is results[7][0]  # and across messages, after the failure too
+
+
+@pytest.mark.parametrize("memo_bytes", [1, 200])
+def test_results_arrive_whole_when_the_child_starts_a_new_pickler(monkeypatch, memo_bytes):
+    from derive.grading import isolation
+
+    monkeypatch.setattr(isolation._Sent, "MEMO_BYTES", memo_bytes)  # a new pickler after (nearly) every message
+    tasks = [0, 1, 2, 0, "unpicklable", 2, 1, 0, 5]
+    results = run_isolated(tasks, shared_work, failed, BUDGET, workers=1)
+    assert [r for r in results if r[0] != "failed"] == [shared_work(t) for t in tasks if t != "unpicklable"]
+    assert results[4][0] == "failed"

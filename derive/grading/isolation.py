@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 SHEET_SECONDS = 120.0
 MEMORY_BYTES = 2 * 1024 ** 3  # address space a child may add to what it starts with
-_HEADER = struct.Struct("<Q")
+_HEADER = struct.Struct("<Q")  # a message's length, with _FRESH set on the first message of a new pickler
+_FRESH = 1 << 63
 
 
 @dataclass(frozen=True)
@@ -205,10 +206,10 @@ def _child(tasks, work, write_end, budget):
                 except Exception as error:  # a bug of derive's: this task's line says so
                     message = ("failed", f"grading stopped: internal error ({type(error).__name__})")
                 try:
-                    data = sent.dumps(message)
-                except Exception as error:
-                    data = pickle.dumps(("failed", f"grading stopped: internal error ({type(error).__name__})"))
-                out.write(_HEADER.pack(len(data)) + data)
+                    data = sent.frame(message)
+                except Exception as error:  # the pickler is new: it knows nothing the parent does not
+                    data = sent.frame(("failed", f"grading stopped: internal error ({type(error).__name__})"))
+                out.write(data)
                 out.flush()
     except BaseException:
         code = 1
@@ -233,68 +234,61 @@ def _limit_memory(extra):
 
 
 class _Sent:
-    """Pickles a child's messages, each frozen dataclass (a Verdict) in full the first time only, then as its
-    number: a class's results repeat the same verdicts, and the parent unpickles each once (_Reader)."""
+    """Pickles a child's messages with one pickler whose memo lasts from message to message: what was
+    sent before (a Verdict a class's results repeat, an answer's text) goes again as a reference, which
+    the parent's one unpickler (_Reader) resolves at C speed.
+
+    A message that fails to pickle may leave entries in the memo that the parent never received: the
+    pickler is then replaced, as it is after every MEMO_BYTES of output (so that the objects the memo
+    holds stay bounded). The first message of a new pickler is flagged (_FRESH in its length prefix),
+    and the parent starts a new unpickler for it, whose memo numbers match.
+    """
+
+    MEMO_BYTES = 64 * 1024 ** 2
 
     def __init__(self):
-        self.numbers = {}  # id -> (number, the object, kept so that its id is never reused)
+        self._renew()
 
-    def dumps(self, message):
-        buffer = io.BytesIO()
-        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        added, defining = [], []
+    def _renew(self):
+        self.buffer = io.BytesIO()
+        self.pickler = pickle.Pickler(self.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        self.written, self.fresh = 0, True
 
-        def persistent_id(obj):
-            if not _frozen(type(obj)):
-                return None
-            if defining and defining[-1] is obj:
-                defining.pop()
-                return None  # the object itself, pickled in full inside its ("new", number, obj)
-            known = self.numbers.get(id(obj))
-            if known is not None:
-                return known[0]
-            self.numbers[id(obj)] = (len(self.numbers), obj)
-            added.append(id(obj))
-            defining.append(obj)
-            return ("new", len(self.numbers) - 1, obj)
-
-        pickler.persistent_id = persistent_id
+    def frame(self, message):
+        """The bytes that send `message`: its length prefix, then its pickle."""
         try:
-            pickler.dump(message)
+            self.pickler.dump(message)
         except BaseException:
-            for key in added:  # never sent: the parent does not know them
-                del self.numbers[key]
+            self._renew()
             raise
-        return buffer.getvalue()
-
-
-_FROZEN = {}
-
-
-def _frozen(kind):
-    if kind not in _FROZEN:
-        params = getattr(kind, "__dataclass_params__", None)
-        _FROZEN[kind] = params is not None and params.frozen
-    return _FROZEN[kind]
+        data = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        header = _HEADER.pack(len(data) | (_FRESH if self.fresh else 0))
+        self.fresh = False
+        self.written += len(data)
+        if self.written > self.MEMO_BYTES:
+            self._renew()
+        return header + data
 
 
 class _Reader:
-    """Length-prefixed pickled messages from a child, as its bytes arrive."""
+    """Length-prefixed pickled messages from a child, as its bytes arrive, read by one unpickler whose
+    memo lasts as the child's pickler's does (_Sent)."""
 
     def __init__(self):
         self.buffer = bytearray()
-        self.shared = {}  # number -> the child's frozen object (_Sent)
+        self.message = io.BytesIO()
+        self.unpickler = None
 
-    def _persistent_load(self, pid):
-        if isinstance(pid, tuple):  # ("new", number, obj): the first time the child sends it
-            self.shared[pid[1]] = pid[2]
-            return pid[2]
-        return self.shared[pid]
+    def read(self, size=-1):
+        return self.message.read(size)
 
-    def _loads(self, data):
-        unpickler = pickle.Unpickler(io.BytesIO(data))
-        unpickler.persistent_load = self._persistent_load
-        return unpickler.load()
+    def readinto(self, target):
+        return self.message.readinto(target)
+
+    def readline(self):
+        return self.message.readline()
 
     def feed(self, chunk):
         """The messages `chunk` completes."""
@@ -302,9 +296,13 @@ class _Reader:
         messages, at = [], 0
         while len(self.buffer) - at >= _HEADER.size:
             (size,) = _HEADER.unpack_from(self.buffer, at)
+            fresh, size = size & _FRESH, size & ~_FRESH
             if len(self.buffer) - at - _HEADER.size < size:
                 break
-            messages.append(self._loads(self.buffer[at + _HEADER.size:at + _HEADER.size + size]))  # our child's
+            if fresh or self.unpickler is None:  # reads the current message through read/readinto/readline
+                self.unpickler = pickle.Unpickler(self)
+            self.message = io.BytesIO(self.buffer[at + _HEADER.size:at + _HEADER.size + size])
+            messages.append(self.unpickler.load())  # our child's
             at += _HEADER.size + size
         del self.buffer[:at]
         return messages

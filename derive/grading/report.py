@@ -137,17 +137,29 @@ class ClassResult(Sheets):
         return [dict(row) for row in rows]
 
     def _summarised(self):
-        by_key = {key: [] for key in self.items}  # one pass over every verdict, not one per item
+        # A grader hands one Verdict object to every student who wrote the same thing: each distinct
+        # object is read once, with the number of sheets that hold it (counted by identity, at C speed).
+        held, objects = Counter(), {}
         for sheet in self.results:
             if not sheet.error:
-                for verdict in sheet.verdicts:
-                    by_key.setdefault(verdict.key, []).append(verdict)
+                verdicts = sheet.verdicts
+                held.update(map(id, verdicts))
+                objects.update(zip(map(id, verdicts), verdicts))
+        tallies = {key: (Counter(), Counter(), Counter()) for key in self.items}  # codes, wrong answers, slips
+        for number, count in held.items():
+            verdict = objects[number]
+            tally = tallies.get(verdict.key)
+            if tally is None:
+                continue
+            codes, wrong_answers, slips = tally
+            codes[verdict.code] += count
+            if verdict.code in WRONG_CODES:
+                wrong_answers[verdict.answer] += count
+            if verdict.slip:
+                slips[verdict.slip] += count
         rows = []
         for key in self.items:
-            verdicts = by_key[key]
-            codes = Counter(v.code for v in verdicts)
-            wrong_answers = Counter(v.answer for v in verdicts if v.code in WRONG_CODES)
-            slips = Counter(v.slip for v in verdicts if v.slip)
+            codes, wrong_answers, slips = tallies[key]
             rows.append({
                 "key": key,
                 "right": codes["OK"],

@@ -30,6 +30,7 @@ when samples are numbered), `yhat` the output and `y` the target, `eta` the
 learning rate. A rule that finds no such keys yields nothing.
 """
 
+import functools
 import itertools
 import math
 import re
@@ -234,9 +235,7 @@ class SlipContext:
             z = step.deps[0]
             if self.steps[z].is_given:
                 continue
-            variable = sympy.Symbol(z)
-            slope = sympy.diff(step.formula, variable)
-            if slope.free_symbols:  # non-linear: a derivative that depends on z
+            if _derivative(step.formula, z).free_symbols:  # non-linear: a derivative that depends on z
                 out[step.key] = (z, step.formula)
         return out
 
@@ -260,13 +259,28 @@ class SlipContext:
                               if factor.free_symbols and factor.free_symbols <= allowed]
                 if not candidates or len(candidates) > MAX_FACTORS:
                     continue
-                derivative = sympy.diff(function, sympy.Symbol(z))
+                derivative = _derivative(function, z)
                 for size in range(len(candidates), 0, -1):
                     found = next((positions for positions in itertools.combinations(candidates, size)
                                   if _is_derivative(node, positions, h, z, function, derivative)), None)
                     if found:
                         yield DerivativeFactor(node, found, h, z, function, _function_name(function, z))
                         break
+
+
+_Z = sympy.Dummy("z")  # every neuron's activation, in one variable: differentiated once per distinct activation
+
+
+def _derivative(function, z):
+    """d function / d Symbol(z): the units of a layer share their activation, so it is differentiated
+    once (in _Z) and the result renamed to each unit's z."""
+    variable = sympy.Symbol(z)
+    return _derivative_in_z(function.xreplace({variable: _Z})).xreplace({_Z: variable})
+
+
+@functools.lru_cache(maxsize=1024)
+def _derivative_in_z(function):
+    return sympy.diff(function, _Z)
 
 
 def _is_derivative(mul, positions, h, z, function, derivative):
