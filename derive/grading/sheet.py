@@ -121,7 +121,7 @@ def _answer_sheet(data, lines, path, default_student, known_keys):
             if not _is_blank(value) and (key == "id" or student == default_student):
                 student = str(value)
             continue
-        for sub_key, sub_value in _expand(key, value):
+        for sub_key, sub_value in (_expand(key, value) if isinstance(value, list) else ((key, value),)):
             count += 1
             if count > MAX_ANSWERS:
                 raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=path, line=line)
@@ -178,6 +178,8 @@ def _unknown_key_warnings(unknown, known_keys, shown=10):
 _FLAT_LINE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\[\]]*):(?:[ ]+(?P<value>[^#]*?))?[ ]*(?:[ ]#.*)?")
 # a decimal, or one with a signed exponent after its point (`-6.1e-04`): what the sheet loader reads as a number
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+][0-9]+)?)?")
+# a line _FLAT_LINE reads as a key and a _DECIMAL, without a comment: (key, number)
+_NUMBER_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_.\[\]]*):[ ]+(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+][0-9]+)?)?)[ ]*")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
 
@@ -196,6 +198,11 @@ def _flat(text):
     data, lines = {}, {}
     for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.rstrip("\r")
+        match = _NUMBER_LINE.fullmatch(stripped)  # the commonest line, `key: -0.0264`, in one match
+        if match is not None and match[1] not in data:
+            data[match[1]] = _flat_number(match[2])
+            lines[match[1]] = number
+            continue
         if not stripped.strip() or stripped.lstrip().startswith("#"):
             continue
         match = _FLAT_LINE.fullmatch(stripped)
@@ -478,13 +485,21 @@ def read_answer(value, line=None):
         reason = f"{str(value).lower()} is not a number or an expression"
         return Answer(str(value).lower(), problem=reason, line=line, refused=reason)
     if isinstance(value, (int, float)):
+        remembered = (value.__class__, value, line)  # int 1 and float 1.0 are equal keys: the type tells them apart
+        answer = _NUMBER_ANSWERS.get(remembered) if value else None  # 0.0 == -0.0, which are written differently
+        if answer is not None:
+            return answer
         try:
             number = float(value)
         except OverflowError:  # an integer of hundreds of digits
             number = math.inf
         if not math.isfinite(number):
             return Answer(str(value), problem="not a finite number", line=line)
-        return Answer(_as_text(value), number, line=line)
+        answer = Answer(_as_text(value), number, line=line)
+        if len(_NUMBER_ANSWERS) >= MAX_REMEMBERED_ANSWERS:
+            _NUMBER_ANSWERS.clear()
+        _NUMBER_ANSWERS[remembered] = answer
+        return answer
     if isinstance(value, dict):
         reason = "a mapping is not an answer"
         return Answer("{...}", problem=reason, line=line, refused=reason)
@@ -493,6 +508,11 @@ def read_answer(value, line=None):
         reason = f"answer too long ({len(text)} characters; at most {MAX_ANSWER_LENGTH})"
         return Answer(text[:40] + "...", problem=reason, line=line, refused=reason)
     return Answer(text, *_number(text), line=line)
+
+
+# A class writes the same numbers on the same lines: each (number, line) is made an Answer once (it is frozen).
+_NUMBER_ANSWERS = {}
+MAX_REMEMBERED_ANSWERS = 100_000
 
 
 def _as_text(value):
