@@ -373,13 +373,13 @@ def _window(out, index, layer, current, section):
     per_filter = _plus(window, Integer(1)) if layer.bias else window
     bias_words = " and one bias" if layer.bias else " (no bias)"
     out.step(f"per_filter[{index}]", Sym(f"P{_sub(index)}/filter", rf"P_{{{index}}}/\text{{filter}}"), per_filter,
-             section, note=f"a k × k × c window of weights{bias_words}")
+             section, note=f"a k × k × c′ window of weights{bias_words}, c′ the input's channels")
     count = out.step(f"params[{index}]", _sym("P", index), _times(c, per_filter), section,
                      note="parameter sharing: every position of the output uses the same filters")
     if layer.compare:
         out.step(f"unshared[{index}]", Sym(f"P{_sub(index)} unshared", rf"P_{{{index}}}^{{\text{{unshared}}}}"),
                  _times(_square(side), c, per_filter), section,
-                 note="without sharing: each of the n n c outputs has a window of its own, a locally connected "
+                 note="without sharing: each of the n² c outputs has a window of its own, a locally connected "
                       "layer")
         inputs = _plus(_times(_square(n_in), c_in), Integer(1)) if layer.bias else _times(_square(n_in), c_in)
         out.step(f"fully_connected[{index}]",
