@@ -86,7 +86,8 @@ class Diagnoser:
         mixed = []
         if own:
             for chain, (values, rounding) in enumerate(self._chains()):
-                env = _Overlay(own, values)
+                env = dict(values)  # a copy: each variant's look-ups are then plain ones
+                env.update(own)
                 try:
                     mixed.append((chain, env, rounding, rounding.apply(_evaluate(step.formula, env))))
                 except UNREADABLE:
@@ -247,17 +248,6 @@ class Diagnoser:
 
 
 _UNKNOWN = object()  # not yet in a memo (None is a remembered "cannot be evaluated")
-
-
-class _Overlay(dict):
-    """The correct values with the student's own numbers standing in, looked up lazily."""
-
-    def __init__(self, own, values):
-        super().__init__(own)
-        self.values = values
-
-    def __missing__(self, key):
-        return self.values[key]
 
 
 def _half_unit(text):

@@ -195,6 +195,8 @@ class Grader:
         self._numbers = {}  # (key, answer, the student's numbers it rests on) -> its verdict
         self._settled = {}  # (key, answer text) -> the verdict of an answer right or missing for everyone
         self._ancestors = {}  # key -> the steps it rests on, in order (follow-through over skipped steps)
+        # per item, the inputs a sheet must give for its verdict to rest on the sheet's numbers alone
+        self._inputs = {key: tuple(d for d in self.exact[key].deps if not self.exact[d].is_given) for key in self.items}
         self._diagnoser = None
 
     # -- one sheet ----------------------------------------------------------
@@ -223,12 +225,12 @@ class Grader:
         keys the slips read), unless the sheet skips an input and follow-through fills it in from the
         rest of the sheet. A class repeats its wrong numbers, and the steps after them."""
         step = plan[1]
-        if not all(d in numbers or self.exact[d].is_given for d in step.deps):
+        if not all(map(numbers.__contains__, self._inputs[plan[0]])):
             return self.grade_within_budget(plan, answer, numbers, propagated)
-        memo = (plan[0], answer.text, answer.number, tuple(numbers.get(d) for d in step.deps))
+        memo = (plan[0], answer.text, answer.number, tuple(map(numbers.get, step.deps)))
         verdict = self._numbers.get(memo)
         if verdict is _DIAGNOSED:
-            memo += (tuple(numbers.get(d) for d in self.diagnoser.reads(step)),)
+            memo += (tuple(map(numbers.get, self.diagnoser.reads(step))),)
             verdict = self._numbers.get(memo)
         if verdict is None:
             verdict = self.grade_within_budget(plan, answer, numbers, propagated)
@@ -238,7 +240,7 @@ class Grader:
                 self._numbers.clear()
             if self.diagnose and verdict.code in ("SIGN", "ROUNDING", "WRONG") and len(memo) == 4:
                 self._numbers[memo] = _DIAGNOSED
-                memo += (tuple(numbers.get(d) for d in self.diagnoser.reads(step)),)
+                memo += (tuple(map(numbers.get, self.diagnoser.reads(step))),)
             self._numbers[memo] = verdict
         return verdict
 
