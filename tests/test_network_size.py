@@ -11,17 +11,20 @@ carried into the counts after it), bad input (one line, file:line: field),
 and the printed solutions of the bundled problems in every format.
 """
 
-import math
+import re
 import tempfile
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings, strategies as st
 
 import derive
 from derive.cli import cli
 from derive.errors import ProblemError
+from derive.fields import schema
 from derive.problem import load_problem
 from derive.render import render
 from conftest import PROBLEMS
@@ -352,6 +355,9 @@ FAILURES = [
     (VALID.replace("type: conv,", "type: convolution,"),
      "p.yaml:4: layers[0].type: expected one of dense, conv, max_pool, average_pool, flatten, "
      "got text 'convolution'"),
+    (VALID.replace("type: max_pool,", "type: max_pol,"),
+     "p.yaml:5: layers[1].type: expected one of dense, conv, max_pool, average_pool, flatten, "
+     "got text 'max_pol' (did you mean 'max_pool'?)"),
     (VALID.replace("type: conv, filters: 2,", "type: conv,"),
      "p.yaml:4: layers[0].filters: missing required field for a conv layer"),
     (VALID.replace("type: max_pool, kernel: 2", "type: max_pool"),
@@ -407,3 +413,25 @@ def test_bad_input_is_one_line(runner, tmp_path, monkeypatch, text, line):
 def test_every_failure_case_starts_from_a_valid_file():
     for text in (VALID, DENSE):
         assert solve_text(text)
+
+
+# -- the JSON Schema refuses what derive refuses, where it can say it ----------------------------------------
+
+SCHEMA_REFUSED = [  # cnn-sizes with a part replaced, and the field derive names when it refuses it
+    ({"input": {"size": 6, "colour": 3}}, "input.colour"),
+    ({"input": {"size": 0}}, "input.size"),
+    ({"layers": [{"type": "convolution", "filters": 2, "kernel": 3}]}, "layers[0].type"),
+    ({"layers": [{"type": "conv", "filters": 2, "kernel": 65}]}, "layers[0].kernel"),
+    ({"layers": [{"type": "conv", "filters": 2, "kernel": 3, "strides": 2}]}, "layers[0].strides"),
+    ({"layers": []}, "layers"),
+]
+
+
+@pytest.mark.parametrize("fields, named", SCHEMA_REFUSED, ids=[named for _, named in SCHEMA_REFUSED])
+def test_the_schema_refuses_what_derive_refuses(tmp_path, fields, named):
+    data = {**yaml.safe_load((PROBLEMS / "cnn-sizes.yaml").read_text(encoding="utf-8")), **fields}
+    assert list(jsonschema.Draft202012Validator(schema("network_size")).iter_errors(data)), "the schema accepted it"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ProblemError, match=re.escape(f": {named}: ")):
+        load_problem(path)
