@@ -193,6 +193,9 @@ def _child(tasks, work, write_end, budget):
         # frozen, the collector never walks it again (and never writes to the pages it shares with the parent)
         gc.enable()
         gc.freeze()
+        # grading leaves little cyclic garbage (what a sheet makes is freed as its last reference goes): the
+        # youngest generation is collected every 50,000 allocations rather than 700, a tenth of the collector's time
+        gc.set_threshold(50_000, 10, 10)
         # made before the cap: when a task runs out of memory, its line must not need any more
         over_memory = ("failed", f"grading stopped: over the memory budget of {budget.memory_bytes // 2 ** 20} MB")
         _limit_memory(budget.memory_bytes)
