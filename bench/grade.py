@@ -134,16 +134,17 @@ def timed(function, *args):
     return time.process_time() - start
 
 
-def grade_all(problem, paths, diagnose=True):
-    """Each sheet read and graded by a fresh Grader (made inside the timing: a class pays for it)."""
-    grader = Grader(problem, diagnose=diagnose)
+def grade_all(problem, paths, diagnose=True, calculations=False):
+    """Each sheet read and graded by a fresh Grader (made inside the timing: a class pays for it), without
+    the verdicts' calculations unless asked for, as `derive grade` does when its reports show none."""
+    grader = Grader(problem, diagnose=diagnose, calculations=calculations)
     known = set(grader.exact_values)
     return [grader.grade(read_sheet(path, known)) for path in paths]
 
 
 def grade_more(problem, warm, paths):
     """Sheets graded by a Grader that has graded a class already (`warm`): the cost of one sheet more."""
-    grader = Grader(problem)
+    grader = Grader(problem, calculations=False)
     known = set(grader.exact_values)
     for path in warm:
         grader.grade(read_sheet(path, known))
@@ -209,9 +210,10 @@ def main():
         sample = paths[:args.baseline_sample]
         distinct = distinct_answers(paths, known)
         more = everything[args.sheets:2 * args.sheets] or paths
-        runs = {name: [] for name in ("slips", "alone", "class", "more", "naive", "read", "read all")}
+        runs = {name: [] for name in ("slips", "calculations", "alone", "class", "more", "naive", "read", "read all")}
         for _ in range(args.repeats):  # interleaved, so a busy moment of the machine touches each alike
             runs["slips"].append(len(paths) / timed(grade_all, problem, paths))
+            runs["calculations"].append(len(paths) / timed(grade_all, problem, paths, True, True))
             runs["alone"].append(len(paths) / timed(grade_all, problem, paths, False))
             runs["class"].append(len(small) / timed(grade_all, problem, small))
             runs["more"].append(grade_more(problem, paths, more))
@@ -230,6 +232,8 @@ def main():
     print(f"sheets:      {len(paths):8d}          ({distinct} distinct answers; medians of {args.repeats} runs, "
           "in-process figures in CPU time)")
     print(f"in-process:  {median['slips']:8.0f} sheets/s  (with the slips named; target >= 2000)")
+    print(f"             {median['calculations']:8.0f} sheets/s  (and each verdict's calculation printed, as for "
+          "--json, --html, --latex, --gradescope)")
     print(f"             {median['alone']:8.0f} sheets/s  (grading alone, without naming slips)")
     print(f"class:       {median['class']:8.0f} sheets/s  (a 100-sheet class, with the slips named; target >= 2000)")
     print(f"one more:    {median['more']:8.0f} sheets/s  ({len(more)} other sheets, after the {len(paths)}: "
