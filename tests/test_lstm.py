@@ -8,7 +8,10 @@ Every expected value comes from outside the code under test:
   given upstream gradient g), for every gate, cell, state and weight gradient;
 - PyTorch: torch.nn.LSTMCell with the lecture's weights copied into torch's
   (i, f, g, o) blocks (U_g in weight_ih, W_g in weight_hh, b_g in bias_ih,
-  bias_hh 0), autograd for the gradients.
+  bias_hh 0), autograd for the gradients;
+- with an output layer ŷ = σ(V h + c), the same, the loss on the last output;
+  ∂C⁽ᵗ⁾/∂C⁽ᵗ⁻¹⁾ by central differences of C⁽ᵗ⁾ in C⁽ᵗ⁻¹⁾ (h⁽ᵗ⁻¹⁾ following it,
+  o⁽ᵗ⁻¹⁾ held), and its three gate terms by the lecture's products written here.
 """
 
 from pathlib import Path
@@ -25,7 +28,7 @@ from derive.steps import EXACT
 from conftest import load_error, solve_error
 
 PROBLEMS = Path(__file__).parent.parent / "derive" / "problems"
-BUNDLED = ["lstm-two-steps"]
+BUNDLED = ["lstm-two-steps", "lstm-output-layer"]
 GATES = ("f", "i", "a", "o")
 FD_EPS = 1e-6
 FD_CLOSE = dict(rel=1e-6, abs=1e-8)
@@ -66,7 +69,14 @@ class PlainLstm:
             self.params[f"b_{g}"] = np.array(fields.get(f"b_{g}", [0.0] * self.n_h), dtype=float).reshape(self.n_h)
         self.h0 = np.array(fields.get("h0", [0.0] * self.n_h), dtype=float).reshape(self.n_h)
         self.C0 = np.array(fields.get("C0", [0.0] * self.n_h), dtype=float).reshape(self.n_h)
-        self.target = np.array(fields["target"], dtype=float).reshape(self.n_h) if "target" in fields else None
+        self.n_out = 0
+        if "V" in fields:
+            V = np.array(fields["V"], dtype=float)
+            self.n_out = V.shape[0] if V.ndim == 2 else (V.size if self.n_h == 1 else 1)
+            self.params["V"] = V.reshape(self.n_out, self.n_h)
+            self.params["c"] = np.array(fields.get("c", [0.0] * self.n_out), dtype=float).reshape(self.n_out)
+        outputs = self.n_out or self.n_h
+        self.target = np.array(fields["target"], dtype=float).reshape(outputs) if "target" in fields else None
         self.upstream = np.array(fields["grad_h"], dtype=float).reshape(self.n_h) if "grad_h" in fields else None
 
     def run(self, params=None, bumps=None):
@@ -77,6 +87,9 @@ class PlainLstm:
 
         def bumped(name, t, vector):
             return vector + np.array([bumps.get(vkey(name, t, j, n), 0.0) for j in range(n)])
+
+        def bumped_out(name, t, vector):
+            return vector + np.array([bumps.get(vkey(name, t, k, self.n_out), 0.0) for k in range(self.n_out)])
 
         values = {}
         h, C = bumped("h", 0, self.h0.copy()), bumped("C", 0, self.C0.copy())
@@ -91,7 +104,14 @@ class PlainLstm:
             h = bumped("h", t, gates["o"] * np.tanh(C))
             for j in range(n):
                 values[vkey("C", t, j, n)], values[vkey("h", t, j, n)] = C[j], h[j]
-        if self.target is not None:
+            if self.n_out:
+                z = bumped_out("z_y", t, p["V"] @ h + p["c"])
+                out = bumped_out("yhat", t, sigmoid(z))
+                for k in range(self.n_out):
+                    values[vkey("z_y", t, k, self.n_out)], values[vkey("yhat", t, k, self.n_out)] = z[k], out[k]
+        if self.n_out:
+            values["loss"] = 0.5 * np.sum((out - self.target) ** 2)
+        elif self.target is not None:
             values["loss"] = 0.5 * np.sum((h - self.target) ** 2)
         else:
             values["loss"] = float(self.upstream @ h)
@@ -125,6 +145,35 @@ def expected_gradients(net):
                 continue  # given, not computed
             for j in range(n):
                 expected[vkey(grad, t, j, n)] = central(lambda e: net.run(bumps={vkey(bumped, t, j, n): e})["loss"])
+    for grad, bumped in (("grad_yhat", "yhat"), ("delta_y", "z_y")):  # the output layer's, at the last step
+        for k in range(net.n_out):
+            at = vkey(bumped, net.T, k, net.n_out)
+            expected[vkey(grad, net.T, k, net.n_out)] = central(lambda e: net.run(bumps={at: e})["loss"])
+    return expected
+
+
+def expected_cell_jacobian(net, fields):
+    """Every step of the cell_jacobian section, by its key: ∂C⁽ᵗ⁾ⱼ/∂C⁽ᵗ⁻¹⁾ₖ and ∂h⁽ᵗ⁻¹⁾ₖ/∂C⁽ᵗ⁻¹⁾ₖ by central
+    differences (a bump of C⁽ᵗ⁻¹⁾ moves h⁽ᵗ⁻¹⁾ = o tanh(C) with it), the gate terms by the lecture's products."""
+    n, values, expected = net.n_h, net.run(), {}
+
+    def pair(j, k):
+        return f"[{j + 1}][{k + 1}]" if n > 1 else ""
+
+    for t in range(2, net.T + 1):
+        for k in range(n):
+            before = vkey("C", t - 1, k, n)
+            expected[vkey("dh_dC", t - 1, k, n)] = central(lambda e: net.run(bumps={before: e})[vkey("h", t - 1, k, n)])
+            for j in range(n):
+                expected[f"dC[{t}]{pair(j, k)}"] = central(
+                    lambda e: net.run(bumps={before: e})[vkey("C", t, j, n)])
+                o, C = values[vkey("o", t - 1, k, n)], values[before]
+                dh = o * (1 - np.tanh(C) ** 2)
+                f, i, a = (values[vkey(g, t, j, n)] for g in ("f", "i", "a"))
+                W = {g: net.params[f"W_{g}"][j, k] for g in ("f", "i", "a")}
+                expected[f"dC_f[{t}]{pair(j, k)}"] = values[vkey("C", t - 1, j, n)] * f * (1 - f) * W["f"] * dh
+                expected[f"dC_i[{t}]{pair(j, k)}"] = a * i * (1 - i) * W["i"] * dh
+                expected[f"dC_a[{t}]{pair(j, k)}"] = i * (1 - a ** 2) * W["a"] * dh
     return expected
 
 
@@ -132,7 +181,7 @@ def expected_gradients(net):
 # Problems: the bundled one and generated ones
 # ================================================================================
 
-def generated(n_in, n_h, T, upstream, seed):
+def generated(n_in, n_h, T, upstream, seed, outputs=0):
     rng = np.random.default_rng(seed)
 
     def numbers(*shape):
@@ -141,11 +190,15 @@ def generated(n_in, n_h, T, upstream, seed):
     fields = {"kind": "lstm_step", "inputs": numbers(T, n_in), "h0": numbers(n_h), "C0": numbers(n_h)}
     for g in GATES:
         fields[f"W_{g}"], fields[f"U_{g}"], fields[f"b_{g}"] = numbers(n_h, n_h), numbers(n_h, n_in), numbers(n_h)
-    fields["grad_h" if upstream else "target"] = numbers(n_h)
+    if outputs:
+        fields["V"], fields["c"], fields["cell_jacobian"] = numbers(outputs, n_h), numbers(outputs), True
+    fields["grad_h" if upstream else "target"] = numbers(outputs or n_h)
     return fields
 
 
-CASES = [(1, 1, 2, False, 1), (2, 2, 2, True, 2), (1, 3, 3, False, 3), (3, 2, 4, False, 4), (2, 1, 1, True, 5)]
+# (inputs, hidden, time steps, grad_h given, seed, outputs of an output layer)
+CASES = [(1, 1, 2, False, 1), (2, 2, 2, True, 2), (1, 3, 3, False, 3), (3, 2, 4, False, 4), (2, 1, 1, True, 5),
+         (2, 2, 3, False, 6, 3), (1, 1, 3, False, 7, 1), (2, 3, 2, False, 8, 2), (1, 1, 2, False, 9, 2)]
 IDS = BUNDLED + [f"case{n}" for n in range(len(CASES))]
 
 
@@ -155,10 +208,17 @@ def write(tmp_path, fields):
     return path
 
 
+# the problems that print ∂C⁽ᵗ⁾/∂C⁽ᵗ⁻¹⁾: the bundled one and the generated cases with an output layer
+JACOBIAN_IDS = ["lstm-output-layer"] + [f"case{n}" for n, c in enumerate(CASES) if len(c) > 5]
+
+
 @pytest.fixture(params=IDS)
 def case(request, tmp_path):
     """(fields, Problem) of the bundled problem or a generated case."""
-    name = request.param
+    return loaded(request.param, tmp_path)
+
+
+def loaded(name, tmp_path):
     if name in BUNDLED:
         return yaml.safe_load((PROBLEMS / f"{name}.yaml").read_text(encoding="utf-8")), \
             load_problem(PROBLEMS / f"{name}.yaml")
@@ -188,6 +248,22 @@ def test_every_gradient_matches_central_differences(case):
     assert set(solved) == set(expected)
     for key, value in expected.items():
         assert solved[key] == pytest.approx(value, **FD_CLOSE), key
+
+
+@pytest.mark.parametrize("name", JACOBIAN_IDS)
+def test_the_cell_jacobian_matches_central_differences_and_the_lectures_terms(tmp_path, name):
+    fields, problem = loaded(name, tmp_path)
+    assert fields["cell_jacobian"] is True
+    solved = {s.key: s.value for s in problem.solve(EXACT) if s.key.startswith(("dC", "dh_dC"))}
+    expected = expected_cell_jacobian(PlainLstm(fields), fields)
+    assert set(solved) == set(expected) and expected
+    for key, value in expected.items():
+        assert solved[key] == pytest.approx(value, **FD_CLOSE), key
+
+
+def test_without_cell_jacobian_nothing_of_it_is_printed():
+    solution = load_problem(PROBLEMS / "lstm-two-steps.yaml").solve()
+    assert not [s.key for s in solution if s.key.startswith(("dC", "dh_dC"))]
 
 
 def test_formulas_are_the_lectures_shapes():
@@ -229,7 +305,13 @@ def test_lstm_cell_of_torch_agrees(tmp_path, name):
         for j in range(net.n_h):
             assert values[vkey("h", t, j, net.n_h)] == pytest.approx(h[0, j].item(), rel=1e-12, abs=1e-15)
             assert values[vkey("C", t, j, net.n_h)] == pytest.approx(C[0, j].item(), rel=1e-12, abs=1e-15)
-    if net.target is not None:
+    if net.n_out:
+        V = torch.tensor(net.params["V"], **t64, requires_grad=True)
+        c = torch.tensor(net.params["c"], **t64, requires_grad=True)
+        out = torch.sigmoid(h[0] @ V.T + c)
+        loss = 0.5 * ((out - torch.tensor(net.target, **t64)) ** 2).sum()
+        assert values["loss"] == pytest.approx(loss.item(), rel=1e-12)
+    elif net.target is not None:
         loss = 0.5 * ((h[0] - torch.tensor(net.target, **t64)) ** 2).sum()
         assert values["loss"] == pytest.approx(loss.item(), rel=1e-12)
     else:
@@ -250,6 +332,11 @@ def test_lstm_cell_of_torch_agrees(tmp_path, name):
     for j in range(n):
         assert values[vkey("grad_h", 0, j, n)] == pytest.approx(h0.grad[j].item(), **close)
         assert values[vkey("grad_C", 0, j, n)] == pytest.approx(C0.grad[j].item(), **close)
+    if net.n_out:
+        for k in range(net.n_out):
+            assert values["grad_" + pkey("c", k, None, net.n_out, None)] == pytest.approx(c.grad[k].item(), **close)
+            for j in range(n):
+                assert values["grad_" + pkey("V", k, j, net.n_out, n)] == pytest.approx(V.grad[k, j].item(), **close)
 
 
 # ================================================================================
@@ -294,6 +381,12 @@ BAD = [
     (edit(11, "target: [0.3, 0.1]"), 11, "target", "expected 1 number(s), got 2"),
     (VALID + "W_g: 1\n", 12, "W_g", "unknown field (did you mean 'W_o'?)"),
     (VALID + "inputz: 0\n", 12, "inputz", "unknown field (did you mean 'inputs'?)"),
+    (VALID + "c: 0.5\n", 12, "c", "c is the output layer's bias: give V too"),
+    (VALID.replace("target: 0.3", "grad_h: 0.3") + "V: 1\n", 11, "grad_h",
+     "with an output layer (V) the loss is on its output: give target instead"),
+    (VALID + "V: [1, 2]\n", 11, "target", "expected 2 number(s), got 1"),
+    (VALID + "V: [[1, 2]]\n", 12, "V", "expected a 1x1 matrix (outputs x hidden), got 1x2"),
+    (VALID + "cell_jacobian: 2\n", 12, "cell_jacobian", "expected true or false, got 2"),
 ]
 
 
