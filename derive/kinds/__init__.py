@@ -28,6 +28,8 @@ NAMES = (
     "rnn_bptt",
     "lstm_step",
     "optimizer",
+    "early_stopping",
+    "batch_noise",
 )
 
 
