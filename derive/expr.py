@@ -55,6 +55,59 @@ def _softplus(x):
     return sympy.log(1 + sympy.exp(x))
 
 
+# The activations by name, each the textbook formula. Those with a kink are Piecewise, the right piece
+# for x > 0 and the left one otherwise, so that at the kink the left slope is used (as relu'(0) = 0).
+ELU_ALPHA = 1  # ELU's alpha (Clevert et al. 2015; torch.nn.ELU)
+LEAKY_RELU_SLOPE = sympy.Float("0.01", 15)  # leaky ReLU's negative slope (torch.nn.LeakyReLU)
+SELU_LAMBDA = sympy.Float("1.0507009873554805", 17)  # SELU's scale lambda (Klambauer et al. 2017; torch.nn.SELU)
+SELU_ALPHA = sympy.Float("1.6732632423543772", 17)  # SELU's alpha
+GELU_TANH_C = sympy.Float("0.044715", 15)  # the cubic coefficient of GELU's tanh approximation
+
+
+def _parameter(name, value, what):
+    """An activation's parameter: a real number written in place (not an expression in a variable)."""
+    if value.free_symbols or not value.is_real:
+        raise ExpressionError(f"{name}()'s {what} must be a number, got {_short(value)}")
+    return value
+
+
+def _kinked(x, left):
+    """x where x > 0, `left` otherwise."""
+    return sympy.Piecewise((x, x > 0), (left, True))
+
+
+def _elu(x, alpha=ELU_ALPHA):
+    """ELU: x for x > 0, alpha (exp(x) - 1) otherwise."""
+    return _kinked(x, _parameter("elu", sympy.sympify(alpha), "alpha") * (sympy.exp(x) - 1))
+
+
+def _leaky_relu(x, slope=LEAKY_RELU_SLOPE):
+    """Leaky ReLU: x for x > 0, slope x otherwise."""
+    return _kinked(x, _parameter("leaky_relu", sympy.sympify(slope), "slope") * x)
+
+
+def _selu(x, scale=SELU_LAMBDA, alpha=SELU_ALPHA):
+    """SELU: lambda x for x > 0, lambda alpha (exp(x) - 1) otherwise."""
+    scale = _parameter("selu", sympy.sympify(scale), "lambda")
+    alpha = _parameter("selu", sympy.sympify(alpha), "alpha")
+    return sympy.Piecewise((scale * x, x > 0), (scale * alpha * (sympy.exp(x) - 1), True))
+
+
+def _gelu(x):
+    """GELU, exact: x Phi(x) = x/2 (1 + erf(x/sqrt(2)))."""
+    return x / 2 * (1 + sympy.erf(x / sympy.sqrt(2)))
+
+
+def _gelu_tanh(x):
+    """GELU's tanh approximation: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    return x / 2 * (1 + sympy.tanh(sympy.sqrt(2 / sympy.pi) * (x + GELU_TANH_C * x**3)))
+
+
+def _mish(x):
+    """Mish: x tanh(softplus(x))."""
+    return x * sympy.tanh(_softplus(x))
+
+
 def _lattice(function):
     """max or min, refusing more than MAX_LATTICE_ARGS values in all.
 
@@ -68,10 +121,34 @@ def _lattice(function):
         if merged > MAX_LATTICE_ARGS:
             raise ExpressionError(f"{name}() of too many values ({merged}; at most {MAX_LATTICE_ARGS})")
         try:
-            return function(*args)
+            result = function(*args)
         except (TypeError, ValueError):  # SymPy cannot order the values
             raise ExpressionError(f"{name}() of values that cannot be compared") from None
+        if isinstance(result, function):
+            _remember_written_order(result, args)
+        return result
     return build
+
+
+# A max or min built here -> its values in the order written. SymPy keeps them sorted (max(0.01 x, x) is
+# Max(x, 0.01 x)); derive's kink convention gives max(a, b) a's slope where a = b, a as written.
+WRITTEN_ORDER = {}
+
+
+def _remember_written_order(result, args):
+    written = []
+    for arg in args:
+        written += WRITTEN_ORDER.get(arg, arg.args) if type(arg) is type(result) else [arg]
+    kept = tuple(dict.fromkeys(a for a in written if a in result.args))
+    if len(kept) == len(result.args):
+        if len(WRITTEN_ORDER) >= 4096:
+            WRITTEN_ORDER.clear()
+        WRITTEN_ORDER[result] = kept
+
+
+def written_order(lattice):
+    """The values of a max or min in the order they were written (as SymPy keeps them, if not parsed here)."""
+    return WRITTEN_ORDER.get(lattice, lattice.args)
 
 
 # name -> (minimum arguments, maximum arguments, builder)
@@ -97,6 +174,13 @@ FUNCTIONS = {
     "H": (1, 1, _unit_step),
     "heaviside": (1, 1, _unit_step),
     "softplus": (1, 1, _softplus),
+    "erf": (1, 1, sympy.erf),
+    "elu": (1, 2, _elu),
+    "leaky_relu": (1, 2, _leaky_relu),
+    "selu": (1, 3, _selu),
+    "gelu": (1, 1, _gelu),
+    "gelu_tanh": (1, 1, _gelu_tanh),
+    "mish": (1, 1, _mish),
 }
 
 CONSTANTS = {"e": sympy.E, "pi": sympy.pi, "π": sympy.pi}

@@ -431,6 +431,7 @@ _FUNCTIONS = {
     "cosh": math.cosh,
     "tanh": math.tanh,
     "atan": math.atan,
+    "erf": math.erf,
     "Abs": abs,
     "sign": _sign,
     "Max": max,
@@ -449,6 +450,15 @@ def _compile(e):
     if isinstance(e, sympy.log) and _is_one_plus_exp(e.args[0]):
         exponent = _compile(next(a for a in e.args[0].args if isinstance(a, sympy.exp)).args[0])
         return lambda env: _softplus(exponent(env))
+    if isinstance(e, sympy.Piecewise):
+        pieces = [(_compile(value), _compile_condition(condition)) for value, condition in e.args]
+
+        def piecewise(env):
+            for value, condition in pieces:
+                if condition(env):
+                    return value(env)
+            raise ValueError("no piece applies")
+        return piecewise
     parts = [_compile(arg) for arg in e.args]
     if e.is_Add:
         def add(env):
@@ -474,15 +484,6 @@ def _compile(e):
         if e.exp == 2:
             return lambda env: base(env) ** 2
         return lambda env: math.pow(base(env), exponent(env))
-    if isinstance(e, sympy.Piecewise):
-        pieces = [(_compile(value), _compile_condition(condition)) for value, condition in e.args]
-
-        def piecewise(env):
-            for value, condition in pieces:
-                if condition(env):
-                    return value(env)
-            raise ValueError("no piece applies")
-        return piecewise
     function = _FUNCTIONS.get(type(e).__name__)
     if function is None:
         raise DeriveError(f"cannot evaluate the function {type(e).__name__} numerically")

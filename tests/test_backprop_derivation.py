@@ -423,7 +423,8 @@ BAD = [
     ("sizes: [2, 2, 1]\nactivations: [sigmoid, softmax]\n",
      "3: activations[1]: softmax is not applied neuron by neuron; use an elementwise activation or generic"),
     ("sizes: [2, 1]\nactivations: sigmod\n",
-     "3: activations: expected sigmoid, tanh, relu, linear, softplus, softmax or an expression in x, "
+     "3: activations: expected sigmoid, tanh, relu, linear, softplus, softmax, elu, leaky_relu, selu, gelu, "
+     "gelu_tanh, mish or an expression in x, "
      "got 'sigmod' (did you mean 'sigmoid'?)"),
     ("sizes: [2, 1]\nactivations: exp(y)\n", "3: activations: unknown name 'y'; variables allowed here: x"),
     ("sizes: [2, 1]\noffset: thresholds\n",

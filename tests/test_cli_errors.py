@@ -143,8 +143,9 @@ FAILURES = [
      "p.yaml:2: sizes: problem too large to solve step by step (about 24245 steps; at most 20000); "
      "use fewer neurons, samples or iterations"),
     # activations
-    (activation("sigmod"), "p.yaml:4: layers[0].activation: expected sigmoid, tanh, relu, linear, softplus, softmax "
-                           "or an expression in x, got 'sigmod' (did you mean 'sigmoid'?)"),
+    (activation("sigmod"), "p.yaml:4: layers[0].activation: expected sigmoid, tanh, relu, linear, softplus, softmax, "
+                           "elu, leaky_relu, selu, gelu, gelu_tanh, mish or an expression in x, got 'sigmod' "
+                           "(did you mean 'sigmoid'?)"),
     (activation("3"), "p.yaml:4: layers[0].activation: expected an activation name or an expression in x, got 3"),
     (activation(""), "p.yaml:4: layers[0].activation: expected an activation name or an expression in x, got nothing"),
     (activation("'2'"), "p.yaml:4: layers[0].activation: expected a function of x, got the constant '2'"),

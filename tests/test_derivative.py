@@ -262,7 +262,7 @@ def test_tanh_is_already_in_its_lecture_form():
 def test_max_activation_is_the_unit_step_with_the_kink_stated():
     solution = solved("lecture-max-activation")
     assert solution["d1"].value == sympy.Heaviside(x - 1, 0)  # the lectures' activation derivatives
-    assert solution["d1"].note == "undefined at x = 1, where 0 is used"
+    assert solution["d1"].note == "undefined at x = 1 (one-sided derivatives 0 and 1), where 0 is used"
     assert solution["d2"].value == 0
     assert "H(x - 1) jumps at x = 1" in solution["d2.line[1]"].note
 
@@ -348,9 +348,11 @@ def problem(*lines):
 
 FAILURES = [
     (problem("order: 2"), "p.yaml:1: function: missing required field"),
-    (problem("function: sigmod"), "p.yaml:2: function: expected sigmoid, tanh, softplus, relu or an expression "
+    (problem("function: sigmod"), "p.yaml:2: function: expected sigmoid, tanh, softplus, relu, elu, leaky_relu, selu, gelu, "
+                                  "gelu_tanh, mish or an expression "
                                   "in x, got 'sigmod' (did you mean 'sigmoid'?)"),
-    (problem("function: softmax"), "p.yaml:2: function: expected sigmoid, tanh, softplus, relu or an expression "
+    (problem("function: softmax"), "p.yaml:2: function: expected sigmoid, tanh, softplus, relu, elu, leaky_relu, selu, gelu, "
+                                   "gelu_tanh, mish or an expression "
                                    "in x, got 'softmax'"),
     (problem("function: 3"), "p.yaml:2: function: expected a function name or an expression in x, got 3"),
     (problem("function: ''"), "p.yaml:2: function: empty expression"),

@@ -3,9 +3,10 @@
 As micrograd defines an operation's output together with its `_backward`,
 every entry here pairs a forward function with its derivative, so the two
 cannot drift apart. Arrays are batches: one row per sample, one column per
-neuron. Kinks use the subgradient 0 (ReLU'(0) = 0, unit step H(0) = 0).
+neuron. Kinks use the subgradient 0 (ReLU'(0) = 0, unit step H(0) = 0): the left piece's slope.
 """
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -21,13 +22,47 @@ def _unit_step(t, at_zero=None):
     return np.heaviside(t, 0.0)
 
 
-# name -> (f, f'), both elementwise on an array of z
+_erf = np.frompyfunc(math.erf, 1, 1)
+SELU_LAMBDA, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772  # torch.nn.SELU's constants
+GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def _phi(z):
+    """The standard normal CDF Φ(z), elementwise."""
+    return 0.5 * (1.0 + _erf(z / math.sqrt(2.0)).astype(float))
+
+
+def _gelu_tanh(z):
+    return 0.5 * z * (1.0 + np.tanh(GELU_C * (z + 0.044715 * z**3)))
+
+
+def _gelu_tanh_slope(z):
+    t = np.tanh(GELU_C * (z + 0.044715 * z**3))
+    return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t**2) * GELU_C * (1.0 + 3 * 0.044715 * z**2)
+
+
+def _mish_slope(z):
+    # mish = z tanh(sp(z)), sp' = sigma: mish' = tanh(sp) + z (1 - tanh(sp)^2) sigma(z)
+    t = np.tanh(np.logaddexp(0.0, z))
+    return t + z * (1.0 - t**2) * _sigmoid(z)
+
+
+# name -> (f, f'), both elementwise on an array of z; at a kink (0) the slope of the left piece, as relu'(0) = 0
 ELEMENTWISE = {
     "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1.0 - _sigmoid(z))),
     "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
     "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(float)),
     "linear": (lambda z: z, np.ones_like),
     "softplus": (lambda z: np.logaddexp(0.0, z), _sigmoid),  # softplus' = sigma
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),
+            lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0)))),  # alpha = 1
+    "leaky_relu": (lambda z: np.where(z > 0, z, 0.01 * z), lambda z: np.where(z > 0, 1.0, 0.01)),
+    "selu": (lambda z: SELU_LAMBDA * np.where(z > 0, z, SELU_ALPHA * np.expm1(np.minimum(z, 0.0))),
+             lambda z: SELU_LAMBDA * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(z, 0.0)))),
+    # gelu = z Φ(z), gelu' = Φ(z) + z φ(z)
+    "gelu": (lambda z: z * _phi(z), lambda z: _phi(z) + z * np.exp(-z**2 / 2) / math.sqrt(2 * math.pi)),
+    "gelu_tanh": (_gelu_tanh, _gelu_tanh_slope),
+    "mish": (lambda z: z * np.tanh(np.logaddexp(0.0, z)), _mish_slope),
 }
 
 

@@ -23,17 +23,17 @@ Every result is checked against SymPy's own `diff` at a few points.
 
 import difflib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy
 
 from ..errors import DeriveError, ExpressionError
-from ..expr import parse_expression
+from ..expr import FUNCTIONS, parse_expression
 from ..fields import Declarations, Declared, Integer, Text, Vector, check_constants
 from ..render.formula import latex_formula, text_formula
 from ..steps import SolutionBuilder, Sym, evaluate_formula, format_number
 from ..symbolic.activations import X
-from ..symbolic.differentiate import CHAIN, Differentiator, nodes
+from ..symbolic.differentiate import CHAIN, Differentiator, KinkPoint, at_kinks, nodes
 from ..symbolic.limits import time_limit
 from ..symbolic.own_form import own_forms
 
@@ -61,7 +61,9 @@ ERRORS_AT = ("function",)
 
 DECLARED = Declarations(
     Declared("function", Text("a function name or an expression in x"),
-             "`sigmoid`, `tanh`, `softplus`, `relu`, or an expression in `x` (same syntax as activations: "
+             "`sigmoid`, `tanh`, `softplus`, `relu`, `elu`, `leaky_relu`, `selu`, `gelu`, `gelu_tanh`, `mish` "
+             "(with their standard parameters: [activations by name](../lectures.md#activations-by-name)), or an expression in `x` "
+             "(same syntax as activations: "
              "`max(1, x)`, `x*sigmoid(x)`, `x^2 sin(x)/(1 + x^2)`); an expression that parses to a named one's "
              "own formula (`1/(1 + exp(-x))`, `sigmoid(x)`) is treated as that one, one equal to it but written "
              "otherwise (`exp(x)/(1 + exp(x))`) is not"),
@@ -94,6 +96,9 @@ NAMED = {
                   (sympy.exp(X) - sympy.exp(-X)) / (sympy.exp(X) + sympy.exp(-X))),
     "softplus": Named(sympy.log(1 + sympy.exp(X)), Sym("softplus", r"\operatorname{softplus}")),
     "relu": Named(sympy.Max(0, X), Sym("relu", r"\operatorname{relu}")),
+    # the activations by name, with their standard parameters (docs/kinds/derivative.md)
+    **{name: Named(FUNCTIONS[name][2](X), Sym(name, r"\operatorname{%s}" % name.replace("_", r"\_")))
+       for name in ("elu", "leaky_relu", "selu", "gelu", "gelu_tanh", "mish")},
 }
 GENERIC = Sym("f", "f")
 OWN_FORMS = own_forms(X)
@@ -174,13 +179,28 @@ def read_function(text):
 def derive(expression, order):
     """The Derivations of orders 1..order, each checked against SymPy's diff."""
     engine = Differentiator()
-    derivations, current = [], expression
+    derivations, current, jumps = [], expression, ()
     for n in range(1, order + 1):
         derivation = engine.differentiate(current, X)
+        # where both one-sided derivatives agree, the function is differentiable and that value is used
+        result, points, complete = at_kinks(derivation.result, X)
+        # where the derivative before jumps, this one is undefined, whatever its one-sided limits
+        points = tuple(replace(k, left=None, right=None) if any(k.point == j.point for j in jumps) else k
+                       for k in points)
+        points += tuple(KinkPoint(j.point, None, None, _value(result, j.point)) for j in jumps
+                        if all(k.point != j.point for k in points) and _value(result, j.point) is not None)
+        jumps = tuple(k for k in points if not k.differentiable)
+        derivation = replace(derivation, result=result, kink_points=points, kinks_complete=complete)
         _check_against_sympy(derivation.result, sympy.diff(expression, X, n), n)
         derivations.append(derivation)
         current = derivation.result
     return derivations
+
+
+def _value(expression, point):
+    """The exact value of `expression` at x = point, or None where it has none."""
+    value = sympy.simplify(expression.subs(X, point))
+    return value if value.is_number and value.is_finite else None
 
 
 def _check_against_sympy(result, oracle, n):
@@ -231,7 +251,10 @@ def derivation_steps(out, spec, n, derivation):
     for k, line in enumerate(derivation.lines, start=1):
         target = Sym(text_formula(line.target), latex_formula(line.target))
         out.symbolic(f"d{n}.line[{k}]", target, line.formula, line.value, section, line.note)
-    kinks = "; ".join(s for s in (kink.summary() for kink in derivation.kinks) if s)
+    clauses = [point.describe(X) for point in derivation.kink_points]
+    if not derivation.kinks_complete:  # the kinks at_kinks could not find, as the rules state them
+        clauses += [kink.summary() for kink in derivation.kinks if not kink.points]
+    kinks = "; ".join(s for s in clauses if s)
     symbol = derivative_symbol(spec.name, n)
     formula = sympy.Derivative(spec.expression, (X, n))
     out.symbolic(f"d{n}", symbol, formula, derivation.result, section, kinks)
@@ -267,7 +290,10 @@ def solution_notes(spec):
     """The function's definition, how to read the lines, and the conventions the solution uses."""
     name = spec.name
     written = NAMED[spec.named].written if spec.named else spec.expression
-    notes = [Sym(f"{name.text}(x) = {text_formula(written)}", rf"{name.latex}(x) = {latex_formula(written)}")]
+    shown = latex_formula(written)
+    if written.has(sympy.Piecewise):  # braced: a note's top-level \text is set as words; "otherwise" is not one
+        shown = f"{{{shown}}}"
+    notes = [Sym(f"{name.text}(x) = {text_formula(written)}", rf"{name.latex}(x) = {shown}")]
     lines = [line for derivation in spec.derivations for line in derivation.lines]
     notes.append(_words("each line applies one rule; the derivatives it leaves open are worked out on the lines "
                         "after it, or above where they were found before"))

@@ -39,8 +39,10 @@ MATRIX = {"type": "array", "items": {"type": "array", "items": {"type": "number"
 NUMBERS = {"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]}
 LAYER = Declarations(
     Declared("activation", Text("an activation name or an expression in x"),
-             "`sigmoid`, `tanh`, `relu`, `linear`, `softplus`, `softmax` (output layer only), or any expression in "
-             "`x` such as `max(1, x)`, whose derivative is derived symbolically"),
+             "`sigmoid`, `tanh`, `relu`, `linear`, `softplus`, `softmax` (output layer only), `elu`, `leaky_relu`, "
+             "`selu`, `gelu`, `gelu_tanh`, `mish` (their standard parameters: "
+             "[activations by name](../lectures.md#activations-by-name)), or any expression in `x` such as `max(1, x)` or "
+             "`elu(x, 0.5)`, whose derivative is derived symbolically"),
     Declared("weights", Structured(MATRIX), "the layer's weight matrix in the file's `weights_layout`"),
     Declared("thresholds", Structured(NUMBERS), "one number per neuron, with `offset: threshold`", default=(),
              shown_default="zeros"),

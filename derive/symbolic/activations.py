@@ -17,14 +17,17 @@ from dataclasses import dataclass
 import sympy
 
 from ..errors import ExpressionError
-from ..expr import parse_expression
+from ..expr import FUNCTIONS, parse_expression
 from ..fields import check_constants
+from .differentiate import Differentiator, at_kinks
 
 X = sympy.Symbol("x", real=True)
 
-NAMED = ("sigmoid", "tanh", "relu", "linear", "softplus", "softmax")
+NAMED = ("sigmoid", "tanh", "relu", "linear", "softplus", "softmax", "elu", "leaky_relu", "selu", "gelu",
+         "gelu_tanh", "mish")
 MAX_NODES = 40  # of f(x); the tanh approximation of GELU has 20
 MAX_DERIVATIVE_NODES = 100  # of f'(x); that GELU's has 56
+MAX_DERIVATIVE_LINES = 60  # rule applications finding f'(x) of a max or min
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,16 @@ def _step_at_kinks(expression):
 
 
 def _from_expression(name, expression):
-    derivative = _step_at_kinks(sympy.diff(expression, X))
+    derivative = None
+    if expression.has(sympy.Max, sympy.Min):  # max(a, b) takes a's slope, a as written, where a = b
+        try:
+            derivative = Differentiator(max_lines=MAX_DERIVATIVE_LINES).derive(expression, X)
+        except ExpressionError:  # too long or too large: SymPy's derivative, and its size, are judged below
+            pass
+    if derivative is None:
+        derivative = _step_at_kinks(sympy.diff(expression, X))
+    # where both one-sided derivatives agree (elu written max(0, x) + min(0, exp(x) - 1), at 0), that value
+    derivative = at_kinks(derivative, X)[0]
     if derivative.has(sympy.Derivative, sympy.Subs, sympy.DiracDelta):
         raise ExpressionError(f"the derivative of {_short(name)!r} has no closed form derive can evaluate")
     return Activation(name, expression, derivative)
@@ -94,6 +106,8 @@ _NAMED_EXPRESSIONS = {
     "relu": sympy.Max(0, X),
     "linear": X,
     "softplus": sympy.log(1 + sympy.exp(X)),
+    # with their standard parameters (derive.expr): ELU alpha = 1, leaky ReLU slope 0.01, SELU's lambda and alpha
+    **{name: FUNCTIONS[name][2](X) for name in ("elu", "leaky_relu", "selu", "gelu", "gelu_tanh", "mish")},
 }
 
 

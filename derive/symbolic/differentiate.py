@@ -28,6 +28,7 @@ import sympy
 from sympy import Add, Mul, Pow
 
 from ..errors import ExpressionError
+from ..expr import written_order
 
 MAX_LINES = 300  # rule applications in one problem, all orders together
 MAX_NODES = 400  # of any derivative: a larger one is refused, not printed
@@ -50,8 +51,9 @@ INVERSE_TRIGONOMETRIC = "inverse trigonometric rule"
 HYPERBOLIC = "hyperbolic rule"
 PIECEWISE = "piecewise rule"
 POWER_OF_FUNCTION = "power of a function"
+ERROR_FUNCTION = "error function rule"
 RULES = (CONSTANT, CONSTANT_MULTIPLE, POWER, SUM, DIFFERENCE, PRODUCT, QUOTIENT, CHAIN, EXPONENTIAL,
-         LOGARITHM, TRIGONOMETRIC, INVERSE_TRIGONOMETRIC, HYPERBOLIC, PIECEWISE, POWER_OF_FUNCTION)
+         LOGARITHM, TRIGONOMETRIC, INVERSE_TRIGONOMETRIC, HYPERBOLIC, PIECEWISE, POWER_OF_FUNCTION, ERROR_FUNCTION)
 
 
 def unit_step(t):
@@ -73,6 +75,7 @@ TABLE = {
     sympy.Abs: (PIECEWISE, sympy.sign),
     sympy.sign: (PIECEWISE, lambda u: sympy.S.Zero),
     sympy.Heaviside: (PIECEWISE, lambda u: sympy.S.Zero),
+    sympy.erf: (ERROR_FUNCTION, lambda u: 2 / sympy.sqrt(sympy.pi) * sympy.exp(-u**2)),  # GELU's Φ
 }
 _STEPS = (sympy.Abs, sympy.sign, sympy.Heaviside)  # piecewise in their argument: a kink or a jump at 0
 
@@ -102,7 +105,8 @@ class Kink:
         """One sentence for a rule line: where the derivative is undefined and which value is used there."""
         if self.jump:
             where = " and ".join(p[0] for p in self.points) or f"{self.where}"
-            return f"{self.function} jumps at {where}, where its derivative is undefined; derive uses 0 there"
+            return (f"{self.function} jumps at {where}, where its derivative is undefined; derive uses {self.used} "
+                    "there")
         if not self.points:
             return (f"the derivative of {self.function} is undefined where {self.where} (unless both pieces have "
                     f"the same slope there); derive uses {self.used} there")
@@ -173,6 +177,8 @@ class Derivation:
     variable: object
     result: object
     lines: tuple
+    kink_points: tuple = ()  # KinkPoints of the result (set by at_kinks)
+    kinks_complete: bool = False  # every kink of the result is among them
 
     @property
     def kinks(self):
@@ -240,6 +246,8 @@ class Differentiator:
             return self.power(e, x, target)
         if isinstance(e, (sympy.Max, sympy.Min)):
             return self.extremum(e, x, target)
+        if isinstance(e, sympy.Piecewise):
+            return self.piecewise(e, x, target)
         if e.func in TABLE:
             return self.function(e, x, target)
         raise ExpressionError(f"no differentiation rule for {type(e).__name__}")
@@ -327,7 +335,7 @@ class Differentiator:
 
     def extremum(self, e, x, target):
         """max(a, b)' is b' where b > a, else a' (min: b' where b < a); more values are taken two at a time."""
-        first, *others = e.args
+        first, *others = written_order(e)  # a, the slope used where a = b, is the first value as written
         second = e.func(*others) if len(others) > 1 else others[0]
         da, Da, seen_a = self.open(first, x)
         db, Db, seen_b = self.open(second, x)
@@ -339,6 +347,30 @@ class Differentiator:
         kink = locate_kink(e, first, second, x, da, db, lambda slope_a, slope_b: slope_a, "the slope of " + text(first))
         reused = tuple(D for D, seen in ((Da, seen_a), (Db, seen_b)) if seen)
         return RuleLine(target, PIECEWISE, formula, value, kinks=(kink,), reused=reused)
+
+    def piecewise(self, e, x, target):
+        """{f₁ if c₁; f₂ otherwise}' = {f₁' if c₁; f₂' otherwise}, each piece by its own rules (elu, leaky_relu)."""
+        opened = [(self.open(value, x), condition) for value, condition in e.args]
+        formula = sympy.Piecewise(*[(D, condition) for (_, D, _), condition in opened], evaluate=False)
+        value = sympy.Piecewise(*[(v, condition) for (v, _, _), condition in opened])
+        reused = tuple(D for (_, D, seen), _ in opened if seen)
+        kinks = ()
+        condition = e.args[0].cond
+        if len(e.args) == 2 and isinstance(condition, sympy.core.relational.Relational) and \
+                condition.rel_op in ("<", "<=", ">", ">="):
+            # at the boundary a strict condition is false, so the second piece's slope is the one used
+            strict = condition.rel_op in ("<", ">")
+            first, second = opened[0][0][0], opened[1][0][0]
+            kink = locate_kink(e, condition.lhs, condition.rhs, x, first, second,
+                               lambda slope_a, slope_b: slope_b if strict else slope_a,
+                               "the slope of the " + ("second" if strict else "first") + " piece")
+            (a, _), (b, _) = e.args
+            if any(not _same(a.subs(x, p), b.subs(x, p)) for p in _kink_values(condition, x)):
+                # the pieces do not meet: the function jumps there (a derivative that jumps, elu's f' for alpha != 1)
+                used = (second if strict else first).subs(x, _kink_values(condition, x)[0])
+                kink = replace(kink, jump=True, used=text(used))
+            kinks = (kink,)
+        return RuleLine(target, PIECEWISE, formula, value, kinks=kinks, reused=reused)
 
     def kinks_of(self, e, x):
         """Where abs, sign or a unit step changes formula: where its argument is 0 (none for the chain's u)."""
@@ -436,3 +468,176 @@ def text(expression):
     from ..render.formula import text_formula
 
     return text_formula(expression)
+
+
+# -- the value used at a kink -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KinkPoint:
+    """A point where a derivative's formula changes pieces: the one-sided derivatives there, and the value used.
+
+    point: x there (a SymPy number); left, right: the one-sided limits of
+    the derivative; used: the value the derivative takes there (their
+    common value where they agree, else derive's convention).
+    """
+
+    point: object
+    left: object
+    right: object
+    used: object
+
+    @property
+    def differentiable(self):
+        return self.left is not None and self.left == self.right
+
+    def describe(self, x):
+        """A clause for the result line: `differentiable at x = 0: both one-sided derivatives are 1`."""
+        at = f"{text(x)} = {text(self.point)}"
+        if self.left is None:  # the derivative before this one jumps here
+            return f"undefined at {at}, where the derivative before it jumps; {text(self.used)} is used"
+        if self.differentiable:
+            return f"differentiable at {at}: both one-sided derivatives are {text(self.left)}"
+        return (f"undefined at {at} (one-sided derivatives {text(self.left)} and {text(self.right)}), "
+                f"where {text(self.used)} is used")
+
+
+def at_kinks(derivative, x):
+    """(derivative, KinkPoints, complete): the derivative made to take, at every kink where both one-sided
+    derivatives agree, that common value; and what happens at each kink found.
+
+    The kinks are the zeros of the arguments of the unit steps and signs in
+    the derivative (solved when they are polynomials of degree 1 or 2, or a
+    short equation SymPy solves at once). At a zero where the one-sided
+    limits agree the function is differentiable: a unit step H(t) rising
+    through it is written 1 - H(-t), which is the same step except that it
+    takes its right-hand value there, so the derivative's own formula gives
+    the common value (or, where that is not enough, the point gets its
+    value by a piece of its own). Where they differ, derive's convention
+    stands (H(0) = 0, sign(0) = 0, max(a, b) takes a's slope where a = b).
+    `complete`: every kink was found (False where an equation was not solved).
+    """
+    steps = [e for e in derivative.atoms(sympy.Heaviside, sympy.sign, sympy.Piecewise)
+             if _switch(e) is not None and _switch(e).has(x)]
+    points, complete = set(), True
+    for step in steps:
+        zeros = _zeros(_switch(step), x)
+        complete = complete and zeros is not None
+        points.update(zeros or ())
+    found, fixed = [], derivative
+    for p in sorted(points, key=float):
+        sides = _one_sided(derivative, x, p, steps)
+        if sides is None:
+            continue
+        left, right = sides
+        here = _value(derivative, x, p)
+        if here is None:
+            continue
+        if _equal(left, right):
+            found.append(KinkPoint(p, left, left, left))
+        else:
+            found.append(KinkPoint(p, left, right, here))
+    wanted = {k.point: k.used for k in found}
+    if all(_equal(_value(derivative, x, p), v) for p, v in wanted.items()):
+        return derivative, tuple(found), complete
+    rising = {}
+    for step in steps:
+        if isinstance(step, sympy.Heaviside):
+            t = step.args[0]
+            for k in found:
+                if k.differentiable and _equal(t.subs(x, k.point), 0) and _slope_sign(t, x, k.point) > 0:
+                    rising[step] = 1 - unit_step(-t)
+    fixed = derivative.xreplace(rising)
+    if not all(_equal(_value(fixed, x, p), v) for p, v in wanted.items()):
+        fixed = sympy.Piecewise(*[(k.used, sympy.Eq(x, k.point)) for k in found if k.differentiable],
+                                (derivative, True))
+    return fixed, tuple(found), complete
+
+
+def _kink_values(condition, x):
+    try:
+        poly = sympy.Poly(sympy.expand(condition.lhs - condition.rhs), x)
+    except sympy.PolynomialError:
+        return []
+    return [p for p in sympy.solve(poly.as_expr(), x) if p.is_real] if 1 <= poly.degree() <= 2 else []
+
+
+def _same(a, b):
+    return sympy.simplify(a - b) == 0
+
+
+def _switch(e):
+    """What a unit step, sign or two-piece function switches on: t in H(t), sign(t), {a if t > 0; b otherwise}."""
+    if isinstance(e, (sympy.Heaviside, sympy.sign)):
+        return e.args[0]
+    if isinstance(e, sympy.Piecewise) and len(e.args) == 2 and e.args[1].cond is sympy.true:
+        condition = e.args[0].cond
+        if isinstance(condition, sympy.core.relational.Relational) and condition.rel_op in ("<", "<=", ">", ">="):
+            return condition.lhs - condition.rhs
+    return None
+
+
+def _zeros(t, x):
+    """The real zeros of t(x), where they are quick to find and finitely many; else None."""
+    from ..errors import DeriveError
+    from .limits import time_limit
+
+    try:
+        poly = sympy.Poly(sympy.expand(t), x)
+        if 1 <= poly.degree() <= 2:
+            return [p for p in sympy.solve(poly.as_expr(), x) if p.is_real]
+        return None
+    except sympy.PolynomialError:
+        pass
+    if nodes(t) > 12 or t.has(sympy.sin, sympy.cos, sympy.tan):  # a periodic t has infinitely many zeros
+        return None
+    try:
+        with time_limit(0.5, "the kinks"):
+            return [p for p in sympy.solve(t, x) if p.is_real and p.is_number]
+    except (DeriveError, NotImplementedError, TypeError, ValueError):
+        return None
+
+
+def _slope_sign(t, x, p):
+    """The sign of t'(p), or 0 where it is 0 or unknown."""
+    slope = sympy.diff(t, x).subs(x, p)
+    if not slope.is_number or slope.is_zero is None:
+        return 0
+    return 0 if slope.is_zero else (1 if slope > 0 else -1)
+
+
+def _one_sided(derivative, x, p, steps):
+    """(left, right): the limits of the derivative at p from either side, or None where a step's side is unknown."""
+    sides = []
+    for side in (-1, 1):
+        replaced = {}
+        for step in steps:
+            t = _switch(step)
+            if not _equal(t.subs(x, p), 0):
+                continue
+            direction = _slope_sign(t, x, p) * side
+            if direction == 0:
+                return None
+            if isinstance(step, sympy.Piecewise):  # the piece whose condition holds on this side
+                holds = (direction > 0) == (step.args[0].cond.rel_op in (">", ">="))
+                replaced[step] = step.args[0].expr if holds else step.args[1].expr
+            elif isinstance(step, sympy.Heaviside):
+                replaced[step] = sympy.S.One if direction > 0 else sympy.S.Zero
+            else:
+                replaced[step] = sympy.Integer(direction)
+        value = _value(derivative.xreplace(replaced), x, p)
+        if value is None:
+            return None
+        sides.append(value)
+    return tuple(sides)
+
+
+def _value(expression, x, p):
+    value = sympy.simplify(expression.subs(x, p))
+    return value if value.is_number and value.is_finite else None
+
+
+def _equal(a, b):
+    try:
+        return a is not None and b is not None and sympy.simplify(a - b) == 0
+    except TypeError:
+        return False
