@@ -287,12 +287,12 @@ def solve(problem, rounding):
     spec = problem.spec
     out = SolutionBuilder(rounding)
     if spec.input_units is not None:
-        section = f"Input: a vector of {spec.input_units} number{'s' * (spec.input_units != 1)}"
+        section = "Input: a vector"
         symbol = Sym(spec.input_symbol, spec.input_symbol) if spec.input_symbol else _sym("n", 0)
         current = {"shape": "vector", "units": out.given("units[0]", symbol, spec.input_units, section)}
     else:
         n = spec.input_size
-        section = f"Input: a {n}×{n} image, {spec.input_channels} channel{'s' * (spec.input_channels != 1)}"
+        section = "Input: an n × n image of c channels"
         current = {"shape": "image", "side": out.given("size[0]", _sym("n", 0), n, section),
                    "channels": out.given("channels[0]", _sym("c", 0), spec.input_channels, section)}
     counts = []
@@ -316,23 +316,14 @@ def solve(problem, rounding):
     return out.build(problem.name, problem.kind, problem.title, notes=notes(spec))
 
 
+HEADINGS = {"dense": "dense", "conv": "convolution", "max_pool": "max pooling", "average_pool": "average pooling",
+            "flatten": "flatten"}
+
+
 def describe(layer):
-    """A layer as a heading names it: `conv, 2 filters of 3×3, stride 1`."""
-    if layer.type == "dense":
-        return f"dense, {layer.units} units" + ("" if layer.bias else ", no bias")
-    if layer.type == "flatten":
-        return "flatten"
-    k = layer.kernel
-    parts = [f"{k}×{k}"] if layer.type != "conv" else [f"{layer.filters} filter{'s' * (layer.filters != 1)} of "
-                                                         f"{k}×{k}"]
-    parts.append(f"stride {layer.stride}")
-    if layer.padding:
-        parts.append(f"padding {layer.padding}")
-    if layer.dilation != 1:
-        parts.append(f"dilation {layer.dilation}")
-    if layer.type == "conv" and not layer.bias:
-        parts.append("no bias")
-    return f"{layer.type.replace('_', ' ')}, " + ", ".join(parts)
+    """A layer as a heading names it: `convolution`, `dense, no bias`. Its sizes are the givens printed under it
+    (a heading shows no number: an answer sheet's template repeats it beside the items)."""
+    return HEADINGS[layer.type] + ("" if layer.bias in (True, None) else ", no bias")
 
 
 def _dense(out, index, layer, current, section):
