@@ -274,11 +274,11 @@ def test_derived_gradients_match_finite_differences_at_random_points(seed):
             assert derived == pytest.approx(central_difference(loss, parameters, parameter), rel=1e-6, abs=1e-9), key
 
 
-@pytest.mark.parametrize("name", ["lecture-bp-derivation", "bp-derivation-matrix"])
+@pytest.mark.parametrize("name", ["lecture-bp-derivation", "bp-derivation-matrix", "bp-derivation-textbook"])
 def test_the_bundled_points_match_finite_differences(name):
     data = yaml.safe_load((PROBLEMS / f"{name}.yaml").read_text(encoding="utf-8"))
     sizes, point = data["sizes"], data["point"]
-    activations = data["activations"] if isinstance(data["activations"], list) else [data["activations"]] * 2
+    activations = data["activations"] if isinstance(data["activations"], list) else [data["activations"]] * (len(sizes) - 1)
     offset = data.get("offset", "threshold")
     offset_field = "thresholds" if offset == "threshold" else "biases"
     parameters = {}

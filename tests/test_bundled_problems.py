@@ -382,6 +382,88 @@ def test_batch_mean_every_step_is_checked_and_only_the_mean_loss_must_go_down():
 
 
 # ================================================================================
+# bp-pseudocode-samples: the BP lecture's pseudo-code over M = 3 samples, summed
+# ================================================================================
+
+def pseudocode_reference():
+    """The pseudo-code as the slide writes it, in numpy (rows = from-neurons): for k = 1..M a forward pass,
+    δ^L = (ŷ - y) f′, δ^l = (w^{l+1} δ^{l+1}) f′, ∂E_k/∂w^l = h^{l-1} ⊗ δ^l and ∂E_k/∂θ^l = -δ^l (z holds -θ);
+    then w^l = w^l - η Σ_k ∂E_k/∂w^l, and θ likewise; the losses after the update."""
+    w1, t1 = np.array([[0.5, -0.3], [0.2, 0.8]]), np.array([0.1, -0.2])
+    w2, t2 = np.array([[1.0], [-0.6]]), np.array([0.3])
+    samples = [([1, 0], [1]), ([0, 1], [0]), ([1, 1], [1])]
+    eta = 0.5
+
+    def forward(w1, t1, w2, t2, x):
+        z1 = x @ w1 - t1
+        h1 = sigmoid(z1)
+        z2 = h1 @ w2 - t2
+        return z1, h1, z2, sigmoid(z2)
+
+    out, total = {}, [np.zeros_like(w1), np.zeros_like(t1), np.zeros_like(w2), np.zeros_like(t2)]
+    for k, (x, y) in enumerate(samples, start=1):
+        x, y = np.array(x, dtype=float), np.array(y, dtype=float)
+        z1, h1, z2, yhat = forward(w1, t1, w2, t2, x)
+        d2 = (yhat - y) * yhat * (1 - yhat)
+        d1 = (w2 @ d2) * h1 * (1 - h1)
+        per_sample = [np.outer(x, d1), -d1, np.outer(h1, d2), -d2]
+        total = [a + b for a, b in zip(total, per_sample)]
+        vector(out, f"z[{k}][1]", z1), vector(out, f"h[{k}][1]", h1), vector(out, f"z[{k}][2]", z2)
+        vector(out, f"yhat[{k}]", yhat)
+        out[f"loss[{k}]"] = 0.5 * float(np.sum((yhat - y) ** 2))
+        vector(out, f"delta[{k}][2]", d2), vector(out, f"delta[{k}][1]", d1)
+        matrix_from_to(out, f"grad_w[{k}][1]", per_sample[0]), vector(out, f"grad_theta[{k}][1]", per_sample[1])
+        matrix_from_to(out, f"grad_w[{k}][2]", per_sample[2]), vector(out, f"grad_theta[{k}][2]", per_sample[3])
+    out["loss"] = sum(out[f"loss[{k}]"] for k in range(1, 4))
+    matrix_from_to(out, "grad_w[1]", total[0]), vector(out, "grad_theta[1]", total[1])
+    matrix_from_to(out, "grad_w[2]", total[2]), vector(out, "grad_theta[2]", total[3])
+    w1, t1, w2, t2 = w1 - eta * total[0], t1 - eta * total[1], w2 - eta * total[2], t2 - eta * total[3]
+    matrix_from_to(out, "w_new[1]", w1), vector(out, "theta_new[1]", t1)
+    matrix_from_to(out, "w_new[2]", w2), vector(out, "theta_new[2]", t2)
+    for k, (x, y) in enumerate(samples, start=1):
+        z1, h1, z2, yhat = forward(w1, t1, w2, t2, np.array(x, dtype=float))
+        vector(out, f"after.z[{k}][1]", z1), vector(out, f"after.h[{k}][1]", h1)
+        vector(out, f"after.z[{k}][2]", z2), vector(out, f"after.yhat[{k}]", yhat)
+        out[f"after.loss[{k}]"] = 0.5 * float(np.sum((yhat - np.array(y)) ** 2))
+    out["after.loss"] = sum(out[f"after.loss[{k}]"] for k in range(1, 4))
+    out["loss_change"] = out["after.loss"] - out["loss"]
+    return out
+
+
+PSEUDOCODE = pseudocode_reference()
+
+
+@pytest.mark.parametrize("key, expected", sorted(PSEUDOCODE.items()))
+def test_the_pseudocode_over_m_samples_matches_numpy(key, expected):
+    assert_close("bp-pseudocode-samples", EXACT, key, expected)
+
+
+def test_the_pseudocode_problem_checks_every_step_and_its_summed_gradient_by_differences():
+    assert computed_keys("bp-pseudocode-samples") == set(PSEUDOCODE)
+    values = solved("bp-pseudocode-samples")
+    problem = load_problem(PROBLEMS / "bp-pseudocode-samples.yaml")
+    data = yaml.safe_load(Path(problem.path).read_text(encoding="utf-8"))
+
+    def summed_loss(bumped, e):  # E = Σ_k E_k with one weight or threshold moved by e
+        layers = [{"w": np.array(layer["weights"], dtype=float), "t": np.array(layer["thresholds"], dtype=float)}
+                  for layer in data["layers"]]
+        layers[bumped[1] - 1][bumped[0]][bumped[2:]] += e
+        total = 0.0
+        for sample in data["samples"]:
+            h = np.array(sample["x"], dtype=float)
+            for layer in layers:
+                h = sigmoid(h @ layer["w"] - layer["t"])
+            total += 0.5 * float(np.sum((h - np.array(sample["y"])) ** 2))
+        return total
+
+    for key, bumped in [("grad_w[1][2][1]", ("w", 1, 1, 0)), ("grad_w[2][1][1]", ("w", 2, 0, 0)),
+                        ("grad_theta[1][2]", ("t", 1, 1)), ("grad_theta[2][1]", ("t", 2, 0))]:
+        central = (summed_loss(bumped, 1e-6) - summed_loss(bumped, -1e-6)) / 2e-6
+        assert values[key] == pytest.approx(central, rel=1e-6, abs=1e-9), key
+    assert values["after.loss"] < values["loss"]
+
+
+# ================================================================================
 # two-iterations: 2-2-1 sigmoid, binary cross-entropy, thresholds, weight decay, 2 steps
 # ================================================================================
 
