@@ -18,6 +18,10 @@ How the set is found, and how that is checked:
 - When SymPy cannot solve at all (exp or sin mixed with polynomials) or
   runs out of time, the numeric search alone gives the points, and the
   analysis says they are numeric.
+- A loss periodic in some parameters (sin(w1) cos(w2)) has an infinite
+  critical set; SymPy returns one period's solutions, which the notes call
+  a sample, with the periods, and a numeric point that is an exact one
+  shifted by whole periods is said to be one.
 
 Each piece of SymPy work runs under `time_limit`; one that overruns ends the
 analysis with a one-line Timeout naming what took too long.
@@ -184,7 +188,12 @@ def _critical_set(context, region, notes):
                           "list the ones to examine under `points`")
     shown = [f"the point {_point_text(p, text)}" for p in points]
     shown += [f"the {_family_noun(f, parameters)} {_family_text(f, parameters, text)}" for f in families]
-    notes.append("critical set (∇L = 0 solved exactly by SymPy): " + (", ".join(shown) if shown else "empty"))
+    periods = _periods(context) if shown else {}
+    if periods:  # SymPy returns one period's solutions; the set itself repeats without end
+        notes.append("∇L = 0 solved exactly by SymPy: " + ", ".join(shown) + "; "
+                     + _periodic_text(periods, points, parameters, text))
+    else:
+        notes.append("critical set (∇L = 0 solved exactly by SymPy): " + (", ".join(shown) if shown else "empty"))
     if complex_count:
         notes.append(f"SymPy also returned {complex_count} complex solution(s); a real loss has only real "
                      "critical points, so only their real points (if any) are kept")
@@ -195,13 +204,63 @@ def _critical_set(context, region, notes):
                           "contain; list the points to examine under `points`")
     for point in missed:
         found.append((point, True, "search"))
-    if missed:
+    if missed and periods:
+        shifted = sum(1 for m in missed if _shifted(m, points, periods, parameters, region))
+        which = ("each" if shifted == len(missed) else f"{shifted} of them") + " an exact point shifted by whole periods"
+        notes.append(f"the numeric search in {where} found {len(missed)} more critical point(s) ({which}); "
+                     "they are listed as NUMERIC points")
+    elif missed:
         notes.append(f"the numeric search in {where} found {len(missed)} critical point(s) SymPy's solution "
                      "does not contain; they are listed as NUMERIC points")
     else:
         notes.append(f"a numeric search (Newton's method from a {grid} grid in {where}) found no critical "
                      "point outside this set")
     return found, families, "symbolic"
+
+
+def _periods(context):
+    """{parameter: its period} for the parameters L is periodic in (sin(w1) cos(w2): 2·pi in each)."""
+    loss, periods = context.loss, {}
+    if not loss.has(sympy.sin, sympy.cos, sympy.tan):
+        return periods
+    for p in context.parameters:
+        try:
+            with time_limit(min(context.seconds, 2), "the period of L"):
+                period = sympy.periodicity(loss, p)
+        except (NotImplementedError, TypeError, ValueError, Timeout):
+            period = None
+        if period is not None and period.is_positive:
+            periods[p] = period
+    return periods
+
+
+def _periodic_text(periods, points, parameters, text):
+    """What the exact points are of a periodic loss: a sample of an infinite set, and where they lie."""
+    each = " and ".join(f"{text(period)} in {p.name}" for p, period in periods.items())
+    words = (f"these are a sample: L is periodic (period {each}), so the critical set is infinite, every critical "
+             "point shifted by whole periods being one too")
+    within = points and len(periods) == len(parameters) and all(
+        0 <= c < periods[p] for point in points for p, c in zip(parameters, point))
+    if within:
+        box = " x ".join(f"[0, {text(periods[p])})" for p in parameters)
+        words += f"; SymPy's points lie in {box}"
+    return words
+
+
+def _shifted(point, points, periods, parameters, region):
+    """Is a numerically found point an exact point shifted by whole periods?"""
+    tolerance = 1e-6 * max(high - low for low, high in region)
+    for exact in points:
+        for p, c, e in zip(parameters, point, exact):
+            difference = float(c) - float(e)
+            if p in periods:
+                turns = difference / float(periods[p])
+                difference = (turns - round(turns)) * float(periods[p])
+            if abs(difference) > tolerance:
+                break
+        else:
+            return True
+    return False
 
 
 def _search(context, region):
