@@ -392,10 +392,18 @@ FAILURES = [
      "p.yaml:4: layers[0].units: expected a whole number <= 1000000, got 1000001"),
     ("kind: network_size\ninput: {size: 4096, channels: 4096}\nlayers:\n  - {type: flatten}\n"
      "  - {type: dense, units: 1000000}\n",
-     "p.yaml:5: layers[1]: its parameter count is 6.87e+16; at most 10^15 (a float holds every count exactly)"),
+     "p.yaml:5: layers[1]: its parameter count is 68,719,476,737,000,000; at most 10^15 (a float holds every count exactly)"),
     ("kind: network_size\ninput: {size: 1000, channels: 100}\nlayers:\n"
      "  - {type: conv, filters: 1000, kernel: 1, compare: true}\n",
-     "p.yaml:4: layers[0]: its fully connected count is 1e+17; at most 10^15 (a float holds every count exactly)"),
+     "p.yaml:4: layers[0]: its fully connected count is 100,000,001,000,000,000; at most 10^15 (a float holds every count exactly)"),
+    ("kind: network_size\ninput: {size: 4096, channels: 4096}\nlayers:\n  - {type: flatten}\n"
+     "  - {type: dense, units: 14500}\n" + "  - {type: dense, units: 1000000}\n" * 5,
+     "p.yaml:10: layers[6]: the total parameter count up to this layer is 1,000,446,917,686,500; at most 10^15 "
+     "(a float holds every count exactly)"),
+    ("kind: network_size\ninput: {size: 128, channels: 4096}\nlayers:\n"
+     "  - {type: conv, filters: 4096, kernel: 64, padding: 64, compare: true}\n",
+     "p.yaml:4: layers[0]: its unshared count is 2,559,731,941,511,168; at most 10^15 (a float holds every count "
+     "exactly)"),
     (VALID + "shape: [6, 6]\n", "p.yaml:6: shape: unknown field; expected one of constraints, grading, id, input, "
      "kind, layers, lecture, notes, random, rounding, source, title, variant_of"),
 ]

@@ -133,9 +133,8 @@ def read(root):
     units = size = channels = symbol = None
     if field.has("units"):
         units = INPUT.read(field, "units")
-        for name in ("channels",):
-            if field.has(name):
-                raise field.get(name).error("goes with size (an image); a vector input has no channels")
+        if field.has("channels"):
+            raise field.get("channels").error("goes with size (an image); a vector input has no channels")
         if field.has("symbol"):
             symbol = _symbol(field.get("symbol"), symbols)
         shape = ("vector", units)
@@ -148,10 +147,11 @@ def read(root):
     items = layers_field.items()
     if not 1 <= len(items) <= MAX_LAYERS:
         raise layers_field.error(f"expected 1 to {MAX_LAYERS} layers, got {len(items)}")
-    layers = []
+    layers, total = [], 0
     for item in items:
         layer = _read_layer(item, shape, symbols)
-        shape = _shape_after(layer, shape, item)
+        shape, count = _shape_after(layer, shape, item)
+        total = _bounded(item, total + count, "the total parameter count up to this layer")
         layers.append(layer)
     return NetworkSizeSpec(units, size, channels, symbol, tuple(layers))
 
@@ -204,25 +204,26 @@ def _required(item, name, kind):
 
 
 def _shape_after(layer, shape, item):
-    """The shape a layer gives, ("vector", units) or ("image", side, channels); counts checked to stay exact."""
+    """(the shape a layer gives, ("vector", units) or ("image", side, channels); its parameter count), every
+    count checked to stay a whole number a float holds exactly."""
     if layer.type == "dense":
-        inputs = shape[1]
-        _bounded(item, (inputs + 1) * layer.units, "its parameter count")
-        return ("vector", layer.units)
+        return ("vector", layer.units), _bounded(item, (shape[1] + 1) * layer.units, "its parameter count")
     side, channels = shape[1], shape[2]
     if layer.type == "flatten":
-        return ("vector", _bounded(item, side * side * channels, "its output"))
+        return ("vector", _bounded(item, side * side * channels, "its output")), 0
     out = output_side(side, layer.kernel, layer.stride, layer.padding, layer.dilation)
-    if layer.type == "conv":
-        if layer.compare:
-            _bounded(item, out * out * layer.filters * (side * side * channels + 1), "its fully connected count")
-        return ("image", out, layer.filters)
-    return ("image", out, channels)
+    if layer.type != "conv":
+        return ("image", out, channels), 0
+    per_filter = layer.kernel * layer.kernel * channels + 1
+    if layer.compare:
+        _bounded(item, out * out * layer.filters * per_filter, "its unshared count")
+        _bounded(item, out * out * layer.filters * (side * side * channels + 1), "its fully connected count")
+    return ("image", out, layer.filters), layer.filters * per_filter
 
 
 def _bounded(item, count, what):
     if count > MAX_COUNT:
-        raise item.error(f"{what} is {count:.3g}; at most {COUNT_TEXT} (a float holds every count exactly)")
+        raise item.error(f"{what} is {count:,}; at most {COUNT_TEXT} (a float holds every count exactly)")
     return count
 
 
