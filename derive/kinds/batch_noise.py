@@ -324,13 +324,13 @@ def notes(spec):
         result.append(Sym(
             "B draws with replacement: each of the N^B ordered draws is equally likely, so E[ḡ_S] = ḡ and "
             "Var[ḡ_S] = σ²/B",
-            r"\text{B draws with replacement, each of the } N^{B} \text{ ordered draws equally likely: } "
+            r"B \text{ draws with replacement, each of the } N^{B} \text{ ordered draws equally likely: } "
             r"\mathrm{E}[\bar{g}_S] = \bar{g},\ \mathrm{Var}[\bar{g}_S] = \frac{\sigma^{2}}{B}"))
     else:
         result.append(Sym(
             "B different samples: each of the C(N, B) batches is equally likely, so E[ḡ_S] = ḡ and "
             "Var[ḡ_S] = σ²/B·(N - B)/(N - 1), the finite-population factor (N - B)/(N - 1) making it 0 at B = N",
-            r"\text{B different samples, each of the } \binom{N}{B} \text{ batches equally likely: } "
+            r"B \text{ different samples, each of the } C(N, B) \text{ batches equally likely: } "
             r"\mathrm{E}[\bar{g}_S] = \bar{g},\ \mathrm{Var}[\bar{g}_S] = \frac{\sigma^{2}}{B} \cdot "
             r"\frac{N - B}{N - 1}"))
     if spec.gradients is None:

@@ -96,7 +96,8 @@ class Walk:
     """The epoch-by-epoch record of the rule, computed on the decimals as written.
 
     improved[t-1], best[t-1], wait[t-1], best_epoch[t-1]: after epoch t;
-    stop: the last epoch trained; stopped: whether it stopped before the end.
+    stop: the last epoch trained; stopped: whether wait reached the patience (at the curve's last epoch too: Keras
+    then stops, and restores the best weights).
     """
 
     improved: tuple
@@ -119,7 +120,7 @@ def walk(curve, patience, min_delta=0):
         wait.append(0 if better else wait[-1] + 1)
         best_epoch.append(t if better else best_epoch[-1])
         if wait[-1] >= patience:
-            return Walk(tuple(improved), tuple(best), tuple(wait), tuple(best_epoch), t, t < len(curve))
+            return Walk(tuple(improved), tuple(best), tuple(wait), tuple(best_epoch), t, True)
     return Walk(tuple(improved), tuple(best), tuple(wait), tuple(best_epoch), len(curve), False)
 
 
@@ -168,6 +169,7 @@ def _decimal(fraction):
 # -- the solver --------------------------------------------------------------------
 
 GIVEN = "Given"
+PER_LINE = 5  # losses of the curve printed on one line
 RESULT = "When training stops"
 
 
@@ -176,7 +178,7 @@ def solve(problem, rounding):
     spec = problem.spec
     out = SolutionBuilder(rounding)
     for t, value in enumerate(spec.val_loss, start=1):
-        out.given(f"val[{t}]", _v(t), value, GIVEN, group="val")
+        out.given(f"val[{t}]", _v(t), value, GIVEN, group=f"val{(t - 1) // PER_LINE}")
     out.given("patience", PATIENCE, spec.patience, GIVEN)
     out.given("min_delta", MIN_DELTA, spec.min_delta, GIVEN)
     result = walk(spec.val_loss, spec.patience, spec.min_delta)
@@ -211,10 +213,15 @@ def solve(problem, rounding):
                 out.step(f"best_epoch[{t}]", _best_epoch(t), Symbol(f"best_epoch[{t - 1}]"), section)
     last = result.stop
     if result.stopped:
-        after = f"epoch {last + 1} of the curve is" if last + 1 == len(spec.val_loss) else \
-            f"epochs {last + 1}–{len(spec.val_loss)} of the curve are"
         stop_note = (f"{spec.patience} epoch{'s' * (spec.patience != 1)} without improvement after the best, epoch "
-                     f"{result.best_epoch[-1]}; {after} never trained")
+                     f"{result.best_epoch[-1]}")
+        if last + 1 == len(spec.val_loss):
+            stop_note += f"; epoch {last + 1} of the curve is never trained"
+        elif last < len(spec.val_loss):
+            stop_note += f"; epochs {last + 1}–{len(spec.val_loss)} of the curve are never trained"
+        else:
+            stop_note += "; it is the curve's last epoch"
+
     else:
         stop_note = (f"wait never reaches p = {spec.patience}: training runs all {len(spec.val_loss)} epochs")
     out.step("stop_epoch", STOP, Add(Symbol(f"best_epoch[{last}]"), Symbol(f"wait[{last}]"), evaluate=False), RESULT,
