@@ -76,7 +76,7 @@ def formula(g, size, replacement):
 
 def check(values, g, sizes, replacement):
     full = sum(g, Fraction(0)) / len(g)
-    assert values["mean"] == float(full)
+    assert values["g_bar"] == float(full)
     assert values["sigma2"] == float(population_variance(g))
     for size in sizes:
         mean, variance = enumerated(g, size, replacement)

@@ -224,7 +224,7 @@ def solve(problem, rounding):
     count = spec.samples
     g = _gradients(out, spec)
     section = "The full gradient"
-    full = _step(out, "mean", FULL, _scaled(count, g), section, note="the mean of the per-sample gradients")
+    full = _step(out, "g_bar", FULL, _scaled(count, g), section, note="the mean of the per-sample gradients")
     sigma2 = _step(out, "sigma2", SIGMA2, _scaled(count, [_square(_minus(gn, full)) for gn in g]), section,
                    note="their population variance, divided by N")
     for size in spec.batch_sizes:
@@ -266,7 +266,7 @@ def _batch_size(out, spec, size, g, full, sigma2):
         means.append((_step(out, _batch_key(size, members), _batch_symbol(members), _scaled(size, terms), section,
                             note=note), weight))
     mean = _step(out, f"mean[{size}]", _mean_symbol(size), _scaled(draws, [_weighted(w, m) for m, w in means]),
-                 section, equals=("mean", "the same as ḡ: the batch gradient is unbiased"))
+                 section, equals=("g_bar", "the same as ḡ: the batch gradient is unbiased"))
     _step(out, f"var[{size}]", _var_symbol(size),
           _scaled(draws, [_weighted(w, _square(_minus(m, mean))) for m, w in means]), section)
     if spec.replacement:
