@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from itertools import combinations, combinations_with_replacement
 
-from sympy import Add, Integer, Mul, Pow, Rational, Symbol
+from sympy import Add, Integer, Mul, Pow, Rational
 
 from ..fields import Boolean, Declarations, Declared, Number, Structured
 from ..steps import Sym, format_number
@@ -90,10 +90,10 @@ class BatchNoiseSpec:
 
 def read(root):
     """Validate the batch_noise fields into a BatchNoiseSpec."""
-    if root.has("gradients") == root.has("least_squares"):
-        raise root.missing("gradients", "give either gradients (per-sample gradients) or least_squares "
-                                        "(x, y and w)") if not root.has("gradients") else \
-            root.get("least_squares").error("give either gradients or least_squares, not both")
+    if root.has("gradients") and root.has("least_squares"):
+        raise root.get("least_squares").error("give either gradients or least_squares, not both")
+    if not root.has("gradients") and not root.has("least_squares"):
+        raise root.missing("gradients", "give either gradients (per-sample gradients) or least_squares (x, y and w)")
     gradients = x = y = w = None
     if root.has("gradients"):
         gradients = _samples(DECLARED.field(root, "gradients"))
@@ -228,7 +228,7 @@ def solve(problem, rounding):
     sigma2 = _step(out, "sigma2", SIGMA2, _scaled(count, [_square(_minus(gn, full)) for gn in g]), section,
                    note="their population variance, divided by N")
     for size in spec.batch_sizes:
-        _batch_size(out, spec, size, g, full, sigma2)
+        _batch_size(out, spec, size, g, sigma2)
     return out.build(problem.name, problem.kind, problem.title, notes=notes(spec))
 
 
@@ -247,7 +247,7 @@ def _gradients(out, spec):
             for n, (x, y) in enumerate(zip(xs, ys), start=1)]
 
 
-def _batch_size(out, spec, size, g, full, sigma2):
+def _batch_size(out, spec, size, g, sigma2):
     """One batch size: every batch's mean, their mean and variance, and the formula's value beside them."""
     count = spec.samples
     listed = batches(count, size, spec.replacement)
@@ -300,7 +300,7 @@ def _step(out, key, symbol, formula, section, note="", equals=None):
     if fraction:
         parts.append(fraction)
     words = "; ".join(parts)
-    if words != note:
+    if words != note:  # the words need the exact value, known once the step is built
         out.steps[-1] = out.by_key[key] = replace(out.steps[-1], note=words)
     return result
 
