@@ -51,7 +51,7 @@ LAYER = Declarations(
 )
 LAYER_FIELDS = LAYER.names
 SAMPLE = {"type": "object", "additionalProperties": False, "required": ["x"],
-          "properties": {"x": NUMBERS, "y": NUMBERS}}
+          "properties": {"x": NUMBERS, "y": NUMBERS, "grad_yhat": NUMBERS}, "not": {"required": ["y", "grad_yhat"]}}
 
 
 # where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
@@ -71,7 +71,9 @@ DECLARED = Declarations(
     Declared("layers", Structured({"type": "array", "items": LAYER.object_schema()}),
              "one mapping per layer after the input, in order (below)"),
     Declared("samples", Structured({"type": "array", "items": SAMPLE, "minItems": 1, "maxItems": MAX_SAMPLES}),
-             "a list of `{x: [...], y: [...]}`; leave out every `y` for a forward pass only"),
+             "a list of `{x: [...], y: [...]}`; leave out every `y` for a forward pass only; or `{x: [...], "
+             "grad_yhat: [...]}`: the gradient ∂E/∂ŷ given from above in place of a loss (`grad_yhat: [1]` "
+             "differentiates the output itself)"),
     Declared("loss", Choice(LOSSES),
              "`half_squared_error` (`1/2 Σ (ŷ - y)²`, the lecture's), `mean_squared_error` (`1/n Σ (ŷ - y)²` over "
              "the n outputs), `cross_entropy` (`-Σ y log ŷ`; needs a softmax output and targets summing to 1), "
@@ -79,7 +81,8 @@ DECLARED = Declarations(
              default="half_squared_error"),
     Declared("batch", Choice(("sum", "mean")), "`sum` or `mean` of the per-sample losses and gradients",
              default="sum"),
-    Declared("learning_rate", Number(positive=True), "η > 0", default=None, shown_default="required with targets"),
+    Declared("learning_rate", Number(positive=True), "η > 0", default=None,
+             shown_default="required with targets; with `grad_yhat`, none: the gradients alone"),
     Declared("iterations", Integer(1, MAX_ITERATIONS), f"gradient-descent steps, 1 to {MAX_ITERATIONS}", default=1),
     Declared("update", Structured({"type": "array", "items": {"enum": ["weights", "thresholds", "biases"]}}),
              "which parameters are updated: a list of `weights` and `thresholds` (or `biases`)", default=None,
@@ -97,6 +100,8 @@ DECLARED = Declarations(
     Declared("derivatives", Structured({"type": "array", "items": {"type": "integer", "minimum": 1}}),
              "layers whose activation derivative f′(x) is asked as an expression (`fprime[l]`)", default=(),
              shown_default="none"),
+    Declared("input_gradient", Boolean(), "`true`: also the gradient with respect to the input, "
+             "∂E/∂xᵢ = Σⱼ δ¹ⱼ w¹ᵢⱼ (`grad_x[i]`), after the deltas", default=False),
 )
 
 
@@ -135,6 +140,8 @@ class MlpSpec:
     derivatives: tuple = ()  # layers whose activation derivative f'(x) is asked as an expression
     l1: float = 0.0  # L1 penalty λ₁ (subgradient λ₁ sign(w))
     decay_offsets: bool = False  # the penalties act on the thresholds (biases) too
+    upstream: tuple = ()  # per sample, ∂E/∂ŷ given from above in place of a loss (empty: the loss gives it)
+    input_gradient: bool = False  # also ∂E/∂x
 
 
 def read(root):
@@ -153,13 +160,19 @@ def read(root):
     if loss == "cross_entropy" and not output.is_softmax:
         raise root.get("loss").error("cross_entropy needs a softmax output layer (use binary_cross_entropy for sigmoid outputs)")
 
-    samples = []
+    samples, upstream = [], []
     sample_fields = root.get("samples").items()
     if not 1 <= len(sample_fields) <= MAX_SAMPLES:
         raise root.get("samples").error(f"expected 1 to {MAX_SAMPLES} samples, got {len(sample_fields)}")
     for field in sample_fields:
-        field.mapping(allowed={"x", "y"})
+        field.mapping(allowed={"x", "y", "grad_yhat"})
         x = field.get("x").vector(sizes[0])
+        if field.has("grad_yhat"):
+            if field.has("y"):
+                raise field.get("grad_yhat").error("give y (for the loss) or grad_yhat (∂E/∂ŷ from above), not both")
+            upstream.append(field.get("grad_yhat").vector(sizes[-1]))
+            samples.append((x, None))
+            continue
         if not field.has("y"):
             samples.append((x, None))
             continue
@@ -174,19 +187,32 @@ def read(root):
             raise y_field.error(f"expected targets between 0 and 1 for binary_cross_entropy, got {outside:g}")
         samples.append((x, y))
 
+    if upstream:
+        if len(upstream) != len(samples):
+            missing = next(n for n, field in enumerate(sample_fields) if not field.has("grad_yhat"))
+            raise sample_fields[missing].missing("grad_yhat", "missing (give every sample its grad_yhat, or none)")
+        for name, why in (("loss", "the gradient from above, grad_yhat, takes the loss's place"),
+                          ("loss_after", "with grad_yhat there is no loss to print"),
+                          ("iterations", "grad_yhat is the gradient at these weights only: one iteration")):
+            if root.has(name):
+                raise root.get(name).error(f"has no meaning with grad_yhat: {why}")
     with_targets = [y is not None for _, y in samples]
     if any(with_targets) and not all(with_targets):
         missing = with_targets.index(False)
         raise sample_fields[missing].missing("y", "missing (give every sample a target, or none for a forward pass only)")
-    forward_only = not any(with_targets)
+    forward_only = not any(with_targets) and not upstream
     if forward_only:
         for name in ("learning_rate", "iterations", "update", "weight_decay", "l1", "decay_offsets",
-                     "loss_after", "batch", "loss"):
+                     "loss_after", "batch", "loss", "input_gradient"):
             if root.has(name):
                 raise root.get(name).error("has no meaning without targets (the samples have no y: forward pass only)")
     learning_rate = None
-    if not forward_only:
+    if not forward_only and (root.has("learning_rate") or not upstream):  # with grad_yhat, the gradients may be all
         learning_rate = DECLARED.read_field(root.get("learning_rate"), "learning_rate")
+    elif upstream:
+        for name in ("update", "weight_decay", "l1", "decay_offsets"):
+            if root.has(name):
+                raise root.get(name).error("has no meaning without a learning_rate (no update is made)")
     update_field = root.get("update", ["weights", offset_field])
     update = {item.choice(("weights", offset_field)) for item in update_field.items()}
     weight_decay = DECLARED.read(root, "weight_decay")
@@ -228,6 +254,8 @@ def read(root):
         derivatives=derivatives,
         l1=l1,
         decay_offsets=decay_offsets,
+        upstream=tuple(upstream),
+        input_gradient=DECLARED.read(root, "input_gradient"),
     )
 
 
@@ -430,7 +458,8 @@ class _MlpSolver:
             loss = self.iteration(params, prefix, heading, primes=t - 1)
             if first_loss is None:
                 first_loss = loss
-            params = self.update(params, prefix, heading, primes=t)
+            if spec.learning_rate is not None:  # given grad_yhat, only the gradients may be asked
+                params = self.update(params, prefix, heading, primes=t)
         if spec.loss_after:
             updates = spec.iterations
             heading = "After the update" if updates == 1 else f"After {updates} updates"
@@ -456,6 +485,9 @@ class _MlpSolver:
                 out.given(self.key("x", i, sample=k), n.x(i, k), value, group=f"x{k}")
             for j, value in enumerate(y or (), start=1):
                 out.given(self.key("y", j, sample=k), n.y(j, k), value, group=f"y{k}")
+            for j, value in enumerate(spec.upstream[k - 1] if spec.upstream else (), start=1):
+                out.given(self.key("grad_yhat", j, sample=k), n.gradient(n.yhat(j, 0, k), 0, k if self.several else None),
+                          value, group=f"g{k}")
         weights, offsets = {}, {}
         for l, layer in enumerate(spec.layers, start=1):
             for i, j in self.weight_order(l):
@@ -463,7 +495,7 @@ class _MlpSolver:
                                              group=f"w{l}.{j if n.matrix else i}")
             for j, value in enumerate(layer.offsets, start=1):
                 offsets[l, j] = out.given(self.key(self.offset_name, l, j), n.offset(l, j), value, group=f"o{l}")
-        if spec.forward_only:
+        if spec.forward_only or spec.learning_rate is None:
             return weights, offsets
         self.eta = out.given("eta", n.eta, spec.learning_rate)
         self.decay = out.given("lambda", n.decay, spec.weight_decay) if spec.weight_decay else None
@@ -523,8 +555,8 @@ class _MlpSolver:
                     hs.append(out.step(key, symbol, formula, section))
             previous = hs
         self.yhat, self.z_out = previous, zs
-        if spec.forward_only:
-            return None
+        if spec.forward_only or spec.upstream:
+            return None  # no loss: nothing, or only its gradient from above, is known
         return self.loss(k, prefix, heading, primes)
 
     def loss(self, k, prefix, heading, primes):
@@ -561,7 +593,7 @@ class _MlpSolver:
         if not self.several:
             self.gradients_total = per_sample[0]
             return losses[0]
-        loss = self.batch_loss(losses, prefix, heading, primes)
+        loss = self.batch_loss(losses, prefix, heading, primes) if not self.spec.upstream else None
         self.gradients_total = self.batch(per_sample, prefix, heading, primes)
         return loss
 
@@ -575,6 +607,8 @@ class _MlpSolver:
 
         def loss_slope(i):
             """dE/dyhat_i."""
+            if spec.upstream:
+                return self._symbol("grad_yhat", i + 1, sample=k)
             if spec.loss == "half_squared_error":
                 return _minus(yhat[i], y[i])
             if spec.loss == "mean_squared_error":
@@ -586,7 +620,7 @@ class _MlpSolver:
 
         i = j - 1
         if act.is_softmax:
-            if spec.loss == "cross_entropy":
+            if spec.loss == "cross_entropy" and not spec.upstream:
                 return _minus(yhat[i], y[i])
             terms = []
             for s in range(m):
@@ -595,7 +629,7 @@ class _MlpSolver:
                 else:
                     terms.append(_product(sympy.S.NegativeOne, loss_slope(s), yhat[s], yhat[i]))
             return _sum(terms)
-        if spec.loss == "binary_cross_entropy" and act.name == "sigmoid":
+        if spec.loss == "binary_cross_entropy" and act.name == "sigmoid" and not spec.upstream:
             return _minus(yhat[i], y[i])
         return _product(loss_slope(i), act.derivative_at(z[i], yhat[i]))
 
@@ -619,6 +653,11 @@ class _MlpSolver:
                 with self.activation_of(l):
                     deltas[l, j] = out.step(self.key("delta", l, j, sample=k, prefix=prefix),
                                             n.delta(l, j, primes, k), formula, section)
+        if spec.input_gradient:  # the input is one more layer back, without an activation: Σ_j δ¹_j w¹_ij
+            for i in range(1, spec.sizes[0] + 1):
+                back = _sum([Mul(deltas[1, j], weights[1, i, j], evaluate=False) for j in range(1, spec.sizes[1] + 1)])
+                out.step(self.key("grad_x", i, sample=k, prefix=prefix),
+                         n.gradient(n.x(i, k), primes, k if self.several else None), back, section)
         return deltas
 
     def gradients(self, deltas, k, prefix, heading, primes):
@@ -774,12 +813,21 @@ class _MlpSolver:
             "binary_cross_entropy": (f"{E} = -Σ_j [y_j log ŷ_j + (1 - y_j) log(1 - ŷ_j)] (0 log 0 = 0)",
                                      rf"{El} = -\sum_j [y_j \log \hat{{y}}_j + (1 - y_j) \log(1 - \hat{{y}}_j)]"),
         }
-        text, latex = loss_words[spec.loss]
-        notes.append(Sym(f"loss: {text}", rf"\text{{loss: }} {latex}"))
+        if spec.upstream:
+            notes.append(Sym(f"no loss is given: its gradient ∂{E}/∂ŷ_j comes from above (grad_yhat), and "
+                             f"{d}ᴸ_j = Σ_s ∂{E}/∂ŷ_s ∂ŷ_s/∂zᴸ_j (∂{E}/∂ŷ_j f′(zᴸ_j) for an activation of one variable)",
+                             rf"\text{{no loss is given: }} \partial {El} / \partial \hat{{y}}_j "
+                             rf"\text{{ comes from above, and }} {d_latex}^L_j = \sum_s \frac{{\partial {El}}}"
+                             rf"{{\partial \hat{{y}}_s}} \frac{{\partial \hat{{y}}_s}}{{\partial z^L_j}}"))
+        else:
+            text, latex = loss_words[spec.loss]
+            notes.append(Sym(f"loss: {text}", rf"\text{{loss: }} {latex}"))
         if self.several:
             how = "summed" if spec.batch == "sum" else "averaged"
             notes.append(Sym(f"{len(spec.samples)} samples, written [k]; losses and gradients are {how} over them",
                              rf"\text{{{len(spec.samples)} samples, written $[k]$; losses and gradients are {how} over them}}"))
+        if spec.learning_rate is None:
+            return notes
         w, o = n.weight_text, n.offset_text
         rules = []
         if spec.update_weights:
