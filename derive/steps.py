@@ -437,6 +437,7 @@ _FUNCTIONS = {
     "Max": max,
     "Min": min,
     "Heaviside": _heaviside,
+    "Floor": math.floor,  # ⌊x⌋ of an output size (derive.kinds.network_size.Floor, which prints its brackets)
 }
 
 

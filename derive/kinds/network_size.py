@@ -21,7 +21,6 @@ one solution. A network without convolutions simply has no size steps.
 Images are square (n × n × c), as the lectures' are.
 """
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -230,7 +229,7 @@ def _bounded(item, count, what):
 # -- how the formulas are written ----------------------------------------------------
 
 class Floor(sympy.Function):
-    """⌊x⌋, printed with its brackets; evaluated by derive.steps as math.floor (registered below)."""
+    """⌊x⌋, printed with its brackets; evaluated by derive.steps as math.floor (its table of functions names it)."""
 
     nargs = 1
 
@@ -244,16 +243,6 @@ class Floor(sympy.Function):
         if isinstance(printer, KeyFormula):
             return printer.call("floor", [inner])
         return f"⌊{inner}⌋"
-
-
-def _register_floor():
-    """derive.steps evaluates a function it finds by its class name in one table; Floor is this kind's own."""
-    from .. import steps
-
-    steps._FUNCTIONS.setdefault(Floor.__name__, math.floor)
-
-
-_register_floor()
 
 
 def _times(*factors):
