@@ -4,7 +4,10 @@ The named activations give the derivative in the form students use, in
 terms of the activation's own output where that is the custom
 (`σ'(z) = h (1 - h)`, `tanh'(z) = 1 - h²`); any other one-variable
 expression (`max(1, x)`) is parsed safely and differentiated by SymPy.
-Kinks use the subgradient 0: the unit step H(t) is 0 at t = 0.
+At a kink, where both one-sided derivatives agree that value is used (elu
+written with max and min has slope 1 at 0); where they differ, the
+subgradient convention: the unit step H(t) is 0 at t = 0, max(a, b) takes
+a's slope (a as written), a two-piece activation its left piece's slope.
 
 A written activation is bounded in size before SymPy differentiates it, and
 its derivative after: the solver substitutes the derivative once per neuron,

@@ -19,7 +19,11 @@ derivative kind's final check, hold this engine against.
 
 Kinks follow derive's convention (`derive.symbolic.activations`): the unit
 step has H(0) = 0 and sign(0) = 0; where max(a, b) has a = b the slope of
-a, its first argument, is used (0 for relu and for max(1, x)).
+a, its first argument as written, is used (0 for relu and for max(1, x),
+0.01 for max(0.01x, x), whose arguments SymPy keeps in another order); a
+two-piece function {f if t > 0; g otherwise} uses g's slope where t = 0.
+`at_kinks` then judges each kink of a result for the whole function: where
+both one-sided derivatives agree, that value is used.
 """
 
 from dataclasses import dataclass, replace
