@@ -747,6 +747,9 @@ def test_pool_derivation_average_is_one_over_k_squared(tmp_path):
 # Bad input: one line, file:line: field: what was expected
 # ================================================================================
 
+# a pool_derivation point with two 2x2 channels, lines 1-5
+TWO_CHANNELS = "kind: pool_derivation\ninput_size: 2\nwindow: 2\nat:\n  input: [[[1, 2], [3, 4]], [[5, 6], [7, 8]]]\n"
+
 BAD = [
     ("kind: conv_derivation\ninput_size: 10\nkernel_size: 2\n", 2, "input_size",
      "expected a whole number <= 9, got 10"),
@@ -770,6 +773,21 @@ BAD = [
      "expected one of max, average, got text 'mean'"),
     ("kind: pool_derivation\ninput_size: 4\nwindow: 5\n", 3, "window", "expected a whole number <= 3, got 5"),
     ("kind: pool_derivation\ninput_size: [2, 4]\nwindow: 3\n", 3, "window", "a 3x3 window does not fit a 2x4 input"),
+    # pool_derivation with several channels at the point
+    (TWO_CHANNELS + "  delta: [[1]]\n", 6, "at.delta",
+     "expected a list of 2 matrices, one per channel of the input"),
+    (TWO_CHANNELS + "  delta: [[[1]], [[2]], [[3]]]\n", 6,
+     "at.delta", "expected one matrix per channel of the input (2), got 3"),
+    (TWO_CHANNELS + "  delta: [[[1]], [[2, 3]]]\n", 6,
+     "at.delta[1]", "expected a 1x1 matrix (δ, one number per window), got 1x2"),
+    ("kind: pool_derivation\ninput_size: 2\nwindow: 2\nat:\n  input: [[[1, 2], [3, 4]], [[5, 6], [7]]]\n", 5,
+     "at.input[1]", "expected a 2x2 matrix (the map a), got 2x1/2"),
+    ("kind: pool_derivation\ninput_size: 1\nwindow: 1\nat:\n  input: [[[1]], [[2]], [[3]], [[4]], [[5]]]\n", 5,
+     "at.input", "expected at most 4 channels, got 5"),
+    ("kind: pool_derivation\ninput_size: 2\nwindow: 2\nat:\n  delta: [[1]]\n", 5, "at.input",
+     "missing required field"),
+    ("kind: pool_derivation\ninput_size: 2\nwindow: 2\nat:\n  input: [[1, 2], [3, 4]]\n  detla: [[1]]\n", 6,
+     "at.detla", "unknown field (did you mean 'delta'?)"),
     ("kind: conv_backprop\ninput: [[1, 2], [3, 4]]\nkernel: [[1]]\nactivation: relu\n", 1, None,
      "give either grad_output (the error from the layer above) or target (with a loss)"),
     ("kind: conv_backprop\ninput: [[1, 2], [3, 4]]\ninput_z: [[1, 2], [3, 4]]\n", 1, None,
@@ -823,6 +841,7 @@ SCHEMA_REFUSED = [
     ("hw4-conv", {"padding": 9}, "padding"),
     ("hw5-pool", {"pooling": "min"}, "pooling"),
     ("hw5-pool", {"window": 4}, "window"),
+    ("pool-channels", {"at": {"input": [[[1]]] * 5}}, "at.input"),  # five channels
     ("conv-backprop", {"pooling": {"type": "min", "window": 2, "stride": 1}}, "pooling.type"),
     ("conv-backprop", {"loss": "cross_entropy"}, "loss"),
     ("conv-backprop", {"stride": 8}, "stride"),

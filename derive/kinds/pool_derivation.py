@@ -14,6 +14,12 @@ deep-learning libraries do: the first maximum in row-major order takes the
 whole error. Written with unit steps, a_pq takes it when it is above every
 earlier position of the window and at least every later one:
 H(a_pq - max(earlier)) with H(0) = 0, times H(a_pq - max(later)) with H(0) = 1.
+
+At a point (`at`), the map may have several channels, each pooled alone by
+the same windows (so the derivation, done once, holds for every channel,
+and no channel's error reaches another); without `at.delta` only the
+forward pass is asked: the pooled map in numbers, and nothing derived or
+routed back.
 """
 
 from dataclasses import dataclass
@@ -32,6 +38,7 @@ from .conv_derivation import SIZE, entry, indexed_sym, matrix_schema, minus, par
 POOLINGS = ("max", "average")
 MAX_SIZE = 9  # one digit per index, as in conv_derivation
 MAX_WINDOW = 3
+MAX_CHANNELS = 4
 SYMPY_SECONDS = 10.0
 
 
@@ -42,9 +49,19 @@ def _fits(window, field, values):
         raise field.error(f"a {window}x{window} window does not fit a {rows}x{cols} input")
 
 
+def _channels_schema(most):
+    """One matrix (one channel), or a list of 1 to MAX_CHANNELS matrices (one per channel)."""
+    return {"anyOf": [matrix_schema(most), {"type": "array", "items": matrix_schema(most), "minItems": 1,
+                                            "maxItems": MAX_CHANNELS}]}
+
+
 AT = Declarations(
-    Declared("input", Structured(matrix_schema(MAX_SIZE)), "the map a, a matrix of the `input_size`"),
-    Declared("delta", Structured(matrix_schema(MAX_SIZE)), "δ of the pooled map, one number per window"),
+    Declared("input", Structured(_channels_schema(MAX_SIZE)),
+             f"the map a, a matrix of the `input_size`; or a list of such matrices, one per channel (up to "
+             f"{MAX_CHANNELS}), each pooled alone"),
+    Declared("delta", Structured(_channels_schema(MAX_SIZE)),
+             "δ of the pooled map, one number per window (one matrix per channel, as `input`)", default=None,
+             shown_default="none: the forward pass only"),
 )
 
 # where an error found while solving is reported when nothing nearer its cause is known (Problem.solve)
@@ -60,7 +77,7 @@ DECLARED = Declarations(
                  "uniqueItems": True}]}),
              "`max`, `average`, or a list of them without repeats", default=POOLINGS),
     Declared("at", Structured(AT.object_schema()), "`{input, delta}` matrices (below): pooling and routing in "
-             "numbers", default=None, shown_default="none"),
+             "numbers; without `delta`, the pooling alone, nothing derived", default=None, shown_default="none"),
 )
 
 
@@ -101,12 +118,22 @@ class PoolGeometry:
 @dataclass(frozen=True)
 class PoolDerivationSpec:
     """A validated pool_derivation problem: the geometry, the poolings to derive (in order), and
-    point: None, or (the map a, δ of the pooled map) as matrices, where the routing is shown in numbers.
+    point: None, or (the map a, δ of the pooled map or None) as tuples of one matrix per channel,
+    where the pooling (and, with δ, the routing) is shown in numbers.
     """
 
     geometry: PoolGeometry
     poolings: tuple
     point: object = None
+
+    @property
+    def channels(self):
+        return 1 if self.point is None else len(self.point[0])
+
+    @property
+    def backward(self):
+        """Whether the error is derived and routed back: always without `at`; with `at`, when δ is given."""
+        return self.point is None or self.point[1] is not None
 
 
 def read(root):
@@ -125,9 +152,33 @@ def read(root):
     point = None
     if root.has("at"):
         at = root.get("at").mapping(allowed=AT.names)
-        point = (at.get("input").matrix(rows, cols, " (the map a)"),
-                 at.get("delta").matrix(geometry.out_rows, geometry.out_cols, " (δ, one number per window)"))
+        inputs = read_channels(at.get("input"), rows, cols, " (the map a)")
+        deltas = None
+        if at.has("delta"):
+            deltas = read_channels(at.get("delta"), geometry.out_rows, geometry.out_cols,
+                                   " (δ, one number per window)", len(inputs))
+        point = (inputs, deltas)
     return PoolDerivationSpec(geometry, poolings, point)
+
+
+def read_channels(field, rows, cols, meaning, count=None):
+    """One rows x cols matrix, or a list of them (one per channel), as a tuple of matrices.
+
+    count: the channels expected (those of the input), or None for any number up to MAX_CHANNELS.
+    """
+    value = field.value
+    stack = isinstance(value, list) and bool(value) and all(
+        isinstance(row, list) and bool(row) and isinstance(row[0], list) for row in value)
+    if not stack:
+        if count is not None and count > 1:
+            raise field.error(f"expected a list of {count} matrices, one per channel of the input")
+        return (field.matrix(rows, cols, meaning),)
+    items = field.items()
+    if count is None and len(items) > MAX_CHANNELS:
+        raise field.error(f"expected at most {MAX_CHANNELS} channels, got {len(items)}")
+    if count is not None and len(items) != count:
+        raise field.error(f"expected one matrix per channel of the input ({count}), got {len(items)}")
+    return tuple(item.matrix(rows, cols, meaning) for item in items)
 
 
 def solve(problem, rounding):
@@ -182,8 +233,9 @@ class _PoolDerivation:
     def solve(self):
         spec = self.problem.spec
         several = len(spec.poolings) > 1
-        for kind in spec.poolings:
-            self.pooling(kind, f"{kind}." if several else "")
+        if spec.backward:
+            for kind in spec.poolings:
+                self.pooling(kind, f"{kind}." if several else "")
         if spec.point is not None:
             self.point_givens()
             for kind in spec.poolings:
@@ -243,35 +295,62 @@ class _PoolDerivation:
             out.symbolic(f"{prefix}grad_a[{p}][{q}]", _gradient(self.a[p, q].display), formula,
                          self.routed_sum(kind, p, q, self.a, self.delta), section, note)
 
-    # the routing in numbers ----------------------------------------------------------
+    # the pooling (and routing) in numbers ----------------------------------------------
+    def channel_list(self):
+        """The channels at the point, 1-based."""
+        return range(1, self.problem.spec.channels + 1)
+
+    def at_key(self, name, c, *indices):
+        """`at.a[p][q]` for one channel, `at.a[c][p][q]` for several."""
+        tag = (c,) if self.problem.spec.channels > 1 else ()
+        return name + "".join(f"[{i}]" for i in (*tag, *indices))
+
+    def at_sym(self, text, latex, c, *indices):
+        """a₁₁ for one channel; a₁₁[c] for several, as conv_backprop tags a channel."""
+        shown = indexed_sym(text, latex, None, *indices)
+        if self.problem.spec.channels == 1:
+            return shown
+        return Sym(f"{shown.text}[{c}]", f"{shown.latex}[{c}]")
+
     def point_givens(self):
         inputs, deltas = self.problem.spec.point
         section = "At the point: given"
-        for (p, q), a in self.a.items():
-            self.out.given(f"at.a[{p}][{q}]", a.display, inputs[p - 1][q - 1], section, group=f"at.a[{p}]")
-        for (r, s), delta in self.delta.items():
-            self.out.given(f"at.delta[{r}][{s}]", delta.display, deltas[r - 1][s - 1], section,
-                           group=f"at.delta[{r}]")
+        for c in self.channel_list():
+            for p, q in self.g.inputs():
+                self.out.given(self.at_key("at.a", c, p, q), self.at_sym("a", "a", c, p, q),
+                               inputs[c - 1][p - 1][q - 1], section, group=self.at_key("at.a", c, p))
+        if deltas is None:
+            return
+        for c in self.channel_list():
+            for r, s in self.g.outputs():
+                self.out.given(self.at_key("at.delta", c, r, s), self.at_sym("δ", r"\delta", c, r, s),
+                               deltas[c - 1][r - 1][s - 1], section, group=self.at_key("at.delta", c, r))
 
     def at_point(self, kind, prefix):
-        """The pooling and the derived routing evaluated on the file's numbers."""
-        g, out = self.g, self.out
-        entries = {key: sympy.Symbol(f"at.a[{key[0]}][{key[1]}]") for key in self.a}
-        deltas = {key: sympy.Symbol(f"at.delta[{key[0]}][{key[1]}]") for key in self.delta}
+        """The pooling, and with δ the derived routing, evaluated on the file's numbers, channel by channel."""
+        g, out, spec = self.g, self.out, self.problem.spec
         section = f"At the point: {kind} pooling in numbers"
-        for r, s in g.outputs():
-            note = ""
-            if kind == "max":
-                members = g.members(r, s)
-                values = [out.value(entries[m].name) for m in members]
-                first = values.index(max(values))  # the first maximum in row-major order
-                note = f"max at {self.a[members[first]].display.text}" + (
-                    ", a tie: the first in row-major order takes the error" if values.count(values[first]) > 1 else "")
-            out.step(f"at.{prefix}pool[{r}][{s}]", indexed_sym("p", "p", None, r, s),
-                     self.window_formula(kind, r, s, entries), section, note)
-        for p, q in g.inputs():
-            out.step(f"at.{prefix}grad_a[{p}][{q}]", _gradient(self.a[p, q].display),
-                     self.routed_sum(kind, p, q, entries, deltas), section)
+        for c in self.channel_list():
+            entries = {key: sympy.Symbol(self.at_key("at.a", c, *key)) for key in self.a}
+            for r, s in g.outputs():
+                note = ""
+                if kind == "max":
+                    members = g.members(r, s)
+                    values = [out.value(entries[m].name) for m in members]
+                    first = values.index(max(values))  # the first maximum in row-major order
+                    tie = ", a tie: the first in row-major order " + ("takes the error" if spec.backward else "is marked")
+                    note = f"max at {self.at_sym('a', 'a', c, *members[first]).text}" + (
+                        tie if values.count(values[first]) > 1 else "")
+                out.step(self.at_key(f"at.{prefix}pool", c, r, s), self.at_sym("p", "p", c, r, s),
+                         self.window_formula(kind, r, s, entries), section, note)
+        if not spec.backward:
+            return
+        for c in self.channel_list():
+            entries = {key: sympy.Symbol(self.at_key("at.a", c, *key)) for key in self.a}
+            deltas = {key: sympy.Symbol(self.at_key("at.delta", c, *key)) for key in self.delta}
+            for p, q in g.inputs():
+                out.step(self.at_key(f"at.{prefix}grad_a", c, p, q), _gradient(self.at_sym("a", "a", c, p, q)),
+                         self.routed_sum(kind, p, q, entries, deltas), section)
 
     @staticmethod
     def routed(delta, slope):
@@ -285,10 +364,21 @@ class _PoolDerivation:
     def notes(self):
         g = self.g
         K, S = g.window, g.stride
+        spec = self.problem.spec
         notes = [
             Sym(f"pooling: {g.describe()}; window (r, s) covers rows {_linear(S, 'r', 1 - S)}..{_linear(S, 'r', K - S)}"
                 f" and columns {_linear(S, 's', 1 - S)}..{_linear(S, 's', K - S)}",
                 rf"\text{{pooling: {g.describe()}}}"),
+        ]
+        if spec.channels > 1:
+            notes.append(Sym(f"{spec.channels} channels, each pooled alone by the same windows: a₁₁[c] is entry "
+                             "(1, 1) of channel c" + ("; the derivation holds for every channel, and no channel's "
+                                                      "error reaches another" if spec.backward else ""),
+                             rf"\text{{{spec.channels} channels, each pooled alone by the same windows: }} "
+                             r"a_{11}[c] \text{ is entry (1, 1) of channel } c"))
+        if not spec.backward:
+            return notes + self.forward_notes()
+        notes += [
             Sym("a: the map pooled; p: the pooled map; δ_rs = ∂L/∂p_rs, the error arriving from the layer above; "
                 "chain rule: ∂L/∂a_pq = Σ_rs δ_rs ∂p_rs/∂a_pq over the windows that hold a_pq",
                 r"a \text{: the map pooled; } p \text{: the pooled map; } \delta_{rs} = \partial L / \partial p_{rs};"
@@ -312,6 +402,26 @@ class _PoolDerivation:
         elif S > K or (g.rows - K) % S or (g.cols - K) % S:
             notes.append(Sym("some positions are in no window: their error is 0",
                              r"\text{some positions are in no window: their error is 0}"))
+        return notes
+
+    def forward_notes(self):
+        """The notes of a forward pass alone (no δ given): what p is, and which maximum is marked."""
+        g = self.g
+        notes = [Sym("a: the map pooled; p: the pooled map; no δ is given, so only the forward pass is asked: "
+                     "nothing is differentiated or routed back",
+                     r"a \text{: the map pooled; } p \text{: the pooled map; no } \delta \text{ given: the "
+                     r"forward pass only}")]
+        if "max" in self.problem.spec.poolings:
+            notes.append(Sym("max pooling: p_rs is the largest entry of window (r, s); its position is marked (on a "
+                             "tie the first in row-major order, the one a backward pass would send the error to)",
+                             r"\text{max pooling: } p_{rs} \text{ is the largest entry of its window}"))
+        if "average" in self.problem.spec.poolings:
+            notes.append(Sym(f"average pooling: p_rs is the mean of the K² = {g.window ** 2} entries of window (r, s)",
+                             rf"\text{{average pooling: }} p_{{rs}} \text{{ is the mean of the }} K^2 = "
+                             rf"{g.window ** 2} \text{{ entries of its window}}"))
+        if g.stride > g.window or (g.rows - g.window) % g.stride or (g.cols - g.window) % g.stride:
+            notes.append(Sym("some positions are in no window: they do not reach the pooled map",
+                             r"\text{some positions are in no window: they do not reach the pooled map}"))
         return notes
 
 
