@@ -324,6 +324,12 @@ class SolutionBuilder:
     def value(self, key):
         return self.env[key]
 
+    def annotate(self, key, note):
+        """Give the step `key` its note once its value is known (a loss that went up says so)."""
+        step = self.by_key[key]
+        at = next(n for n in range(len(self.steps) - 1, -1, -1) if self.steps[n] is step)
+        self.steps[at] = self.by_key[key] = replace(step, note=note)
+
     def build(self, name, kind, title, notes=()):
         return Solution(name, kind, title, self.steps, self.rounding, notes)
 

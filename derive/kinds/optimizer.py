@@ -34,10 +34,10 @@ from sympy import Add, Mul, Pow, Rational
 
 from ..errors import ExpressionError
 from ..expr import CONSTANTS, FUNCTIONS, parse_expression
-from ..fields import Choice, Declarations, Declared, Integer, Interval, Number, Structured, Text, check_constants
+from ..fields import Boolean, Choice, Declarations, Declared, Integer, Interval, Number, Structured, Text, check_constants
 from ..problem import Field, read_names
 from ..render.latex import escape
-from ..steps import Sym
+from ..steps import Sym, format_number
 from ..symbolic.exact import ExactBuilder
 from . import mlp_backprop
 
@@ -233,6 +233,10 @@ DECLARED = Declarations(
                                        "maxItems": MAX_OPTIMIZERS}),
              f"1 to {MAX_OPTIMIZERS} optimisers (below), each printed in its own sections and keys, all from the "
              "same start"),
+    Declared("smoothness", Boolean(), "`true`: for a quadratic loss (its Hessian H constant), L = the largest |eigenvalue| "
+             "of H, and the step sizes 1/L (each gradient step lowers the loss by at least η/2 ‖g‖²) and 2/L (below "
+             "it the loss never rises; above it gradient descent diverges), each a step; each `gd` run is placed "
+             "against them", default=False),
     Declared("region", Structured({"type": "object", "propertyNames": NAME, "minProperties": 2, "maxProperties": 2,
                                    "additionalProperties": {"type": "array", "items": {"type": "number"},
                                                             "minItems": 2, "maxItems": 2}}),
@@ -318,6 +322,7 @@ class OptimizerSpec:
     network: tuple = None  # per sample, per layer, its Neurons (a network's forward pass), or None
     sample_loss: object = None  # with data: the loss of one sample, in the parameters and data variables
     rows: tuple = None  # with data: each sample's {data Symbol: value}
+    hessian: tuple = None  # with smoothness: the quadratic loss's constant Hessian, exact
 
     @property
     def loss(self):
@@ -358,8 +363,26 @@ def read(root):
         raise root.get("iterations").error(f"problem too large to print step by step (about {steps} steps; at "
                                            f"most {MAX_STEPS}); use fewer iterations, parameters or optimizers")
     region = _read_region(root.get("region"), parameters) if root.has("region") else None
+    hessian = None
+    if DECLARED.read(root, "smoothness"):
+        hessian = _constant_hessian(root.get("smoothness"), _reduce(terms, reduction), parameters)
     return OptimizerSpec(parameters, labels, terms, reduction, batches, start, iterations, optimizers, text, seed,
-                         region, network, sample_loss, rows)
+                         region, network, sample_loss, rows, hessian)
+
+
+def _constant_hessian(field, loss, parameters):
+    """The Hessian of a quadratic loss, a tuple of rows of exact numbers; an error where it is not constant."""
+    rows = []
+    for p in parameters:
+        row = []
+        for q in parameters:
+            entry = sympy.nsimplify(sympy.diff(loss, p, q), rational=True)
+            if entry.free_symbols:
+                raise field.error(f"needs a quadratic loss (a constant Hessian): ∂²L/∂{p.name}∂{q.name} = {entry} "
+                                  "depends on the parameters")
+            row.append(entry)
+        rows.append(tuple(row))
+    return tuple(rows)
 
 
 def _parse(field, expected, variables):
@@ -643,9 +666,12 @@ def solve(problem, rounding):
     """The Solution of an optimizer problem: each optimiser's T iterations in turn."""
     spec = problem.spec
     out = ExactBuilder(rounding)  # exact mode computes on the decimals as written
+    limits = _smoothness(spec, out) if spec.hessian is not None else None
     for optimizer in spec.optimizers:
         _Trajectory(spec, optimizer, out).build()
     notes = _notes(spec)
+    if limits is not None:
+        notes += _step_size_notes(spec, out, limits)
     if rounding.decimals is not None:
         thrown = sorted({key.split(".")[0] for key, value in out.env.items()
                          if ".update[" in key and abs(value) > 1e6})
@@ -653,6 +679,56 @@ def solve(problem, rounding):
             notes.append(_note(f"{', '.join(thrown)}: rounding to {rounding.decimals} decimals makes a small state "
                                "exactly 0 and the step divides by ε; solve exactly (--exact) or with more decimals"))
     return out.build(problem.name, problem.kind, problem.title, notes=notes)
+
+
+SMOOTHNESS = "When gradient descent cannot increase the loss (L-smoothness)"
+
+
+def _smoothness(spec, out):
+    """The Hessian, its eigenvalues, L and the step sizes 1/L and 2/L, as steps; returns (1/L, 2/L) as keys."""
+    names, n = [p.name for p in spec.parameters], len(spec.parameters)
+    for i, row in enumerate(spec.hessian):
+        for j, entry in enumerate(row):
+            out.step(f"hessian[{names[i]}][{names[j]}]",
+                     Sym(f"∂²L/∂{names[i]}∂{names[j]}", rf"\frac{{\partial^2 L}}{{\partial {names[i]} \partial {names[j]}}}"),
+                     entry, SMOOTHNESS, note="constant: the loss is quadratic" if i == j == 0 else "")
+    eigenvalues = sorted(sympy.Matrix(spec.hessian).eigenvals(multiple=True), key=lambda v: float(v))
+    shown = [out.step(f"eigenvalue[{k}]", Sym(f"λ{str(k).translate(_SUB)}", rf"\lambda_{{{k}}}"), value, SMOOTHNESS,
+                      note="the eigenvalues of the Hessian, smallest first" if k == 1 else "")
+             for k, value in enumerate(eigenvalues, start=1)]
+    largest = sympy.Max(*[sympy.Abs(v) for v in shown]) if n > 1 else sympy.Abs(shown[0])
+    constant = out.step("L_smooth", Sym("L", "L"), largest, SMOOTHNESS,
+                        note="the largest |eigenvalue|: ‖∇L(a) − ∇L(b)‖ ≤ L ‖a − b‖ everywhere")
+    descent = out.step("eta_descent", Sym("1/L", r"1/L"), Pow(constant, -1, evaluate=False), SMOOTHNESS,
+                       note="η ≤ 1/L: each step lowers the loss by at least η/2 ‖g‖² (the descent lemma)")
+    limit = out.step("eta_limit", Sym("2/L", r"2/L"), Mul(2, Pow(constant, -1, evaluate=False), evaluate=False),
+                     SMOOTHNESS, note="η < 2/L: the loss never rises; above it gradient descent diverges along the "
+                                      "eigenvector of the largest |eigenvalue|")
+    return descent.name, limit.name
+
+
+def _step_size_notes(spec, out, limits):
+    """Where each constant-rate gd run stands against 1/L and 2/L."""
+    descent, limit = (out.value(key) for key in limits)
+    notes = []
+    for o in spec.optimizers:
+        if o.method != "gd" or o.schedule.varies:
+            continue
+        eta = o.learning_rate
+        if eta <= descent:
+            where = f"η = {eta:g} ≤ 1/L = {descent:.6g}: every step lowers the loss by at least η/2 ‖g‖²"
+        elif eta < limit:
+            where = f"1/L = {descent:.6g} < η = {eta:g} < 2/L = {limit:.6g}: the loss still falls at every step"
+        elif eta == limit:
+            where = f"η = 2/L = {limit:.6g}: along the top eigenvector the error flips sign and keeps its size"
+        else:
+            where = (f"η = {eta:g} > 2/L = {limit:.6g}: along the top eigenvector the error grows by "
+                     f"|1 − η L| = {abs(1 - eta * out.value('L_smooth')):.6g} a step, and the loss diverges")
+        notes.append(_note(f"{o.name}: {where}"))
+    return notes
+
+
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def _notes(spec):
@@ -825,9 +901,12 @@ class _Trajectory:
 
     def loss(self, t, theta, section):
         self.forward(t, theta, section)
-        self.out.step(self.key("loss", t), Sym(f"L(θ{str(t).translate(_SUP)})", rf"L(\theta^{{{t}}})"),
+        key = self.key("loss", t)
+        self.out.step(key, Sym(f"L(θ{str(t).translate(_SUP)})", rf"L(\theta^{{{t}}})"),
                       self.at(_reduce([self.term(k) for k in range(len(self.spec.terms))], self.spec.reduction),
                               theta), section)
+        if t > 0 and self.out.value(key) > self.out.value(self.key("loss", t - 1)):
+            self.out.annotate(key, f"the loss went up from {format_number(self.out.value(self.key('loss', t - 1)))}")
 
     def term(self, k, parameter=None):
         """Sample k's loss, or its derivative in `parameter`, as printed: data values written in place."""
