@@ -215,3 +215,23 @@ def test_no_note_shows_a_formula_as_literal_carets(solutions, name):
     document = render(solutions[name], "latex")
     notes = document[document.find(r"\begin{itemize}"):document.find(r"\end{itemize}")]
     assert r"\textasciicircum" not in notes
+
+
+# A long formula holding piecewise functions (cases): a row cut at its sums must never cut inside the cases.
+# (The second is wider than any page: it must compile; where it runs past the margin is not asked.)
+PIECEWISE = [("elu(x, 0.5) + leaky_relu(x)", True),
+             ("selu(x) + elu(x) + leaky_relu(x, 0.2) + x^3 - 2 x^2 + 5 x - 7", False)]
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("function, in_margin", PIECEWISE, ids=[f for f, _ in PIECEWISE])
+def test_a_long_formula_with_cases_compiles(tmp_path, function, in_margin):
+    path = tmp_path / "piecewise.yaml"
+    path.write_text(f"kind: derivative\nfunction: {function}\norder: 2\n", encoding="utf-8")
+    document = render(load_problem(path).solve(), "latex")
+    assert r"\begin{cases}" in document
+    (tmp_path / "piecewise.tex").write_text(document, encoding="utf-8")
+    status, log = pdflatex(tmp_path, "piecewise")
+    assert (status, latex_errors(log)) == (0, [])
+    if in_margin:
+        assert all(float(width) <= 10 for width in OVERFULL.findall(log))

@@ -428,13 +428,15 @@ _NOTE_GAP = 30  # pt: between the rows and the notes' column, and some room for 
 def _cut_at_sums(latex, room):
     """`latex` cut before a + or - outside any braces, so that each piece is at most `room` wide (if
     a sum lets it); a cut inside \\left( ... \\right) closes it with \\right. and opens the next piece
-    with \\left. as often as needed."""
+    with \\left. as often as needed. Nothing is cut inside an environment (\\begin{cases} ... \\end{cases}),
+    whose rows a cut would split."""
     tokens = _TOKENS.findall(latex)
-    pieces, current, depth, delimiters, previous = [], [], 0, 0, ""
+    pieces, current, depth, delimiters, environments, previous = [], [], 0, 0, 0, ""
     width = 0.0
     for index, token in enumerate(tokens):
-        binary = token in "+-" and depth == 0 and previous not in ("", "(", "[", "{", "+", "-", "=", ",",
-                                                                   r"\left", r"\cdot")
+        environments += {r"\begin": 1, r"\end": -1}.get(token, 0)
+        binary = token in "+-" and depth == 0 and not environments and previous not in (
+            "", "(", "[", "{", "+", "-", "=", ",", r"\left", r"\cdot")
         if binary and current and width + _chunk_width(tokens, index) > room:
             pieces.append("".join(current).rstrip() + r" \right." * delimiters)
             current, width = [r"\left. " * delimiters], 10.0
