@@ -3,6 +3,7 @@
 import pytest
 import sympy
 
+from derive.api import grade
 from derive.grading.equivalence import equivalent
 from derive.grading.grader import Grader
 from derive.problem import load_problem
@@ -136,3 +137,18 @@ def test_the_unit_step_H_answers_a_max_pooling_derivative(answer, code):
 
     verdict = grade(load_problem("hw5-pool"), {"max.dpool[1][1][1][1]": answer})["max.dpool[1][1][1][1]"]
     assert verdict.code == code, verdict.detail
+
+
+GELU_ANSWERS = [  # GELU's derivative written with erf, as students write it: decided, never left undecided
+    ("(1 + erf(x/sqrt(2)))/2 + x*exp(-x^2/2)/sqrt(2*pi)", "OK"),
+    ("gelu(x)/x + x*exp(-x^2/2)/sqrt(2*pi)", "OK"),
+    ("(1 + erf(x/sqrt(2)))/2", "WRONG"),  # the product rule's second term left out
+    ("(1 + erf(x))/2 + x*exp(-x^2)/sqrt(pi)", "WRONG"),  # erf(x) for erf(x/√2)
+]
+
+
+@pytest.mark.parametrize("answer, code", GELU_ANSWERS, ids=[a for a, _ in GELU_ANSWERS])
+def test_an_answer_with_erf_is_decided(tmp_path, answer, code):
+    path = tmp_path / "gelu.yaml"
+    path.write_text("kind: derivative\nfunction: gelu(x)\n", encoding="utf-8")
+    assert grade(path, {"d1": answer})["d1"].code == code

@@ -21,6 +21,7 @@ EXPRESSIONS = [
     sympy.sin(x) * sympy.cos(y), sympy.tan(x / 7), sympy.sinh(x) / sympy.cosh(x), x ** sympy.Rational(3, 2) + 1,
     sympy.Heaviside(x - 1), sympy.sign(x), sympy.Piecewise((x, x > 1), (-x, True)), sympy.pi * x + sympy.E,
     sympy.Float("0.1") * x, sympy.Rational(1, 3) * y, 2 ** x, x * y - 1,
+    sympy.erf(x), x * (1 + sympy.erf(x / sympy.sqrt(2))) / 2, sympy.erf(y) * x,  # erf, and gelu written with it
 ]
 POINTS = [{"x": 0.37, "y": -1.25}, {"x": 2.5, "y": 0.001}, {"x": 17.0, "y": -30.0}, {"x": 0.9, "y": 650.0}]
 
