@@ -32,7 +32,7 @@ from derive.problem import load_problem
 from derive.render import render
 from conftest import PROBLEMS
 
-BUNDLED = ["batch-noise", "batch-noise-least-squares", "batch-noise-replacement"]
+BUNDLED = ["batch-noise-gradients", "batch-noise-least-squares", "batch-noise-replacement"]
 
 
 def solve_text(text):
@@ -142,7 +142,7 @@ def test_least_squares_gradients_are_the_slope_of_the_loss():
 # -- printed exactly ---------------------------------------------------------------------------------------------
 
 def test_values_the_digits_do_not_hold_are_printed_as_fractions():
-    text = render(load_problem(PROBLEMS / "batch-noise.yaml").solve(), "text")
+    text = render(load_problem(PROBLEMS / "batch-noise-gradients.yaml").solve(), "text")
     g = exact([0.6, -0.2, 0.3, 1.1])
     third = sum(g[:3], Fraction(0)) / 3  # batch {1, 2, 3}
     assert third == Fraction(7, 30)
@@ -153,7 +153,7 @@ def test_values_the_digits_do_not_hold_are_printed_as_fractions():
 
 
 def test_the_formula_line_reads_formula_numbers_value():
-    text = render(load_problem(PROBLEMS / "batch-noise.yaml").solve(), "text")
+    text = render(load_problem(PROBLEMS / "batch-noise-gradients.yaml").solve(), "text")
     sigma2 = population_variance(exact([0.6, -0.2, 0.3, 1.1]))
     assert sigma2 == Fraction(89, 400)
     assert ("σ²/B·(N - B)/(N - 1) = σ² (4 - 2)/(2 (4 - 1)) = 0.2225·(4 - 2)/(2·(4 - 1)) = 0.0741667   (the same as "
@@ -178,19 +178,19 @@ def test_a_right_sheet_gets_full_marks(name):
 
 
 def test_a_wrong_sigma2_is_carried_into_the_formula_only():
-    sheet = right_sheet("batch-noise")
+    sheet = right_sheet("batch-noise-gradients")
     sheet["sigma2"] = 0.89  # the sum of the squares, not divided by N
     sheet["var_formula[2]"] = 0.89 / 2 * 2 / 3
-    verdicts = {v.key: v.code for v in derive.grade("batch-noise", sheet).verdicts}
+    verdicts = {v.key: v.code for v in derive.grade("batch-noise-gradients", sheet).verdicts}
     assert (verdicts.pop("sigma2"), verdicts.pop("var_formula[2]")) == ("WRONG", "FT")
     assert set(verdicts.values()) == {"OK"}
 
 
 def test_a_wrong_batch_mean_is_carried_into_the_batch_size_s_mean():
-    sheet = right_sheet("batch-noise")
+    sheet = right_sheet("batch-noise-gradients")
     sheet["batch[2][1_2]"] = 0.4  # (0.6 - 0.2)/2 = 0.2, with the sign of g₂ lost: (0.6 + 0.2)/2
     sheet["mean[2]"] = (0.4 + 0.45 + 0.85 + 0.05 + 0.45 + 0.7) / 6
-    verdicts = {v.key: v.code for v in derive.grade("batch-noise", sheet).verdicts}
+    verdicts = {v.key: v.code for v in derive.grade("batch-noise-gradients", sheet).verdicts}
     assert (verdicts["batch[2][1_2]"], verdicts["mean[2]"]) == ("WRONG", "FT")
 
 
@@ -260,7 +260,7 @@ def test_every_failure_case_starts_from_a_valid_file():
     assert solve_text(SQUARES)["g[1]"].value == -0.5  # (0.5·1 − 1)·1
 
 
-SCHEMA_REFUSED = [  # batch-noise with a part replaced, and the field derive names when it refuses it
+SCHEMA_REFUSED = [  # batch-noise-gradients with a part replaced, and the field derive names when it refuses it
     ({"gradients": [1]}, "gradients"),
     ({"gradients": [1, "x"]}, "gradients[1]"),
     ({"batch_sizes": [0]}, "batch_sizes[0]"),
@@ -272,7 +272,7 @@ SCHEMA_REFUSED = [  # batch-noise with a part replaced, and the field derive nam
 
 @pytest.mark.parametrize("fields, named", SCHEMA_REFUSED, ids=[named for _, named in SCHEMA_REFUSED])
 def test_the_schema_refuses_what_derive_refuses(tmp_path, fields, named):
-    data = {**yaml.safe_load((PROBLEMS / "batch-noise.yaml").read_text(encoding="utf-8")), **fields}
+    data = {**yaml.safe_load((PROBLEMS / "batch-noise-gradients.yaml").read_text(encoding="utf-8")), **fields}
     assert list(jsonschema.Draft202012Validator(schema("batch_noise")).iter_errors(data)), "schema accepted it"
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")

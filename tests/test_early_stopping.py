@@ -28,7 +28,7 @@ from derive.problem import load_problem
 from derive.render import render
 from conftest import PROBLEMS
 
-BUNDLED = ["early-stopping", "early-stopping-min-delta", "early-stopping-never"]
+BUNDLED = ["early-stopping-tie", "early-stopping-min-delta", "early-stopping-never"]
 
 
 def solve_text(text):
@@ -182,7 +182,7 @@ def test_a_fall_of_exactly_min_delta_is_decided_on_the_decimals_not_the_floats()
 
 
 def test_the_walk_prints_each_decision_and_the_stop():
-    text = render(load_problem(PROBLEMS / "early-stopping.yaml").solve(), "text")
+    text = render(load_problem(PROBLEMS / "early-stopping-tie.yaml").solve(), "text")
     assert "best₆ = best₅ = 0.41   (no improvement: v₆ = 0.41 = best₅ = 0.41)" in text
     assert "wait₆ = wait₅ + 1 = 1 + 1 = 2" in text
     assert "wait₇ = wait₆ + 1 = 2 + 1 = 3   (wait₇ = 3 ≥ p = 3: training stops)" in text
@@ -223,9 +223,9 @@ def test_a_wrong_wait_is_carried_through_the_epochs_after_it(tmp_path):
 
 
 def test_a_wrong_stop_is_wrong_on_that_item_only():
-    sheet = right_sheet("early-stopping")
+    sheet = right_sheet("early-stopping-tie")
     sheet["stop_epoch"] = 10
-    verdicts = {v.key: v.code for v in derive.grade("early-stopping", sheet).verdicts}
+    verdicts = {v.key: v.code for v in derive.grade("early-stopping-tie", sheet).verdicts}
     assert verdicts.pop("stop_epoch") == "WRONG"
     assert set(verdicts.values()) == {"OK"}
 
@@ -279,7 +279,7 @@ def test_every_failure_case_starts_from_a_valid_file():
     assert solve_text(VALID)["stop_epoch"].value == 3
 
 
-SCHEMA_REFUSED = [  # early-stopping with a part replaced, and the field derive names when it refuses it
+SCHEMA_REFUSED = [  # early-stopping-tie with a part replaced, and the field derive names when it refuses it
     ({"patience": 0}, "patience"),
     ({"val_loss": []}, "val_loss"),
     ({"val_loss": [0.5, "low"]}, "val_loss[1]"),
@@ -290,7 +290,7 @@ SCHEMA_REFUSED = [  # early-stopping with a part replaced, and the field derive 
 
 @pytest.mark.parametrize("fields, named", SCHEMA_REFUSED, ids=[named for _, named in SCHEMA_REFUSED])
 def test_the_schema_refuses_what_derive_refuses(tmp_path, fields, named):
-    data = {**yaml.safe_load((PROBLEMS / "early-stopping.yaml").read_text(encoding="utf-8")), **fields}
+    data = {**yaml.safe_load((PROBLEMS / "early-stopping-tie.yaml").read_text(encoding="utf-8")), **fields}
     assert list(jsonschema.Draft202012Validator(schema("early_stopping")).iter_errors(data)), "schema accepted it"
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -182,61 +182,67 @@ def solve(problem, rounding):
     out.given("patience", PATIENCE, spec.patience, GIVEN)
     out.given("min_delta", MIN_DELTA, spec.min_delta, GIVEN)
     result = walk(spec.val_loss, spec.patience, spec.min_delta)
-    delta = _shown(spec.min_delta)
     for t in range(1, result.stop + 1):
-        section = f"Epoch {t}"
-        v = Symbol(f"val[{t}]")
-        if t == 1:
-            out.step("best[1]", _best(1), v, section, note="the best before epoch 1 is +∞: epoch 1 always improves")
-            out.step("wait[1]", _wait(1), Integer(0), section)
-            out.step("best_epoch[1]", _best_epoch(1), Integer(1), section)
-        else:
-            earlier = _decimal(result.best[t - 2])
-            shown_v = _shown(spec.val_loss[t - 1])
-            if spec.min_delta:
-                threshold = _decimal(result.best[t - 2] - as_written(spec.min_delta))
-                bound = f"best{_sub(t - 1)} - Δmin = {earlier} - {delta} = {threshold}"
-            else:
-                bound = f"best{_sub(t - 1)} = {earlier}"
-            if result.improved[t - 1]:
-                out.step(f"best[{t}]", _best(t), v, section, note=f"improved: v{_sub(t)} = {shown_v} < {bound}")
-                out.step(f"wait[{t}]", _wait(t), Integer(0), section)
-                out.step(f"best_epoch[{t}]", _best_epoch(t), Integer(t), section)
-            else:
-                relation = "=" if as_written(spec.val_loss[t - 1]) == result.best[t - 2] - as_written(spec.min_delta) \
-                    else "≥"
-                out.step(f"best[{t}]", _best(t), Symbol(f"best[{t - 1}]"), section,
-                         note=f"no improvement: v{_sub(t)} = {shown_v} {relation} {bound}")
-                out.step(f"wait[{t}]", _wait(t), Add(Symbol(f"wait[{t - 1}]"), Integer(1), evaluate=False), section,
-                         note=f"wait{_sub(t)} = {result.wait[t - 1]} ≥ p = {spec.patience}: training stops"
-                         if result.wait[t - 1] >= spec.patience else "")
-                out.step(f"best_epoch[{t}]", _best_epoch(t), Symbol(f"best_epoch[{t - 1}]"), section)
-    last = result.stop
-    if result.stopped:
-        stop_note = (f"{spec.patience} epoch{'s' * (spec.patience != 1)} without improvement after the best, epoch "
-                     f"{result.best_epoch[-1]}")
-        if last + 1 == len(spec.val_loss):
-            stop_note += f"; epoch {last + 1} of the curve is never trained"
-        elif last < len(spec.val_loss):
-            stop_note += f"; epochs {last + 1}–{len(spec.val_loss)} of the curve are never trained"
-        else:
-            stop_note += "; it is the curve's last epoch"
+        _epoch(out, spec, result, t)
+    _stop(out, spec, result)
+    return out.build(problem.name, problem.kind, problem.title, notes=notes(spec))
 
+
+def _epoch(out, spec, result, t):
+    """Epoch t's best, wait and best epoch: the branch the rule took, with the comparison that decided it."""
+    section = f"Epoch {t}"
+    v = Symbol(f"val[{t}]")
+    if t == 1:
+        out.step("best[1]", _best(1), v, section, note="the best before epoch 1 is +∞: epoch 1 always improves")
+        out.step("wait[1]", _wait(1), Integer(0), section)
+        out.step("best_epoch[1]", _best_epoch(1), Integer(1), section)
+        return
+    before, delta = result.best[t - 2], as_written(spec.min_delta)
+    if spec.min_delta:
+        bound = f"best{_sub(t - 1)} - Δmin = {_decimal(before)} - {_decimal(delta)} = {_decimal(before - delta)}"
     else:
-        stop_note = (f"wait never reaches p = {spec.patience}: training runs all {len(spec.val_loss)} epochs")
+        bound = f"best{_sub(t - 1)} = {_decimal(before)}"
+    shown = f"v{_sub(t)} = {_shown(spec.val_loss[t - 1])}"
+    if result.improved[t - 1]:
+        out.step(f"best[{t}]", _best(t), v, section, note=f"improved: {shown} < {bound}")
+        out.step(f"wait[{t}]", _wait(t), Integer(0), section)
+        out.step(f"best_epoch[{t}]", _best_epoch(t), Integer(t), section)
+        return
+    relation = "=" if as_written(spec.val_loss[t - 1]) == before - delta else "≥"
+    out.step(f"best[{t}]", _best(t), Symbol(f"best[{t - 1}]"), section,
+             note=f"no improvement: {shown} {relation} {bound}")
+    wait = result.wait[t - 1]
+    out.step(f"wait[{t}]", _wait(t), Add(Symbol(f"wait[{t - 1}]"), Integer(1), evaluate=False), section,
+             note=f"wait{_sub(t)} = {wait} ≥ p = {spec.patience}: training stops" if wait >= spec.patience else "")
+    out.step(f"best_epoch[{t}]", _best_epoch(t), Symbol(f"best_epoch[{t - 1}]"), section)
+
+
+def _stop(out, spec, result):
+    """The last epoch trained (t* + wait there), the epoch whose parameters are kept, and its loss."""
+    last, epochs = result.stop, len(spec.val_loss)
+    if result.stopped:
+        note = (f"{spec.patience} epoch{'s' * (spec.patience != 1)} without improvement after the best, epoch "
+                f"{result.best_epoch[-1]}")
+        if last + 1 == epochs:
+            note += f"; epoch {epochs} of the curve is never trained"
+        elif last < epochs:
+            note += f"; epochs {last + 1}–{epochs} of the curve are never trained"
+        else:
+            note += "; it is the curve's last epoch"
+    else:
+        note = f"wait never reaches p = {spec.patience}: training runs all {epochs} epochs"
     out.step("stop_epoch", STOP, Add(Symbol(f"best_epoch[{last}]"), Symbol(f"wait[{last}]"), evaluate=False), RESULT,
-             note=stop_note)
+             note=note)
     kept = kept_epoch(result, spec.keep)
     if spec.keep == "best" or (spec.keep == "keras" and result.stopped):
-        kept_note = ("the best epoch's parameters are restored" if spec.keep == "best"
-                     else "Keras stopped early, so it restores the best epoch's weights")
-        out.step("kept_epoch", KEPT, Symbol(f"best_epoch[{last}]"), RESULT, note=kept_note)
+        note = ("the best epoch's parameters are restored" if spec.keep == "best"
+                else "Keras stopped early, so it restores the best epoch's weights")
+        out.step("kept_epoch", KEPT, Symbol(f"best_epoch[{last}]"), RESULT, note=note)
     else:
-        kept_note = ("Keras restores the best weights only when it stops early; it ran all epochs, so the last "
-                     "epoch's are kept" if spec.keep == "keras" else "the last epoch's parameters, nothing restored")
-        out.step("kept_epoch", KEPT, Symbol("stop_epoch"), RESULT, note=kept_note)
+        note = ("Keras restores the best weights only when it stops early; it ran all epochs, so the last epoch's "
+                "are kept" if spec.keep == "keras" else "the last epoch's parameters, nothing restored")
+        out.step("kept_epoch", KEPT, Symbol("stop_epoch"), RESULT, note=note)
     out.step("kept_loss", KEPT_LOSS, Symbol(f"val[{kept}]"), RESULT, note=f"the validation loss of epoch {kept}")
-    return out.build(problem.name, problem.kind, problem.title, notes=notes(spec))
 
 
 def _sub(number):
