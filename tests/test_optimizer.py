@@ -93,6 +93,10 @@ def plain_run(method, gradient, start, iterations, eta0, schedule=None, momentum
             elif method == "rmsprop" and form == "lecture":
                 sigma[i] = abs(g[i]) if t == 0 else math.sqrt(alpha * sigma[i] ** 2 + (1 - alpha) * g[i] ** 2)
                 new.append(theta[i] - eta / sigma[i] * g[i])
+            elif method == "summary":  # the lecture's θ − η/σ m: m the decayed sum of gradients, σ as rmsprop's
+                m[i] = g[i] if t == 0 else momentum * m[i] + g[i]
+                sigma[i] = abs(g[i]) if t == 0 else math.sqrt(alpha * sigma[i] ** 2 + (1 - alpha) * g[i] ** 2)
+                new.append(theta[i] - eta / sigma[i] * m[i])
             elif method == "rmsprop":
                 v[i] = alpha * v[i] + (1 - alpha) * g[i] ** 2
                 new.append(theta[i] - eta * g[i] / (math.sqrt(v[i]) + (1e-8 if epsilon is None else epsilon)))
@@ -135,6 +139,28 @@ EACH_SETTINGS = {
     "rmsprop": dict(method="rmsprop", eta0=0.2, alpha=0.9, schedule={"warmup": 2}),
     "adam": dict(method="adam", eta0=0.2, schedule={"type": "linear", "final": 0.05, "over": 3}),
 }
+
+
+SUMMARY = load_problem(PROBLEMS / "optimizer-summary.yaml").solve()
+# optimizer-summary: name -> its settings
+SUMMARY_SETTINGS = {
+    "summary": dict(method="summary", eta0=0.1, momentum=0.9, alpha=0.9, schedule={"type": "inverse_time", "beta": 0.5}),
+    "adam": dict(method="adam", eta0=0.1, beta1=0.9, beta2=0.9, epsilon=0.0,
+                 schedule={"type": "inverse_time", "beta": 0.5}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SUMMARY_SETTINGS))
+def test_the_lectures_summary_optimizer_against_the_plain_implementation(name):
+    expected, _ = plain_run(gradient=saddle_gradient, start=[0.5, 1.5], iterations=4, **SUMMARY_SETTINGS[name])
+    got = trajectory(SUMMARY, name, ["w1", "w2"], 4)
+    assert flat(got) == pytest.approx(flat(expected), rel=1e-12, abs=1e-14)
+
+
+def test_the_summary_s_first_step_moves_each_parameter_by_eta():
+    """m⁰ = g⁰ and σ⁰ = |g⁰|: the first step is η against the gradient's sign, as Adam's first step is."""
+    for p in ("w1", "w2"):
+        assert SUMMARY[f"summary.update[0][{p}]"].value == pytest.approx(0.1)  # g⁰ < 0 for both, at (0.5, 1.5)
 
 
 @pytest.mark.parametrize("name", sorted(EACH_SETTINGS))
@@ -433,7 +459,7 @@ def test_valid_problem_solves(tmp_path):
 
 FAILURES = [
     (edited(VALID, 7, "  - method: adamw"), "7: optimizers[0].method: expected one of gd, momentum, nesterov, "
-                                            "adagrad, rmsprop, adam, got text 'adamw' (did you mean 'adam'?)"),
+                                            "adagrad, rmsprop, adam, summary, got text 'adamw' (did you mean 'adam'?)"),
     (edited(VALID, 8, "    momentum: 0.9"), "7: optimizers[0].learning_rate: missing required field"),
     (edited(VALID, 8, "    learning_rate: -0.1"), "8: optimizers[0].learning_rate: expected a positive number, "
                                                    "got -0.1"),
@@ -465,7 +491,7 @@ FAILURES = [
     (extended(VALID, "    schedule: {typ: step}"),
      "9: optimizers[0].schedule.typ: unknown field (did you mean 'type'?)"),
     (extended(VALID, "    alpha: 0.9"), "9: optimizers[0].alpha: has no meaning for method momentum (only for "
-                                        "rmsprop)"),
+                                        "rmsprop, summary)"),
     (extended(VALID, "    form: library"), "9: optimizers[0].form: has no meaning for method momentum (only for "
                                            "adagrad, rmsprop)"),
     (extended(VALID, "    momentum: 1.5"), "9: optimizers[0].momentum: expected a number from 0 up to (not "

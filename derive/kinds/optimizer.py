@@ -20,6 +20,11 @@ Forms (t = 0, 1, ...; g^t the gradient at θ^t; η^t the scheduled rate):
   θ^{t+1} = θ^t − η^t g^t/(sqrt(v^{t+1}) + ε).
 - adam: m^{t+1} = β1 m^t + (1 − β1) g^t, v^{t+1} = β2 v^t + (1 − β2)(g^t)²,
   m̂ = m^{t+1}/(1 − β1^{t+1}), v̂ = v^{t+1}/(1 − β2^{t+1}), θ^{t+1} = θ^t − η^t m̂/(sqrt(v̂) + ε).
+- summary (the CNN/RNN lecture's "Summary of Optimization", θ_i^{t+1} = θ_i^t − η^t/σ_i^t m_i^t, with
+  its words for the parts: momentum, "the weighted sum of the previous gradients" (the direction);
+  "the root mean square of the gradients" (the size); scheduling): m^t = λ m^{t−1} + g^t with m^0 = g^0
+  (the lecture's momentum with η taken out), σ^t as lecture rmsprop (σ^0 = |g^0|), and no bias correction,
+  which is what sets it apart from Adam.
 
 Step keys (P is the optimiser's name, t the iteration, p a parameter's name):
 `P.theta[t][p]`, `P.loss[t]`, `P.eta[t]` (with a schedule), `P.ahead[t][p]`
@@ -41,7 +46,7 @@ from ..steps import Sym, format_number
 from ..symbolic.exact import ExactBuilder
 from . import mlp_backprop
 
-METHODS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+METHODS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "summary")
 SCHEDULES = ("constant", "step", "linear", "inverse_time")
 NETWORK_LOSSES = ("half_squared_error", "mean_squared_error", "binary_cross_entropy")
 MAX_PARAMETERS, MAX_ITERATIONS, MAX_OPTIMIZERS, MAX_SAMPLES, MAX_STEPS = 12, 200, 8, 64, 20_000
@@ -58,11 +63,17 @@ DESCRIPTIONS = {
                             "θ^{t+1} = θ^t − η/σ^t g^t",
     ("rmsprop", "library"): "RMSProp, library form (as torch.optim.RMSprop): v^0 = 0, "
                             "v^{t+1} = α v^t + (1 − α)(g^t)^2, θ^{t+1} = θ^t − η g^t/(sqrt(v^{t+1}) + ε)",
+    "summary": "the lecture's summary: m^t = λ m^{t−1} + g^t (m^0 = g^0, the weighted sum of the gradients: "
+               "direction), σ^t = sqrt(α (σ^{t−1})^2 + (1 − α)(g^t)^2) (σ^0 = |g^0|, their root mean square: size), "
+               "θ^{t+1} = θ^t − η^t/σ^t m^t, no bias correction",
     "adam": "Adam: m^{t+1} = β1 m^t + (1 − β1) g^t, v^{t+1} = β2 v^t + (1 − β2)(g^t)^2, "
             "m̂ = m^{t+1}/(1 − β1^{t+1}), v̂ = v^{t+1}/(1 − β2^{t+1}), θ^{t+1} = θ^t − η m̂/(sqrt(v̂) + ε)",
 }
 # the same in LaTeX, for the notes of a LaTeX, Markdown or HTML solution
 DESCRIPTIONS_LATEX = {
+    "summary": r"\text{the lecture's summary: } m^{t} = \lambda m^{t-1} + g^{t},\ \sigma^{t} = \sqrt{\alpha "
+               r"(\sigma^{t-1})^{2} + (1 - \alpha)(g^{t})^{2}},\ \theta^{t+1} = \theta^{t} - "
+               r"\frac{\eta^{t}}{\sigma^{t}} m^{t}",
     "gd": r"\text{gradient descent: } \theta^{t+1} = \theta^{t} - \eta g^{t}",
     "momentum": r"\text{momentum: } m^{0} = 0,\ m^{t+1} = \lambda m^{t} - \eta g^{t},\ "
                 r"\theta^{t+1} = \theta^{t} + m^{t+1}",
@@ -85,8 +96,8 @@ DESCRIPTIONS_LATEX = {
 }
 # hyperparameter -> the methods it belongs to, in the order they are read
 HYPERPARAMETERS = {
-    "momentum": ("momentum", "nesterov"),
-    "alpha": ("rmsprop",),
+    "momentum": ("momentum", "nesterov", "summary"),
+    "alpha": ("rmsprop", "summary"),
     "beta1": ("adam",),
     "beta2": ("adam",),
     "epsilon": ("adagrad", "rmsprop", "adam"),
@@ -144,16 +155,17 @@ SCHEDULE_SCHEMA = {**SCHEDULE.object_schema(), "allOf": [
      "then": {"propertyNames": {"enum": ["type", *takes, "warmup"]}, "required": list(SCHEDULE_NEEDS[kind])}}
     for kind, takes in SCHEDULE_TAKES.items()]}
 OPTIMIZER = Declarations(
-    Declared("method", Choice(METHODS), "`gd`, `momentum`, `nesterov`, `adagrad`, `rmsprop` or `adam`"),
+    Declared("method", Choice(METHODS), "`gd`, `momentum`, `nesterov`, `adagrad`, `rmsprop`, `adam`, or `summary` "
+             "(the CNN/RNN lecture's summary of them: θ − η^t/σ^t m^t)"),
     Declared("name", _Pattern("a name", pattern="^[A-Za-z_][A-Za-z0-9_]*$"),
              "the key prefix and section title (ASCII letters, digits and `_`, not starting with a digit; distinct)",
              default=None, shown_default="the method", check=_key_name),
     Declared("learning_rate", Number(positive=True), "η (η₀ with a schedule), a number > 0"),
-    Declared("momentum", Interval(0, 1, UNIT, open=("high",)), "λ of `momentum` and `nesterov`, in [0, 1)",
+    Declared("momentum", Interval(0, 1, UNIT, open=("high",)), "λ of `momentum`, `nesterov` and `summary`, in [0, 1)",
              default=0.9),
     Declared("form", Choice(("lecture", "library")), "`adagrad` and `rmsprop`: `lecture` or `library` (below)",
              default="lecture"),
-    Declared("alpha", Interval(0, 1, UNIT, open=("high",)), "α of `rmsprop`, in [0, 1)", default=0.9),
+    Declared("alpha", Interval(0, 1, UNIT, open=("high",)), "α of `rmsprop` and `summary`, in [0, 1)", default=0.9),
     Declared("beta1", Interval(0, 1, UNIT, open=("high",)), "β1 of `adam`, in [0, 1)", default=0.9),
     Declared("beta2", Interval(0, 1, UNIT, open=("high",)), "β2 of `adam`, in [0, 1)", default=0.999),
     Declared("epsilon", Number(minimum=0), "ε (≥ 0) of `adam`, and of the library forms of `adagrad` and "
@@ -822,9 +834,9 @@ class _Trajectory:
         self.eta0 = given("eta", Sym("η₀" if o.schedule.varies else "η", r"\eta_{0}" if o.schedule.varies
                                      else r"\eta"), o.learning_rate)
         self.hyper = {}
-        if o.method in ("momentum", "nesterov"):
+        if o.method in ("momentum", "nesterov", "summary"):
             self.hyper["lambda"] = given("lambda", Sym("λ", r"\lambda"), o.momentum)
-        if o.method == "rmsprop":
+        if o.method in ("rmsprop", "summary"):
             self.hyper["alpha"] = given("alpha", Sym("α", r"\alpha"), o.alpha)
         if o.method == "adam":
             self.hyper["beta1"] = given("beta1", Sym("β1", r"\beta_1"), o.beta1)
@@ -1002,6 +1014,21 @@ class _Trajectory:
                 new_state.setdefault("s_new", []).append(s)
                 update = out.step(key("update"), sym("Δ", r"\Delta"),
                                   _scaled_step(eta, g[i], Add(_sqrt(s), h["epsilon"], evaluate=False)), section)
+            elif o.method == "summary":  # m: the direction; σ: the size (the lecture's RMSProp form); no bias correction
+                m_formula = g[i] if t == 0 else Add(Mul(h["lambda"], state["m"][i], evaluate=False), g[i], evaluate=False)
+                m = out.step(key("m"), sym("m", "m"), m_formula, section,
+                             note="the weighted sum of the gradients so far: the direction" if i == 0 else "")
+                if t == 0:
+                    sigma_formula = sympy.Abs(g[i], evaluate=False)
+                else:
+                    sigma_formula = _sqrt(Add(Mul(h["alpha"], _square(state["sigma"][i]), evaluate=False),
+                                              Mul(_minus(1, h["alpha"]), _square(g[i]), evaluate=False), evaluate=False))
+                sigma = out.step(key("sigma"), sym("σ", r"\sigma"), sigma_formula, section,
+                                 note="the root mean square of the gradients: the size" if i == 0 else "")
+                new_state.setdefault("m_new", []).append(m)
+                new_state.setdefault("sigma_new", []).append(sigma)
+                update = out.step(key("update"), sym("Δ", r"\Delta"), Mul(-1, _over(eta, sigma), m, evaluate=False),
+                                  section)
             elif o.method == "rmsprop" and o.form == "lecture":
                 if t == 0:
                     formula = sympy.Abs(g[i], evaluate=False)
