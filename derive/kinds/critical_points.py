@@ -91,6 +91,12 @@ DECLARED = Declarations(
              f"examine these 1 to {MAX_POINTS} points instead of finding all: each a list with a number, or a "
              "constant in quotes, per parameter (`[\"sqrt(2)\", \"sqrt(2)/2\"]`); each must have ∇L = 0 exactly",
              default=None, shown_default="all critical points"),
+    Declared("expansions", Structured({"type": "array", "minItems": 1, "maxItems": MAX_POINTS, "items": {
+                 "type": "array", "minItems": 1, "maxItems": MAX_PARAMETERS,
+                 "items": {"anyOf": [NUMBER, {"type": "string"}]}}}),
+             f"1 to {MAX_POINTS} points θ′, critical or not, written as `points`, at which to expand L to second "
+             "order, the lecture's L(θ) ≈ L(θ′) + (θ − θ′)ᵀ g + ½ (θ − θ′)ᵀ H (θ − θ′) with its gradient term",
+             default=None, shown_default="none"),
     Declared("region", Structured({"type": "object", "additionalProperties": {
                  "type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2}}),
              "parameter → `[low, high]` (low < high): where the numeric search starts, and what the picture shows",
@@ -131,6 +137,7 @@ class CriticalSpec:
     region: tuple
     escape_step: object
     time_limit: float
+    expansions: tuple = ()  # exact points at which L is expanded to second order, critical or not
 
 
 # -- reading the problem file ------------------------------------------------------------
@@ -154,8 +161,17 @@ def read(root):
     _check_loss(source, loss, parameters, seconds)
     region = _read_region(DECLARED.field(root, "region"), parameters)
     points = _read_points(root.get("points"), loss, parameters, seconds) if root.has("points") else None
+    expansions = _read_expansions(root.get("expansions"), parameters, seconds) if root.has("expansions") else ()
     step = DECLARED.read(root, "escape_step")
-    return CriticalSpec(parameters, loss, model, points, region, _exact(step), seconds)
+    return CriticalSpec(parameters, loss, model, points, region, _exact(step), seconds, expansions)
+
+
+def _read_expansions(field, parameters, seconds):
+    """The points of the second-order expansions: exact, any point (the gradient term need not be 0)."""
+    items = field.items()
+    if not 1 <= len(items) <= MAX_POINTS:
+        raise field.error(f"expected 1 to {MAX_POINTS} points, got {len(items)}")
+    return tuple(tuple(_coordinate(c, seconds) for c in item.items(len(parameters))) for item in items)
 
 
 def _parse(field, expected, variables, seconds):
@@ -335,7 +351,50 @@ class _CriticalSolver:
             _PointSteps(self, k, point).build()
         for k, family in enumerate(self.analysis.families, start=1):
             self.family(k, family)
+        for k, point in enumerate(self.spec.expansions, start=1):
+            self.expansion(k, point)
         return self.out.build(self.problem.name, self.problem.kind, self.problem.title, notes=self.notes())
+
+    def expansion(self, k, point):
+        """L to second order at any point θ′ (keys `ek.`): the coordinates, L(θ′), the gradient g and the
+        Hessian H there, and L(θ′) + (θ − θ′)ᵀ g + ½ (θ − θ′)ᵀ H (θ − θ′), the gradient term kept."""
+        out, parameters, n = self.out, self.parameters, self.n
+        prefix = f"e{k}."
+        names = ", ".join(p.name for p in parameters)
+        section = f"Expansion {k}: L to second order at ({names}) = ({', '.join(text_formula(c) for c in point)})"
+        coordinates = {p: sympy.Symbol(f"{prefix}theta[{i}]") for i, p in enumerate(parameters, start=1)}
+        at = lambda expr: _reading_order(expr.xreplace(coordinates), list(coordinates.values()))
+        for i, (p, c) in enumerate(zip(parameters, point), start=1):
+            out.step(f"{prefix}theta[{i}]", _name(p), c, section, note="θ′, the point expanded at" if i == 1 else "")
+        exact = dict(zip(parameters, point))
+        value = sympy.nsimplify(self.loss.xreplace(exact))
+        gradient = [sympy.nsimplify(g.xreplace(exact)) for g in self.gradient]
+        hessian = [[sympy.nsimplify(h.xreplace(exact)) for h in row] for row in self.hessian]
+        out.step(f"{prefix}L", Sym("L(θ′)", r"L(\theta')"), at(self.loss), section)
+        for i, g in enumerate(self.gradient, start=1):
+            out.step(f"{prefix}grad[{i}]", _partial(parameters[i - 1]), at(g), section,
+                     note="the gradient g at θ′: not 0 here, so the first-order term stays" if i == 1 and any(
+                         not c.is_zero for c in gradient) else "")
+        for i in range(1, n + 1):
+            for j in range(1, n + 1):
+                out.step(f"{prefix}H[{i}][{j}]", _hessian_entry(i, j), at(self.hessian[i - 1][j - 1]), section)
+        differences = [p - c for p, c in zip(parameters, point)]
+        def times(c, *factors):
+            return Mul(*factors, evaluate=False) if c == 1 else Mul(c, *factors, evaluate=False)
+
+        # in the lecture's order: L(θ′), the gradient term, the quadratic term
+        terms = [] if value.is_zero else [value]
+        terms += [times(g, d) for g, d in zip(gradient, differences) if not g.is_zero]
+        terms += [times(hessian[i][i] / 2, Pow(differences[i], 2, evaluate=False))
+                  for i in range(n) if not hessian[i][i].is_zero]
+        terms += [times(hessian[i][j], differences[i], differences[j])
+                  for i in range(n) for j in range(i + 1, n) if not hessian[i][j].is_zero]
+        approximation = Add(*terms, evaluate=False) if len(terms) > 1 else (terms[0] if terms else sympy.Integer(0))
+        symbol = Sym("L(θ) ≈ L(θ′) + (θ − θ′)ᵀ g + ½ (θ − θ′)ᵀ H (θ − θ′)",
+                     r"L(\theta) \approx L(\theta') + (\theta - \theta')^{T} g + \frac{1}{2} (\theta - \theta')^{T} H "
+                     r"(\theta - \theta')")
+        out.symbolic(f"{prefix}taylor", symbol, approximation, sympy.expand(approximation), section,
+                     note="the lecture's second-order Taylor expansion, with its gradient term (θ − θ′)ᵀ g")
 
     def notes(self):
         spec, analysis = self.spec, self.analysis
