@@ -272,8 +272,7 @@ def _read_masks(masks_field, hidden, keep, dropconnect, layout):
     if len(mask_fields) != len(hidden):
         raise masks_field.error(f"expected one mask per hidden layer ({len(hidden)}), got {len(mask_fields)}")
     if not dropconnect:
-        unit = "a unit"
-        return tuple(_read_bits(field, n, keep, f"one per neuron of layer {l}", unit, "keep")
+        return tuple(_read_bits(field, n, keep, f"one per neuron of layer {l}", "a unit", "keep")
                      for l, (field, n) in enumerate(zip(mask_fields, hidden), start=1))
     masks = []
     for l, (field, (rows, cols)) in enumerate(zip(mask_fields, hidden), start=1):
@@ -469,10 +468,11 @@ class _DropoutSolver:
                              rf"\text{{the file gives the keep probability }} p = {spec.keep:g}"
                              r"\text{; the drop probability is } q = 1 - p"))
         else:
+            kept = "a weight" if spec.dropconnect else "a unit"
             notes.append(Sym(f"the file gives the drop probability q = {spec.given_value:g}; "
-                             "a unit is kept with probability p = 1 - q",
+                             f"{kept} is kept with probability p = 1 - q",
                              rf"\text{{the file gives the drop probability }} q = {spec.given_value:g}"
-                             r"\text{; a unit is kept with probability } p = 1 - q"))
+                             rf"\text{{; {kept} is kept with probability }} p = 1 - q"))
         if spec.input_keep is not None:
             given = (f"the keep probability p₀ = {spec.input_keep:g}" if spec.input_given == "keep"
                      else f"the drop probability q₀ = {spec.input_given_value:g}, so p₀ = 1 - q₀")
@@ -491,10 +491,12 @@ class _DropoutSolver:
             shape = "u = random(shape of the weights into it, as written)" if spec.dropconnect else "u = random(n)"
             shape_latex = (r"u = \mathrm{random}(\text{shape of its weights})" if spec.dropconnect
                            else r"u = \mathrm{random}(n)")
+            inputs = " (u < p₀ for the input)" if spec.input_keep is not None else ""
+            inputs_latex = r"\text{ (} u < p_{0} \text{ for the input)}" if spec.input_keep is not None else ""
             notes.append(Sym(f"masks drawn with numpy.random.Generator(PCG64({spec.seed})): {order} {shape}, "
-                             "and m = 1 (kept) where u < p, else 0",
+                             f"and m = 1 (kept) where u < p{inputs}, else 0",
                              rf"\text{{masks drawn with numpy.random.Generator(PCG64({spec.seed})): {order} }} "
-                             rf"{shape_latex}\text{{, and }} m = 1 \text{{ (kept) where }} u < p"
+                             rf"{shape_latex}\text{{, and }} m = 1 \text{{ (kept) where }} u < p{inputs_latex}"
                              r"\text{, else 0}"))
         if spec.dropconnect:
             notes.extend(self.dropconnect_notes())
@@ -529,24 +531,25 @@ class _DropoutSolver:
     def dropconnect_notes(self):
         spec = self.spec
         w = self.n.w(1, 1, 1).text[0]
+        m = self.mask_sym(1, 1, 1).text[0]  # M beside chapter 3.2's W, m beside the BP lecture's w
         notes = [Sym(f"DropConnect (Wan et al. 2013): each weight into a hidden unit has its own mask value, "
-                     f"m = 1 keeps it, m = 0 drops it; {w}̃ = m {w}; the output layer's weights and the offsets "
+                     f"{m} = 1 keeps it, {m} = 0 drops it; {w}̃ = {m} {w}; the output layer's weights and the offsets "
                      "are never dropped",
                      rf"\text{{DropConnect (Wan et al. 2013): each weight into a hidden unit has its own mask "
-                     rf"value; }} \tilde{{{w}}} = m\,{w}\text{{; the output layer's weights and the offsets are "
+                     rf"value; }} \tilde{{{w}}} = {m}\,{w}\text{{; the output layer's weights and the offsets are "
                      r"never dropped}")]
         if spec.rule == "weight_scaling":
-            notes.append(Sym(f"weight-scaling rule (Wan et al.'s mean inference): train with {w}̃ = m {w}; at test "
+            notes.append(Sym(f"weight-scaling rule (Wan et al.'s mean inference): train with {w}̃ = {m} {w}; at test "
                              f"no weight is dropped and every masked weight is multiplied by p, because "
-                             f"E[Σ m {w} h] = Σ p {w} h: the test z is the mean of the training z",
-                             rf"\text{{weight-scaling rule: train with }} \tilde{{{w}}} = m\,{w}\text{{; at test "
-                             rf"every masked weight is multiplied by }} p\text{{, because }} E[\sum m\,{w}\,h] = "
+                             f"E[Σ {m} {w} h] = Σ p {w} h: the test z is the mean of the training z",
+                             rf"\text{{weight-scaling rule: train with }} \tilde{{{w}}} = {m}\,{w}\text{{; at test "
+                             rf"every masked weight is multiplied by }} p\text{{, because }} E[\sum {m}\,{w}\,h] = "
                              rf"\sum p\,{w}\,h"))
         else:
-            notes.append(Sym(f"inverted DropConnect: train with {w}̃/p = m {w} / p; at test no weight is dropped "
-                             f"and nothing is scaled, because E[Σ m {w} h / p] = Σ {w} h",
-                             rf"\text{{inverted DropConnect: train with }} \tilde{{{w}}}/p = m\,{w}/p\text{{; at "
-                             rf"test nothing is scaled, because }} E[\sum m\,{w}\,h/p] = \sum {w}\,h"))
+            notes.append(Sym(f"inverted DropConnect: train with {w}̃/p = {m} {w} / p; at test no weight is dropped "
+                             f"and nothing is scaled, because E[Σ {m} {w} h / p] = Σ {w} h",
+                             rf"\text{{inverted DropConnect: train with }} \tilde{{{w}}}/p = {m}\,{w}/p\text{{; at "
+                             rf"test nothing is scaled, because }} E[\sum {m}\,{w}\,h/p] = \sum {w}\,h"))
         notes.append(Sym("the expectation is over the masks, for the layer's given input; through the activation "
                          "and later layers the test output only approximates the average training output (Wan et al. "
                          "sample a Gaussian fitted to z's mean and variance instead; not done here)",
