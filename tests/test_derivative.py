@@ -15,6 +15,7 @@ import random
 import re
 
 import jsonschema
+import numpy as np
 import pytest
 import sympy
 import yaml
@@ -449,3 +450,21 @@ def test_the_schema_refuses_what_derive_refuses(tmp_path, fields, named):
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     with pytest.raises(ProblemError, match=re.escape(f": {named}: ")):
         load_problem(path)
+
+
+@pytest.mark.parametrize("name, derivative, bound", [
+    ("sigmoid", lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2, 0.25),
+    ("tanh", lambda x: 1 - np.tanh(x) ** 2, 1.0),
+])
+def test_the_stated_bound_of_the_first_derivative_holds_and_is_reached_at_0_only(tmp_path, name, derivative, bound):
+    xs = np.linspace(-12, 12, 240001)
+    values = derivative(xs)
+    assert values.max() <= bound and xs[values.argmax()] == 0.0
+    assert np.all(values[xs != 0] < bound)
+    path = tmp_path / "p.yaml"
+    path.write_text(f"kind: derivative\nfunction: {name}\nat: [0, 1.5]\n", encoding="utf-8")
+    solution = load_problem(path).solve()
+    stated = "1/4" if bound == 0.25 else "1"
+    assert any(f"≤ {stated}" in note.text for note in solution.notes)
+    assert solution["d1.at[1]"].value == bound and "reached at x = 0 only" in solution["d1.at[1]"].note
+    assert solution["d1.at[2]"].value < bound and "below" in solution["d1.at[2]"].note

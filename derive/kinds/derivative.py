@@ -276,7 +276,23 @@ def values_at_points(out, spec, points):
             b = out.step(f"{own.base}.at[{k}]", shown, own.expression.subs(X, x_k), section)
         for n, derivation in enumerate(spec.derivations, start=1):
             formula = own.shown_with(n, b) if own is not None else derivation.result.subs(X, x_k)
-            out.step(f"d{n}.at[{k}]", derivative_symbol(spec.name, n, argument), formula, section)
+            bound = _BOUNDS.get(spec.named) if n == 1 else None
+            note = "" if bound is None else (bound[1] if spec.points[k - 1] == 0 else bound[2])
+            out.step(f"d{n}.at[{k}]", derivative_symbol(spec.name, n, argument), formula, section, note=note)
+
+
+# the first derivative's bound, for a function whose derivative peaks at 0: (the solution's note; a value's note
+# at x = 0; at another point)
+_BOUNDS = {
+    "sigmoid": ("σ′ = σ (1 − σ) = 1/4 − (σ − 1/2)² ≤ 1/4, with equality only where σ = 1/2, at x = 0: each sigmoid "
+                "layer multiplies a gradient passed back through it by at most 1/4 (why deep sigmoid networks' "
+                "gradients vanish)",
+                "the largest value σ′ takes: σ (1 − σ) ≤ 1/4, reached at x = 0 only",
+                "below 1/4, the largest value σ′ takes (at x = 0)"),
+    "tanh": ("tanh′ = 1 − tanh² ≤ 1, with equality only at x = 0",
+             "the largest value tanh′ takes: 1 − tanh² ≤ 1, reached at x = 0 only",
+             "below 1, the largest value tanh′ takes (at x = 0)"),
+}
 
 
 def derivative_symbol(name, n, argument=Sym("x", "x")):
@@ -311,6 +327,8 @@ def solution_notes(spec):
     own = spec.own_form
     if own is not None:
         notes.append(_own_form_note(own))
+    if spec.named in _BOUNDS:
+        notes.append(_words(_BOUNDS[spec.named][0]))
     return notes
 
 
