@@ -19,6 +19,13 @@ CASES = [
     ("lecture-bp-3layer", "html", []),
     ("lecture-saddle", "html", []),  # notes mixing words and formulas
     ("lecture-max-activation", "html", []),  # cases
+    # the lecture items added with the lectures' slips: each read once by eye, then kept
+    ("bp-derivation-textbook", "text", []),
+    ("bp-pseudocode-samples", "text", []),
+    ("mlp-upstream-gradient", "text", []),
+    ("gd-step-size", "text", []),
+    ("optimizer-summary", "text", []),
+    ("taylor-noncritical", "text", []),
 ]
 
 
