@@ -95,10 +95,10 @@ FAILURES = [
      "p.yaml:9: samples[1].y: missing (give every sample a target, or none for a forward pass only)"),
     (edit(9, "learning_rat: 0.5"), "p.yaml:9: learning_rat: unknown field (did you mean 'learning_rate'?)"),
     (edit(5, "    wieghts: [[0.5], [-0.5]]"), "p.yaml:5: layers[0].wieghts: unknown field (did you mean 'weights'?)"),
-    (edit(8, "    y: [1]\n    z: [1]"), "p.yaml:9: samples[0].z: unknown field; expected one of x, y"),
+    (edit(8, "    y: [1]\n    z: [1]"), "p.yaml:9: samples[0].z: unknown field; expected one of grad_yhat, x, y"),
     (add('"learning\\nrate": 0.5'), "p.yaml:10: 'learning\\nrate': unknown field (did you mean 'learning_rate'?)"),
     (add("a" * 1000 + ": 1"), "p.yaml:10: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...': unknown field; expected one of batch, "
-                                 "constraints, decay_offsets, derivatives, grading, id, iterations, kind, l1, layers, "
+                                 "constraints, decay_offsets, derivatives, grading, id, input_gradient, iterations, kind, l1, layers, "
                                  "learning_rate, lecture, loss, loss_after, notes, offset, random, rounding, samples, sizes, "
                                  "source, title, update, variant_of, weight_decay, weights_layout"),
     (edit(1, "kind: mlp_backprob"), f"p.yaml:1: kind: expected one of {', '.join(sorted(available()))}, "

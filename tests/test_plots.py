@@ -16,8 +16,8 @@ from derive.problem import load_problem
 from derive.render import render
 
 PROBLEMS = Path(__file__).parent.parent / "derive" / "problems"
-SURFACES = ("degenerate-saddle", "lecture-saddle", "monkey-saddle", "numeric-double-well")
-PATHS = ("optimizer-compare", "optimizer-each", "optimizer-minibatch")
+SURFACES = ("degenerate-saddle", "lecture-saddle", "monkey-saddle", "numeric-double-well", "taylor-noncritical")
+PATHS = ("gd-step-size", "optimizer-compare", "optimizer-each", "optimizer-minibatch", "optimizer-summary")
 
 
 def solved(name):
@@ -161,8 +161,10 @@ def test_colourbar_ticks_are_round_numbers(name):
     bar = figure.axes[1]
     labels = [t.get_text() for t in bar.get_yticklabels() if t.get_text()]
     assert len(labels) >= 3
-    for label in labels:
-        assert re.fullmatch(r"\d+(\.\d{1,2})?", label.replace("−", "-").lstrip("-")), labels
+    for label in labels:  # a plain decimal of at most two significant digits: 0, 0.025, 0.8, 15, 250
+        number = label.replace("−", "-").lstrip("-")
+        assert re.fullmatch(r"\d+(\.\d+)?", number), labels
+        assert len(number.replace(".", "").strip("0")) <= 2, labels
 
 
 @pytest.mark.parametrize("value, nice", [(0.127, 0.15), (0.462, 0.5), (2.424, 2.5), (5.261, 5), (0.3336, 0.3),
