@@ -24,20 +24,20 @@ sheets/s in-process with the slips named, on the diverse sheets and on the
 100-sheet class; >= 20x the fair baseline; reading linear in the number of
 sheets; one `derive grade` over 10,000 sheets in < 5 s.
 
-Measured on the shared 2-core machine (load 3-5 from other test runs), before
--> after this round: with the slips named 223 -> 564 sheets/s; without 319 ->
-922; the 100-sheet class 125 -> 257; one sheet more once a class is graded
-389 -> 709; the ratio to the fair baseline (20-23 sheets/s) 11x -> 27x;
-reading 0.80 -> 0.23 s per 1,000 sheets, and 0.26 s per 1,000 of 10,000 (its
-growth was the collector walking the sheets kept alive: the grading child
-freezes what it inherits and drops each sheet, the parent collects nothing
-while results arrive); one `derive grade` over 10,000 sheets 51 -> 22 s, of
-which the report (to_text) is 5 s and the two grading children 15 s of CPU.
-Not met: 2,000 sheets/s and < 5 s. A class's first sheets pay for SymPy work
-done once per problem (each distinct expression decided, each step's slip
-rewritings, each calculation printed: about 0.25 s), which bounds a 100-sheet
-class; a sheet more costs about 1.4 ms, most of it follow-through and slips
-for numbers no other student wrote.
+Measured on the 2-core machine, before -> after the latest round (load 1-2): with the slips named
+735 -> 995 sheets/s in-process (with each verdict's calculation printed too, 817); the 100-sheet class
+276 -> 437; one sheet more once a class is graded 919 -> 1,328; grading alone 946 -> 2,156; the
+ratio to the fair baseline (22 sheets/s) 29x -> 40x; reading 0.18 -> 0.11 s per 1,000 sheets, the same
+per 1,000 of 10,000; one `derive grade` over 10,000 sheets 8.1 -> 7.3 s. What changed: numbers graded
+without a per-answer timer (their work is bounded whatever the number), implied values evaluated only
+for the steps a follow-through needs, slip variants tried only where they can explain, calculations made
+only for the reports that show them, one pickler whose memo lasts between the grading children and the
+parent, the class summary counted by distinct verdict, a number line read in one match.
+Not met: 2,000 sheets/s with the slips named and on a 100-sheet class, and < 5 s. Where the time goes:
+naming a slip is half of it (each wrong number's variants evaluated on the student's own numbers); a
+100-sheet class pays for SymPy work done once per problem (each slip rule's rewriting of each step, each
+distinct expression decided: about 0.15 s); and the machine's two cores give 1.4x, not 2x, for the two
+grading children (a child grades 0.82 ms a sheet alone, 1.2 ms beside the other).
 Usage: python bench/grade.py [--sheets N] [--class-sheets N] [--baseline-sample N] [--repeats N]
 """
 
