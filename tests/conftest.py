@@ -130,3 +130,12 @@ def not_a_file(path, kind):
     else:
         raise ValueError(f"no such kind of entry: {kind}")
     return path
+
+
+def right_numbers(problem):
+    """Every computed number of a problem's own solution (a bundled problem's name, or a path), as a sheet
+    holds them; expressions are answered as students write them in each kind's own tests."""
+    from derive.problem import load_problem
+
+    path = problem if isinstance(problem, Path) else PROBLEMS / f"{problem}.yaml"
+    return {step.key: step.value for step in load_problem(path).solve() if not step.is_given and not step.is_symbolic}

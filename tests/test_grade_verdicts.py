@@ -7,11 +7,12 @@ lecture's own: z^3 = 1.4436, yhat = 0.8090, delta^3 = -0.0264.
 import pytest
 import sympy
 
+from derive.api import grade
 from derive.grading.equivalence import equivalent
 from derive.grading.grader import CODES, Grader
 from derive.problem import load_problem
 from derive.grading.sheet import AnswerSheet, read_answer
-from conftest import PROBLEMS
+from conftest import PROBLEMS, right_numbers
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +88,11 @@ def test_a_calculation_the_students_numbers_cannot_evaluate_is_said_and_grading_
     assert verdicts["loss"].code == "WRONG"
     assert verdicts["loss"].calculation.startswith("with your numbers: L = ")
     assert verdicts["loss"].calculation.endswith("outside the domain of a function (log or sqrt of a negative number?)")
+
+
+@pytest.mark.parametrize("path", sorted(PROBLEMS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_a_problems_own_numbers_are_right(path):
+    answers = right_numbers(path)
+    result = grade(path, answers)
+    graded = [v for v in result.verdicts if v.key in answers]
+    assert all(v.code == "OK" and v.points == v.max_points for v in graded), [v for v in graded if v.code != "OK"][:3]

@@ -27,7 +27,7 @@ from derive.errors import ProblemError
 from derive.fields import schema
 from derive.problem import load_problem
 from derive.render import render
-from conftest import PROBLEMS
+from conftest import PROBLEMS, right_numbers
 
 BUNDLED = ["param-count-bp", "param-count-keras", "cnn-sizes", "cnn-params"]
 
@@ -242,18 +242,6 @@ def test_sizes_and_counts_match_pytorch():
 
 # -- grading -------------------------------------------------------------------------------------------------
 
-def right_sheet(name):
-    solution = load_problem(PROBLEMS / f"{name}.yaml").solve()
-    return {step.key: step.value for step in solution if not step.is_given}
-
-
-@pytest.mark.parametrize("name", BUNDLED)
-def test_a_right_sheet_gets_full_marks(name):
-    result = derive.grade(name, right_sheet(name))
-    assert result.score == result.max_score > 0
-    assert {v.code for v in result.verdicts} == {"OK"}
-
-
 @pytest.mark.parametrize("name, key, wrong", [
     ("param-count-keras", "params[2]", 640),
     ("param-count-bp", "total.sizes", 24),
@@ -262,7 +250,7 @@ def test_a_right_sheet_gets_full_marks(name):
     ("cnn-sizes", "size[1]", 5),
 ])
 def test_one_wrong_count_is_wrong_on_that_item_only(name, key, wrong):
-    sheet = right_sheet(name)
+    sheet = right_numbers(name)
     sheet[key] = wrong
     verdicts = {v.key: v.code for v in derive.grade(name, sheet).verdicts}
     assert verdicts.pop(key) == "WRONG"
@@ -270,7 +258,7 @@ def test_one_wrong_count_is_wrong_on_that_item_only(name, key, wrong):
 
 
 def test_a_wrong_size_is_carried_into_the_sizes_after_it():
-    sheet = right_sheet("cnn-sizes")
+    sheet = right_numbers("cnn-sizes")
     sheet["size[2]"] = 5  # a 5×5 pooled map: flatten then holds 5·5·2 = 50 numbers
     sheet["units[3]"] = 50
     verdicts = {v.key: v for v in derive.grade("cnn-sizes", sheet).verdicts}
@@ -280,7 +268,7 @@ def test_a_wrong_size_is_carried_into_the_sizes_after_it():
 
 
 def test_a_wrong_convolution_side_is_carried_into_its_unshared_count():
-    sheet = right_sheet("cnn-params")
+    sheet = right_numbers("cnn-params")
     sheet["size[1]"] = 98  # padding forgotten
     sheet["unshared[1]"] = 98 * 98 * 64 * 28
     sheet["fully_connected[1]"] = 98 * 98 * 64 * 30001
@@ -290,7 +278,7 @@ def test_a_wrong_convolution_side_is_carried_into_its_unshared_count():
 
 
 def test_a_wrong_layer_count_is_carried_into_the_total():
-    sheet = right_sheet("param-count-keras")
+    sheet = right_numbers("param-count-keras")
     sheet["params[1]"] = 6400  # biases forgotten
     sheet["total"] = 6400 + 650
     verdicts = {v.key: v.code for v in derive.grade("param-count-keras", sheet).verdicts}
