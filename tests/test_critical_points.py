@@ -519,3 +519,19 @@ def test_plot_refusals(tmp_path, name, file, message):
     with pytest.raises(DeriveError) as error:
         plot_solution(problem, problem.solve(), tmp_path / file)
     assert str(error.value).endswith(message)
+
+
+def test_a_1_2_1_linear_network_is_solved_with_the_known_verdicts(tmp_path):
+    """L = (1 − (v1 w1 + v2 w2))², a 1-2-1 linear network (4 parameters): its critical set is the origin and the
+    families where the product is 1. Every local minimum of a deep linear network with squared loss is global and
+    the other critical points are saddles (Baldi & Hornik 1989; Kawaguchi 2016): the origin is a saddle, and every
+    family is decided a (global) minimum."""
+    path = tmp_path / "p.yaml"
+    path.write_text("kind: critical_points\nparameters: [w1, w2, v1, v2]\nloss: (1 - (v1 w1 + v2 w2))^2\n",
+                    encoding="utf-8")
+    values = load_problem(path).solve().values()
+    points = {key.split(".")[0] for key in values if key.startswith("p") and key.endswith(".verdict")}
+    families = {key.split(".")[0] for key in values if key.startswith("c") and key.endswith(".verdict")}
+    assert points == {"p1"} and [values[f"p1.theta[{i}]"] for i in range(1, 5)] == [0, 0, 0, 0]
+    assert str(values["p1.verdict"]) == "saddle"
+    assert families and all(str(values[f"{c}.decided"]) == "minimum" for c in families)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy
+from sympy.matrices.utilities import dotprodsimp
 
 from ..errors import DeriveError
 
@@ -238,7 +239,8 @@ def _eigenvectors(matrix, value):
             return [vector]
         if matrix.free_symbols and sign_of(matrix[0, 1]) != 0:
             return [None]
-    basis = (matrix - value * sympy.eye(matrix.rows)).nullspace(simplify=True)
+    with dotprodsimp(False):  # its intermediate simplification is most of the time, and changes no basis here
+        basis = (matrix - value * sympy.eye(matrix.rows)).nullspace(simplify=True)
     if not basis:
         return None
     return [first_component_one(tuple(sympy.simplify(c) for c in v)) for v in basis]
