@@ -164,4 +164,4 @@ def _with_grading(problem, override):
 
 def bundled_assignments():
     """Paths of the assignments shipped inside the package, sorted by name."""
-    return sorted(ASSIGNMENTS.glob("*.yaml")) if ASSIGNMENTS.is_dir() else []
+    return sorted(ASSIGNMENTS.glob("*.yaml"), key=lambda path: path.stem) if ASSIGNMENTS.is_dir() else []

@@ -617,7 +617,8 @@ BUNDLED = Path(__file__).resolve().parent / "problems"  # package data: present 
 
 def bundled_problems():
     """Paths of the problems shipped inside the package (`derive/problems/`), sorted by name."""
-    return sorted(BUNDLED.glob("*.yaml")) if BUNDLED.is_dir() else []
+    return sorted(BUNDLED.glob("*.yaml"), key=lambda path: path.stem) if BUNDLED.is_dir() else []  # not by path:
+    # `batch-noise.yaml` sorts after `batch-noise-x.yaml`, as "." comes after "-"
 
 
 def find_problem(name_or_path):

@@ -88,3 +88,12 @@ def test_list_lines_up_its_columns(runner):
     assert all(columns)
     assert len({len(m.group(1)) for m in columns}) == 1
     assert len({len(m.group(1) + m.group(2)) for m in columns}) == 1
+
+
+def test_bundled_problems_come_in_name_order_even_when_one_name_begins_another(tmp_path, monkeypatch):
+    import derive.problem
+
+    for name in ("batch-noise-x", "batch-noise", "batch-mean"):
+        (tmp_path / f"{name}.yaml").write_text("kind: derivative\n", encoding="utf-8")
+    monkeypatch.setattr(derive.problem, "BUNDLED", tmp_path)
+    assert [p.stem for p in derive.problem.bundled_problems()] == ["batch-mean", "batch-noise", "batch-noise-x"]
