@@ -241,6 +241,18 @@ def test_a_date_is_unreadable_with_its_reason(tmp_path):
     assert (result["z[1][1]"].code, result["z[1][1]"].detail) == ("UNREADABLE", "'12:30' is a time, not a number")
 
 
+@pytest.mark.parametrize("digits", [4299, 4301, 5000, 100_000])
+def test_an_integer_of_thousands_of_digits_is_that_item_s_line_and_the_rest_is_graded(tmp_path, digits):
+    """Python converts at most 4300 digits to an int: past that the answer is still read, as text."""
+    path = tmp_path / "s.yaml"
+    path.write_text(f"z[1][1]: {'9' * digits}\nz[1][2]: 1.5\ng: [{'7' * digits}, 1]\n", encoding="utf-8")
+    result = derive.grade(LECTURE, path)
+    detail = result["z[1][1]"].detail
+    assert result["z[1][1]"].code == "UNREADABLE"
+    assert detail == "not a finite number" if digits < 4300 else detail.startswith("answer too long")
+    assert result["z[1][2]"].code == "OK"
+
+
 def sheet_loader(text):
     loader = _SheetLoader(text)
     try:

@@ -239,7 +239,12 @@ def _flat_value(text):
 
 def _flat_number(text):
     """A number _DECIMAL matched, as the YAML loader builds it (a float when it has a point)."""
-    return float(text) if "." in text else int(text)
+    if "." in text:
+        return float(text)
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts (4300): the text, which reading then judges
+        return text
 
 
 def _load(path):
