@@ -644,6 +644,51 @@ class Rounding(Slip):
                                         "rounded too early", places=places, inputs=True)
 
 
+class FanoutUnsummed(Slip):
+    """An adjoint of a value used several times with one use's contribution left out (autodiff's v̄ = Σ c̄ ∂c/∂v)."""
+
+    code = "fanout_unsummed"
+    label = "a fan-out adjoint not summed"
+
+    def variants(self, step, context):
+        parsed = context.parsed.get(step.key)
+        if parsed is None or parsed.base not in ("adj", "grad") or not step.formula.is_Add:
+            return
+        terms = step.formula.args
+        name = step.symbol.text
+        for left_out in range(len(terms)):
+            kept = terms[:left_out] + terms[left_out + 1:]
+            formula = kept[0] if len(kept) == 1 else Add(*kept, evaluate=False)
+            yield Variant(formula, f"{context.show(formula)}: the contribution {context.show(terms[left_out])} "
+                                   f"left out; {name} sums over all {len(terms)} uses of the value")
+
+
+class LocalOwnOperand(Slip):
+    """∂c/∂a of c = a·b taken as a, the operand itself, in place of b (autodiff's `local[k][i]` of `v[k]`)."""
+
+    code = "local_own_operand"
+    label = "∂(a·b)/∂a taken as a"
+
+    def variants(self, step, context):
+        parsed = context.parsed.get(step.key)
+        if parsed is None or parsed.base != "local" or len(parsed.indices) != 2:
+            return
+        node = context.steps.get(f"{parsed.prefix}v[{parsed.indices[0]}]")
+        if node is None or node.is_given or not node.formula.is_Mul:
+            return
+        coefficient = [f for f in node.formula.args if f.is_Number]
+        factors = [f for f in node.formula.args if not f.is_Number]
+        position = parsed.indices[1] - 1
+        if len(factors) < 2 or not 0 <= position < len(factors) or not factors[position].is_Symbol:
+            return
+        operand = factors[position]
+        formula = Mul(*coefficient, operand, evaluate=False) if coefficient else operand
+        yield Variant(formula, f"{context.show(formula)}: ∂{context.shown(node.key)}/∂{context.shown(operand.name)} "
+                               f"of the product {context.show(node.formula)} taken as "
+                               f"{context.shown(operand.name)} itself; it is the other factor, "
+                               f"{context.show(step.formula)}")
+
+
 def _decimals(places):
     return f"{places} decimal{'s' if places != 1 else ''}"
 
@@ -762,6 +807,8 @@ CATALOGUE = (
     LearningRate("rate_missing", "η left out", 0, "left out"),
     LearningRate("rate_twice", "η applied twice", 2, "applied twice"),
     TargetOutputSwapped(),
+    FanoutUnsummed(),
+    LocalOwnOperand(),
     TransposedWeight(),
     WrongIndex(),
     WrongLayer(),

@@ -30,6 +30,7 @@ NAMES = (
     "optimizer",
     "early_stopping",
     "batch_noise",
+    "autodiff",
 )
 
 
