@@ -59,7 +59,10 @@ def cli():
 @click.option("--fragment", is_flag=True,
               help="With --format latex: the document's body only, for pasting; its first line names the "
                    "packages it needs.")
-def solve(problem, format_, exact, keys, plot_path, dpi, fragment):
+@click.option("--full", is_flag=True,
+              help="Print every entry of a vector or matrix (matrix notation); by default a large one shows its "
+                   "corners, as numpy prints it.")
+def solve(problem, format_, exact, keys, plot_path, dpi, fragment, full):
     """Print the worked solution of PROBLEM (a file, or a bundled problem's name).
 
     --format latex prints a whole document that pdflatex compiles as it is; --format html one
@@ -72,7 +75,7 @@ def solve(problem, format_, exact, keys, plot_path, dpi, fragment):
     if fragment and format_ != "latex":
         raise click.UsageError("--fragment needs --format latex")
     loaded = load(problem)
-    settings = {} if format_ == "json" else {"keys": keys}
+    settings = {} if format_ == "json" else {"keys": keys, "full": full}
     if format_ == "latex":
         settings["fragment"] = fragment
     if isinstance(loaded, Assignment):

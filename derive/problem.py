@@ -459,12 +459,15 @@ class Problem:
         """`solution` with the file's `lecture` notes on their steps; a key that names no step is an error
         at its line."""
         by_key, general = {}, []
+        entries = None
         for field, notes in self.lecture:
             key = field.where[-1]
             if key == GENERAL:
                 general += notes
             elif key in solution:
-                by_key[key] = notes
+                by_key[key] = by_key.get(key, ()) + notes
+            elif any(step.is_matrix for step in solution) and (entries := _entry_step(solution, key, entries)):
+                by_key[entries[1]] = by_key.get(entries[1], ()) + notes  # an entry's note goes on its matrix
             else:
                 raise field.error(unknown_key(key, [*solution.steps, GENERAL]))
         return solution.with_lecture(by_key, general)
@@ -490,6 +493,15 @@ _LECTURE_NOTE = {"type": "object", "properties": {
     "required": ["printed", "why"], "additionalProperties": False}
 LECTURE_SCHEMA = {"type": "object", "additionalProperties": {
     "anyOf": [_LECTURE_NOTE, {"type": "array", "items": _LECTURE_NOTE, "minItems": 1}]}}
+
+
+def _entry_step(solution, key, found):
+    """(the EntryIndex of `solution`, the key of the matrix step whose entry `key` is), or None."""
+    from .matrix import EntryIndex
+
+    index = found[0] if found else EntryIndex(solution)
+    entry = index.find(key)
+    return (index, entry[0]) if entry else None
 
 
 def read_lecture(field):

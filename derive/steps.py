@@ -90,6 +90,9 @@ class Step:
         so that a step that cannot be computed from it can name its line.
     lecture: the LectureNotes of this step (a tuple, usually empty): where
         the lecture printed something else at this step, and why.
+    entries: for a matrix step (value a 2-D numpy array, formula a
+        derive.matrix Op), how a sheet names its entries (derive.matrix.Entries);
+        None for a number.
     """
 
     key: str
@@ -102,6 +105,7 @@ class Step:
     group: str = ""
     origin: Origin = field(default=None, compare=False)
     lecture: tuple = field(default=(), compare=False)
+    entries: object = field(default=None, compare=False)
 
     @property
     def is_given(self):
@@ -111,6 +115,11 @@ class Step:
     def is_symbolic(self):
         """A step whose value is an expression (a derivative), not a number."""
         return isinstance(self.value, sympy.Basic)
+
+    @property
+    def is_matrix(self):
+        """A step whose value is a whole vector or matrix (a numpy array), as the matrix notation has them."""
+        return self.entries is not None
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,10 @@ class Rounding:
     decimals: int = None
 
     def apply(self, value):
+        if self.decimals is not None and hasattr(value, "shape"):  # a matrix step's array: entry by entry
+            from .matrix import round_half_up
+
+            return round_half_up(value, self.decimals)
         if self.decimals is None or not isinstance(value, float) or not math.isfinite(value):
             return value
         if abs(value) >= 1e15:  # a float that large has no decimals left to round
@@ -271,7 +284,18 @@ class SolutionBuilder:
         self._add(Step(key, symbol, None, value, (), section, group=group, origin=origin))
         return sympy.Symbol(key)
 
-    def step(self, key, symbol, formula, section, note=""):
+    def given_matrix(self, key, symbol, value, entries, section="Given"):
+        """Add a given vector or matrix (a 2-D array), whose entries a sheet names as `entries` says."""
+        self._add(Step(key, symbol, None, value, (), section, entries=entries))
+
+    def matrix_step(self, key, symbol, formula, entries, section, note=""):
+        """Add a computed matrix step (formula: a derive.matrix Op); return the Ref that stands for it."""
+        from .matrix import Ref
+
+        self.step(key, symbol, formula, section, note, entries)
+        return Ref(key)
+
+    def step(self, key, symbol, formula, section, note="", entries=None):
         """Add a computed step; return the Symbol that stands for it in later formulas."""
         deps = dependencies(formula)
         try:
@@ -279,7 +303,7 @@ class SolutionBuilder:
         except EvaluationError as error:
             error.suspect = self.suspect(deps, error.cause)
             raise
-        self._add(Step(key, symbol, formula, value, deps, section, note))
+        self._add(Step(key, symbol, formula, value, deps, section, note, entries=entries))
         return sympy.Symbol(key)
 
     def symbolic(self, key, symbol, formula, value, section, note=""):
@@ -341,6 +365,11 @@ def dependencies(formula):
     preorder_traversal walks max and min in the order of a set, which the
     hash seed decides.
     """
+    if not isinstance(formula, sympy.Basic) and formula is not None:
+        from .matrix import is_matrix_formula, matrix_dependencies
+
+        if is_matrix_formula(formula):
+            return matrix_dependencies(formula)
     seen = {}
     stack = [formula]
     while stack:
@@ -371,7 +400,12 @@ class EvaluationError(DeriveError):
 
 
 def evaluate_formula(formula, env, key="?"):
-    """The float value of `formula` with its Symbols taken from `env`."""
+    """The float value of `formula` with its Symbols taken from `env` (a matrix formula's: its array)."""
+    if not isinstance(formula, sympy.Basic):
+        from .matrix import evaluate, is_matrix_formula
+
+        if is_matrix_formula(formula):
+            return evaluate(formula, env, key)
     try:
         return float(_compiled(formula)(env))
     except (ZeroDivisionError, ValueError, OverflowError) as error:

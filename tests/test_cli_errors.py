@@ -99,7 +99,7 @@ FAILURES = [
     (add('"learning\\nrate": 0.5'), "p.yaml:10: 'learning\\nrate': unknown field (did you mean 'learning_rate'?)"),
     (add("a" * 1000 + ": 1"), "p.yaml:10: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...': unknown field; expected one of batch, "
                                  "constraints, decay_offsets, derivatives, grading, id, input_gradient, iterations, kind, l1, layers, "
-                                 "learning_rate, lecture, loss, loss_after, notes, offset, random, rounding, samples, sizes, "
+                                 "learning_rate, lecture, loss, loss_after, notation, notes, offset, random, rounding, samples, sizes, "
                                  "source, title, update, variant_of, weight_decay, weights_layout"),
     (edit(1, "kind: mlp_backprob"), f"p.yaml:1: kind: expected one of {', '.join(sorted(available()))}, "
                                     "got text 'mlp_backprob' (did you mean 'mlp_backprop'?)"),
@@ -141,7 +141,7 @@ FAILURES = [
                            "binary_cross_entropy, got text 'squared'"),
     (network([40, 40, 40], samples=4),
      "p.yaml:2: sizes: problem too large to solve step by step (about 24245 steps; at most 20000); "
-     "use fewer neurons, samples or iterations"),
+     "use fewer neurons, samples or iterations, or notation: matrix"),
     # activations
     (activation("sigmod"), "p.yaml:4: layers[0].activation: expected sigmoid, tanh, relu, linear, softplus, softmax, "
                            "elu, leaky_relu, selu, gelu, gelu_tanh, mish or an expression in x, got 'sigmod' "

@@ -34,6 +34,7 @@ from ..symbolic.activations import activation as read_activation
 LOSSES = ("half_squared_error", "mean_squared_error", "cross_entropy", "binary_cross_entropy")
 MAX_WIDTH, MAX_LAYERS, MAX_SAMPLES, MAX_ITERATIONS = 64, 16, 32, 20
 MAX_STEPS = 20_000  # a solution printed step by step; the solver makes about 3000 a second
+MATRIX_MAX_WIDTH = 784  # `notation: matrix`: one step per layer quantity, so width costs numpy time only (MNIST's 28²)
 
 MATRIX = {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}
 NUMBERS = {"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]}
@@ -59,10 +60,15 @@ ERRORS_AT = ("layers",)
 
 DECLARED = Declarations(
     Declared("sizes", Structured({"type": "array", "items": {"type": "integer", "minimum": 1,
-                                                             "maximum": MAX_WIDTH},
+                                                             "maximum": MATRIX_MAX_WIDTH},
                                   "minItems": 2, "maxItems": MAX_LAYERS + 1}),
              f"layer sizes, input first: `[3, 2, 2, 1]` (1 to {MAX_WIDTH} neurons each, up to {MAX_LAYERS} weight "
-             "layers)"),
+             f"layers; up to {MATRIX_MAX_WIDTH} with `notation: matrix`)"),
+    Declared("notation", Choice(("neurons", "matrix")),
+             "`neurons`: one step per neuron and sample (`z²₁ = h¹₁ w²₁₁ + ... - θ²₁`); `matrix`: one step per "
+             "layer quantity in chapter 3.2's matrix form (`Z⁽ˡ⁾ = W⁽ˡ⁾ A⁽ˡ⁻¹⁾ + b⁽ˡ⁾ 1ᵀ`, "
+             "`E⁽ˡ⁾ = f′(Z⁽ˡ⁾) ⊙ (W⁽ˡ⁺¹⁾)ᵀ E⁽ˡ⁺¹⁾`, `∂L/∂W⁽ˡ⁾ = E⁽ˡ⁾ (A⁽ˡ⁻¹⁾)ᵀ`), the samples as columns; "
+             "for wide networks. Entries keep the same keys", default="neurons"),
     Declared("weights_layout", Choice(("from_to", "to_from")),
              "`from_to` (the BP lecture: rows = from-neurons) or `to_from` (chapter 3.2's `W^(l)`: rows = "
              "to-neurons)", default="from_to"),
@@ -142,12 +148,15 @@ class MlpSpec:
     decay_offsets: bool = False  # the penalties act on the thresholds (biases) too
     upstream: tuple = ()  # per sample, ∂E/∂ŷ given from above in place of a loss (empty: the loss gives it)
     input_gradient: bool = False  # also ∂E/∂x
+    notation: str = "neurons"  # or "matrix": one step per layer quantity (derive.kinds.mlp_matrix)
 
 
 def read(root):
     """Validate the mlp_backprop fields of a problem file into an MlpSpec."""
     sizes_field = root.get("sizes")
-    sizes = tuple(item.integer(1, MAX_WIDTH) for item in sizes_field.items())
+    notation = DECLARED.read(root, "notation")
+    widest = MATRIX_MAX_WIDTH if notation == "matrix" else MAX_WIDTH
+    sizes = tuple(item.integer(1, widest) for item in sizes_field.items())
     if not 2 <= len(sizes) <= MAX_LAYERS + 1:
         raise sizes_field.error(f"expected 2 to {MAX_LAYERS + 1} layer sizes (input first), got {len(sizes)}")
     layout = DECLARED.read(root, "weights_layout")
@@ -233,9 +242,9 @@ def read(root):
     iterations = DECLARED.read(root, "iterations")
     loss_after = DECLARED.read(root, "loss_after")
     steps = _solution_size(sizes, len(samples), iterations, forward_only, loss_after)
-    if steps > MAX_STEPS:
+    if steps > MAX_STEPS and notation != "matrix":
         raise sizes_field.error(f"problem too large to solve step by step (about {steps} steps; at most {MAX_STEPS}); "
-                                "use fewer neurons, samples or iterations")
+                                "use fewer neurons, samples or iterations, or notation: matrix")
     return MlpSpec(
         sizes=sizes,
         layers=layers,
@@ -256,6 +265,7 @@ def read(root):
         decay_offsets=decay_offsets,
         upstream=tuple(upstream),
         input_gradient=DECLARED.read(root, "input_gradient"),
+        notation=notation,
     )
 
 
@@ -318,8 +328,8 @@ class Notation:
     samples, per-sample quantities carry the sample as `[k]` (z²₁[2]).
     """
 
-    def __init__(self, spec):
-        self.matrix = spec.weights_layout == "to_from"
+    def __init__(self, spec, matrix=False):
+        self.matrix = matrix or spec.weights_layout == "to_from"
         self.threshold = spec.offset == "threshold"
         self.single_output = spec.sizes[-1] == 1
         self.several = len(spec.samples) > 1
@@ -404,17 +414,22 @@ def _section(heading, name):
 
 
 def solve(problem, rounding):
-    """The Solution of an mlp_backprop problem."""
+    """The Solution of an mlp_backprop problem: per neuron, or in matrix form (derive.kinds.mlp_matrix)."""
+    if problem.spec.notation == "matrix":
+        from .mlp_matrix import MatrixSolver
+
+        return MatrixSolver(problem, rounding, _MlpSolver(problem, rounding, matrix=True).notes).solve()
     return _MlpSolver(problem, rounding).solve()
 
 
 class _MlpSolver:
     """Builds the steps in the lecture's order; `primes` is the number of updates made so far."""
 
-    def __init__(self, problem, rounding):
+    def __init__(self, problem, rounding, matrix=False):
         self.problem = problem
         self.spec = problem.spec
-        self.notation = Notation(self.spec)
+        self.notation = Notation(self.spec, matrix)
+        self.matrix_form = matrix  # notes for the matrix notation (derive.kinds.mlp_matrix)
         self.out = SolutionBuilder(rounding)
         self.several = len(self.spec.samples) > 1
         self.samples = range(1, len(self.spec.samples) + 1)
@@ -822,7 +837,13 @@ class _MlpSolver:
         else:
             text, latex = loss_words[spec.loss]
             notes.append(Sym(f"loss: {text}", rf"\text{{loss: }} {latex}"))
-        if self.several:
+        if self.several and self.matrix_form:
+            how = "summed" if spec.batch == "sum" else "averaged"
+            notes.append(Sym(f"{len(spec.samples)} samples, the columns of X (sample k is column k; its entries keep "
+                             f"their keys, z[k][l][j]); losses and gradients are {how} over them",
+                             rf"\text{{{len(spec.samples)} samples, the columns of $\mathbf{{X}}$; losses and gradients "
+                             rf"are {how} over them}}"))
+        elif self.several:
             how = "summed" if spec.batch == "sum" else "averaged"
             notes.append(Sym(f"{len(spec.samples)} samples, written [k]; losses and gradients are {how} over them",
                              rf"\text{{{len(spec.samples)} samples, written $[k]$; losses and gradients are {how} over them}}"))

@@ -48,7 +48,8 @@ LAYER = Declarations(*(replace(d, default=None, shown_default="required without 
                        else d for d in mlp_backprop.LAYER.declared))
 _MLP = mlp_backprop.DECLARED.by_name
 _CHANGED = (
-    replace(_MLP["sizes"], type=Structured({**_MLP["sizes"].type.schema(), "minItems": 3}),
+    replace(_MLP["sizes"], type=Structured({**_MLP["sizes"].type.schema(), "minItems": 3, "items": {
+                "type": "integer", "minimum": 1, "maximum": mlp_backprop.MAX_WIDTH}}),
             description=f"layer sizes, input first: `[2, 2, 1]`, with a hidden layer of 2 or more neurons (3 to "
                         f"{mlp_backprop.MAX_LAYERS + 1} sizes of 1 to {mlp_backprop.MAX_WIDTH} neurons)"),
     replace(_MLP["layers"], type=Structured({"type": "array", "items": LAYER.object_schema()}),
@@ -65,7 +66,8 @@ _CHANGED = (
 ERRORS_AT = ("layers",)
 
 DECLARED = Declarations(
-    *({d.name: d for d in _CHANGED}.get(d.name, d) for d in mlp_backprop.DECLARED.declared),
+    *({d.name: d for d in _CHANGED}.get(d.name, d) for d in mlp_backprop.DECLARED.declared
+      if d.name != "notation"),  # per neuron only: the symmetry shows neuron by neuron
     Declared("init", Structured({**INIT.object_schema(), "oneOf": [
                  {"required": ["constant"], "maxProperties": 1},
                  {"required": ["seed", "scale"], "not": {"required": ["constant"]}}]}),

@@ -232,6 +232,77 @@ class FormulaPrinter(Printer):
     def hadamard(self, parts):
         return " ⊙ ".join(parts)
 
+    # -- matrix formulas (derive.matrix): one layer quantity per step ------------------
+    matrix_tokens = {"ones": "1", "divide": " ⊘ ", "sum": "Σ ", "norm": ("‖", "‖²"), "prime": "′"}
+
+    def _print_Ref(self, ref, leading=False):
+        shown = (self._settings["symbols"] or {}).get(ref.key)
+        return self.symbol_text(shown) if shown is not None else ref.key
+
+    def _print_Op(self, op, leading=False):
+        """A matrix formula in the lecture's notation: `W⁽²⁾ A⁽¹⁾ - θ⁽²⁾ 1ᵀ`, `σ′(Z⁽¹⁾) ⊙ (W⁽²⁾)ᵀ E⁽²⁾`."""
+        t = self.matrix_tokens
+        name, args = op.name, op.args
+        if name == "matmul":
+            return " ".join(self.operand(a, ("add", "sub", "times")) for a in args)
+        if name == "add":
+            return " + ".join(self.operand(a, ()) for a in args)
+        if name == "sub":
+            return f"{self.operand(args[0], ())} {self.minus} {self.operand(args[1], ('add', 'sub'))}"
+        if name == "times":
+            scale, inner = args
+            body = self.operand(inner, ("add", "sub"))
+            if scale == -1:
+                return self.minus + body
+            return f"{self.operand(scale, ('add', 'sub'))} {body}"
+        if name == "broadcast":
+            return f"{self.operand(args[0], ())} {self.transpose(t['ones'])}"
+        if name == "transpose":
+            inner = args[0]
+            shown = self._print(inner, leading=True)
+            simple = not isinstance(inner, type(op)) and not any(mark in shown for mark in ("⁽", "^", "("))
+            return self.transpose(shown if simple else self.group(shown))
+        if name == "hadamard":
+            return self.hadamard([self.operand(a, ("add", "sub", "matmul", "times")) for a in args])
+        if name == "divide":
+            return t["divide"].join(self.operand(a, ("add", "sub", "matmul", "times", "hadamard")) for a in args)
+        if name == "apply":
+            return self.call(self.symbol_text(_Shown(op.data.text, op.data.latex)), [self._print(args[0], leading=True)])
+        if name == "slope":
+            return self.call(self.symbol_text(_Shown(op.data.text + "′", op.data.latex + "'")),
+                             [self._print(args[0], leading=True)])
+        if name in ("log", "sign"):
+            return self.call(self.function_names.get(name, name), [self._print(args[0], leading=True)])
+        if name == "rowsum":
+            return f"{self.operand(args[0], ('add', 'sub', 'times'))} {t['ones']}"
+        if name == "colsum":
+            return f"{self.transpose(t['ones'])} {self.operand(args[0], ('add', 'sub', 'times', 'hadamard'))}"
+        if name == "total":
+            if not isinstance(args[0], type(op)):
+                return t["sum"] + self._print(args[0], leading=True)
+            return self._print(args[0], leading=True)  # one sample: its loss is the number the formula gives
+        if name == "square_norm":
+            opening, closing = t["norm"]
+            return f"{opening}{self._print(args[0], leading=True)}{closing}"
+        if name == "softmax_back":
+            y, g = (self._print(a, leading=True) for a in args)
+            inner = self.hadamard([self.operand(args[1], ("add", "sub")), y])
+            return self.hadamard([y, self.group(f"{g} {self.minus} {t['ones']} {self.transpose(t['ones'])} "
+                                                f"{self.group(inner)}")])
+        return self.call(name, [self._print(a, leading=True) for a in args])
+
+    def operand(self, node, loose):
+        """A matrix formula's operand, in parentheses when it is an operation in `loose` (binds less tightly)."""
+        import sympy
+
+        if isinstance(node, (int, float)):
+            return self.number(float(node)) if node >= 0 else self.group(self.number(float(node)))
+        if isinstance(node, sympy.Basic):
+            text = self._print(node, leading=True)
+            return self.group(text) if node.is_Add else text
+        text = self._print(node, leading=True)
+        return self.group(text) if getattr(node, "name", None) in loose and hasattr(node, "args") else text
+
     def _print_Indexed(self, expr, leading=False):
         """An indexed name inside a general sum: `a⁽ˡ⁻¹⁾[u + 1, v]`."""
         return self.indexed(self._print(expr.base.label), [self._print(i, leading=True) for i in expr.indices])
@@ -379,6 +450,9 @@ class LatexFormula(FormulaPrinter):
     def transpose(self, inner):
         return f"{{{inner}}}^{{\\top}}"
 
+    matrix_tokens = {"ones": r"\mathbf{1}", "divide": r" \oslash ", "sum": r"\sum ",
+                     "norm": (r"\left\lVert ", r"\right\rVert^{2}"), "prime": "'"}
+
     def hadamard(self, parts):
         return r" \odot ".join(parts)
 
@@ -421,6 +495,19 @@ class KeyFormula(FormulaPrinter):
     def transpose(self, inner):
         return f"transpose({inner})"
 
+    def _print_Ref(self, ref, leading=False):
+        return ref.key
+
+    def _print_Op(self, op, leading=False):
+        """A matrix formula as calls of derive.matrix's vocabulary over step keys: `matmul(w[2], h[1])`."""
+        import sympy
+
+        def argument(node):
+            if isinstance(node, (int, float)):
+                return self.number(float(node))
+            return self._print(node, leading=True)
+        return self.call(op.name, [argument(a) for a in op.args])
+
     def hadamard(self, parts):
         return self.call("hadamard", parts)
 
@@ -455,6 +542,13 @@ class KeyFormula(FormulaPrinter):
     _print_Max = _print_Function
     _print_Min = _print_Function
     _print_Heaviside = _print_Function
+
+
+class _Shown:
+    """A display name (text, latex) as symbol_text reads a Sym."""
+
+    def __init__(self, text, latex):
+        self.text, self.latex = text, latex
 
 
 _SUBSCRIPTS = dict(zip("0123456789+-=(),aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎,ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))

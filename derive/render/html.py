@@ -101,6 +101,8 @@ class HtmlPrinter(SolutionPrinter):
     """The worked solution as one page: notes, then each section's givens and steps, each step's line
     "formula = numbers = value" as a formula of its own."""
 
+    matrix_value = SolutionPrinter.latex_matrix
+
     def _print_Solution(self, solution):
         return page(solution.title, self.body(solution))
 

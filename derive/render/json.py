@@ -28,6 +28,11 @@ class JsonPrinter(SolutionPrinter):
         return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
     def _print_Step(self, step):
+        if step.is_matrix:  # added fields: the shape, and the sheet keys of its entries
+            return dict(self._print_Step_fields(step), shape=list(step.value.shape), entries=step.entries.template)
+        return self._print_Step_fields(step)
+
+    def _print_Step_fields(self, step):
         return {
             "key": step.key,
             "symbol": step.symbol.text,
@@ -52,6 +57,8 @@ def _json_value(value):
         return int(value)
     if isinstance(value, (int, float)):
         return value
+    if hasattr(value, "tolist"):  # a matrix step's array: a list of rows
+        value = value.tolist()
     if isinstance(value, (list, tuple)):
         return [_json_value(v) for v in value]
     return str(value)

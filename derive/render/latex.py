@@ -316,10 +316,12 @@ class LatexPrinter(SolutionPrinter):
     pages (`\\allowdisplaybreaks`), so that no page is left half empty.
     """
 
-    _default_settings = {"keys": False, "fragment": False}
+    _default_settings = {"keys": False, "fragment": False, "full": False}
 
     def doprint(self, solution):
         return plain_latex(super().doprint(solution))
+
+    matrix_value = SolutionPrinter.latex_matrix
 
     def _print_Solution(self, solution):
         lines = [rf"\section*{{{_text(solution.title)}}}",

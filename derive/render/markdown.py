@@ -7,6 +7,8 @@ from .printer import SolutionPrinter
 
 
 class MarkdownPrinter(SolutionPrinter):
+    matrix_value = SolutionPrinter.latex_matrix
+
     def _print_Solution(self, solution):
         lines = [f"# {solution.title}", "",
                  f"Problem `{solution.name}` ({solution.kind}); rounding: {solution.rounding.describe()}."]

@@ -5,13 +5,16 @@ A printer calls `self._print(child)` for every part, which finds
 methods whose output differs.
 """
 
+from sympy import Basic
+
+from ..matrix import shape_text, shown_rows
 from ..steps import format_number
 
 
 class SolutionPrinter:
     """Prints a Solution; subclasses give `_print_Solution`, `_print_Section`, `_print_Step`."""
 
-    _default_settings = {"keys": False}
+    _default_settings = {"keys": False, "full": False}
 
     def __init__(self, **settings):
         unknown = set(settings) - set(self._default_settings)
@@ -34,7 +37,35 @@ class SolutionPrinter:
 
     # shared pieces -------------------------------------------------------
     def number(self, value):
+        if hasattr(value, "shape"):  # a matrix step's value
+            return self.matrix_value(value)
         return format_number(value, self.solution.rounding)
+
+    def matrix_value(self, value):
+        """A vector or matrix, its middle elided as numpy elides it (all of it with `full`): a column
+        vector on one line, transposed (`[0.1 0.2 0.3]ᵀ`); a matrix a row per line."""
+        rows = shown_rows(value, self.number, self._settings["full"])
+        if value.shape[1] == 1 and value.shape[0] > 1:
+            return "[" + " ".join("…" if row is None else row[0] for row in rows) + "]ᵀ"
+        width = max(len(cell) for row in rows if row is not None for cell in row)
+        lines = [" ..." if row is None else " [" + " ".join(cell.rjust(width) for cell in row) + "]" for row in rows]
+        lines[0] = "[" + lines[0][1:]
+        return "\n".join(lines) + "]"
+
+    def latex_matrix(self, value):
+        """A vector or matrix in LaTeX, elided as `matrix_value` elides it, its shape as a subscript."""
+        rows = shown_rows(value, self.number, self._settings["full"])
+        dots = {"…": r"\cdots"}
+        body = r" \\ ".join(
+            " & ".join(r"\vdots" if c != "…" else r"\ddots" for c in next(r for r in rows if r is not None))
+            if row is None else " & ".join(dots.get(cell, cell) for cell in row) for row in rows)
+        columns = "r" * len(next(r for r in rows if r is not None))
+        return (rf"\left[\begin{{array}}{{{columns}}} {body} \end{{array}}\right]_{{{value.shape[0]} \times "
+                rf"{value.shape[1]}}}")
+
+    def shape(self, step):
+        """`(3×4)` after a matrix step's symbol; nothing for a number."""
+        return f" ({shape_text(step.value)})" if step.is_matrix else ""
 
     def step_parts(self, step, formula_printer):
         """[formula, substituted, value] for one computed step, without repeats.
@@ -42,6 +73,8 @@ class SolutionPrinter:
         The numbers are the dependencies' values as the solution carries
         them (rounded, in a rounding mode), so the line can be checked by hand.
         """
+        if not isinstance(step.formula, Basic):  # a matrix formula: the formula, then the value it gives
+            return [formula_printer(step.formula, symbols=self.symbols), self.number(step.value)]
         if step.is_symbolic:
             formula = formula_printer(step.formula, symbols=self.symbols)
             value = formula_printer(step.value, symbols=self.symbols)
@@ -70,6 +103,9 @@ class SolutionPrinter:
         """Consecutive givens of one group (a matrix row; else the same key stem) as one line."""
         groups = []
         for step in steps:
+            if step.is_matrix:  # a vector or matrix is a line (or block) of its own
+                groups.append((None, [step]))
+                continue
             stem = step.group or step.key.rsplit("[", 1)[0]
             if groups and groups[-1][0] == stem:
                 groups[-1][1].append(step)

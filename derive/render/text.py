@@ -37,15 +37,24 @@ class TextPrinter(SolutionPrinter):
                                                     f"{indent}  {self.WHY}: {note.why}")]
 
     def given(self, step):
-        text = f"{step.symbol.text} = {self.number(step.value)}"
-        return text + (f"  [{step.key}]" if self._settings["keys"] else "")
+        text = f"{step.symbol.text}{self.shape(step)} = {self.number(step.value)}"
+        return self.block(text + (f"  [{step.key}]" if self._settings["keys"] else ""))
 
     def _print_Step(self, step):
         if step.is_given:
             return self.given(step)
-        line = " = ".join([step.symbol.text] + self.step_parts(step, text_formula))
+        line = " = ".join([step.symbol.text + self.shape(step)] + self.step_parts(step, text_formula))
         if step.note:
             line += f"   ({step.note})"
         if self._settings["keys"]:
             line += f"   [{step.key}]"
-        return line
+        return self.block(line)
+
+    def matrix_value(self, value):
+        """A matrix of several rows starts on a line of its own, under its formula."""
+        shown = super().matrix_value(value)
+        return "\n" + shown if "\n" in shown else shown
+
+    def block(self, text):
+        """A step whose value is a matrix of several rows: its rows indented under the step's line."""
+        return text.replace(" = \n", " =\n").replace("\n", "\n" + self.indent * 2)
