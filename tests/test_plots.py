@@ -18,6 +18,7 @@ from derive.render import render
 PROBLEMS = Path(__file__).parent.parent / "derive" / "problems"
 SURFACES = ("degenerate-saddle", "lecture-saddle", "monkey-saddle", "numeric-double-well", "taylor-noncritical")
 PATHS = ("gd-step-size", "optimizer-compare", "optimizer-each", "optimizer-minibatch", "optimizer-summary")
+GRAPHS = ("autodiff-circuit", "autodiff-fanout", "autodiff-relu-power", "autodiff-seed001")
 
 
 def solved(name):
@@ -48,7 +49,7 @@ def test_the_pictured_problems_are_every_bundled_problem_with_a_picture(tmp_path
     drawn = []
     for path in sorted(PROBLEMS.glob("*.yaml")):
         problem = load_problem(path)
-        if problem.kind not in ("critical_points", "optimizer"):
+        if problem.kind not in ("critical_points", "optimizer", "autodiff"):
             continue
         try:
             plot_solution(problem, problem.solve(), tmp_path / "p.svg")
@@ -56,10 +57,10 @@ def test_the_pictured_problems_are_every_bundled_problem_with_a_picture(tmp_path
             assert "\n" not in str(error)
             continue
         drawn.append(path.stem)
-    assert sorted(drawn) == sorted(SURFACES + PATHS)
+    assert sorted(drawn) == sorted(SURFACES + PATHS + GRAPHS)
 
 
-@pytest.mark.parametrize("name", SURFACES + PATHS)
+@pytest.mark.parametrize("name", SURFACES + PATHS + GRAPHS)
 def test_svg_is_the_same_bytes_every_time(tmp_path, name):
     problem, solution = solved(name)
     first, second = tmp_path / "a.svg", tmp_path / "b.svg"
@@ -143,7 +144,7 @@ def test_the_minimum_comes_from_the_loss():
     assert inside and all(x * y == pytest.approx(1) for x, y in inside)
 
 
-@pytest.mark.parametrize("name", SURFACES + PATHS)
+@pytest.mark.parametrize("name", SURFACES + PATHS + GRAPHS)
 def test_title_fits_on_one_line(name):
     problem, solution = solved(name)
     figure = solution_figure(problem, solution)

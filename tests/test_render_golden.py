@@ -26,6 +26,12 @@ CASES = [
     ("gd-step-size", "text", []),
     ("optimizer-summary", "text", []),
     ("taylor-noncritical", "text", []),
+    # automatic differentiation: the graph, both modes, the counts and the check
+    ("autodiff-circuit", "text", []),
+    ("autodiff-fanout", "text", []),
+    ("autodiff-relu-power", "text", []),
+    ("autodiff-seed001", "text", []),
+    ("autodiff-seed001", "latex", []),  # adjoints and tangents as \bar{z}_{1}, \dot{z}_{1}
 ]
 
 

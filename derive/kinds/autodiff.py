@@ -35,6 +35,7 @@ twice within one expression (`a*a` is `a²`, one node), so a value used by two
 nodes is written as a name used in two places.
 """
 
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ from sympy import Add, Heaviside, Integer, Mul, Pow, Symbol
 from ..errors import DeriveError, ExpressionError
 from ..expr import CONSTANTS, FUNCTIONS, parse_expression, written_order
 from ..fields import Choice, Declarations, Declared, Structured, check_constants
-from ..steps import SolutionBuilder, Sym, evaluate_formula, format_number
+from ..steps import EvaluationError, SolutionBuilder, Sym, evaluate_formula, format_number
 
 MAX_STATEMENTS = 40
 MAX_NODES = 80
@@ -116,7 +117,7 @@ class Node:
 OPERATIONS = {  # op -> how a node's note names it
     "input": "input", "const": "constant", "add": "sum", "sub": "difference", "lin": "linear combination",
     "mul": "product", "scale": "constant multiple", "neg": "negation", "div": "quotient", "pow": "power",
-    "powv": "power", "exp": "exp", "log": "log", "tanh": "tanh", "sigmoid": "sigmoid σ", "relu": "relu",
+    "powv": "power", "exp": "exp", "log": "log", "tanh": "tanh", "sigmoid": "sigmoid", "relu": "relu",
     "max": "max", "min": "min", "abs": "abs", "sin": "sin", "cos": "cos",
 }
 SUPPORTED = "+, -, *, /, ^, exp, log, sqrt, tanh, sigmoid, relu, max, min, abs, sin, cos"
@@ -327,7 +328,7 @@ def read(root):
             expression = check_constants(parse_expression(text, variables))
             top = graph.statement(expression, name, number)
         except ExpressionError as error:
-            raise field.located(error) from None
+            raise field.error(error.message) from None
         graph.known[Symbol(name)] = top
         assigned[name] = field
     nodes = tuple(graph.nodes)
@@ -388,6 +389,10 @@ def _check_statement(field, name, text, assigned, inputs, later):
     for used in dict.fromkeys(_NAME.findall(text)):
         if used in FUNCTIONS or used in CONSTANTS or used in inputs or used in assigned:
             continue
+        if re.search(rf"(?<![\w.]){re.escape(used)}\s*\(", text):
+            close = difflib.get_close_matches(used, list(FUNCTIONS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise field.error(f"unknown operation {used!r}{hint}; a graph's operations are {SUPPORTED}")
         if used == name or used in later:
             raise field.error(f"{used} is used before it is assigned; assign every name before using it, so the "
                               "graph has no cycle")
@@ -423,9 +428,11 @@ def _forward_values(nodes, statements, inputs_field):
         shown = _plain(node)
         try:
             env[key] = evaluate_formula(node.formula, env, key)
-        except DeriveError:
+        except EvaluationError as error:
+            reason = {ZeroDivisionError: "a division by zero", OverflowError: "a number too large"}.get(
+                error.cause, f"outside the domain of {node.op}")
             raise field.error(f"{shown} has no value at these inputs ({_operand_values(node, env)}): "
-                              f"outside the domain of {node.op}") from None
+                              f"{reason}") from None
         if not math.isfinite(env[key]):
             raise field.error(f"{shown} is not a finite number at these inputs ({_operand_values(node, env)})")
         for i, local in enumerate(node.local):
@@ -533,10 +540,11 @@ def tangent_symbol(node):
 FORWARD = "Forward pass (the graph in topological order)"
 REVERSE = "Reverse mode: adjoints from the output back"
 COUNTS = "Operation count"
+CHECK_VALUES = "Check: the whole function evaluated a step h away"
 CHECK = "Check: central differences"
 
 
-class _Graph:
+class Graph:
     """The graph of a spec with what the solution asks of it: who uses each node, which nodes are active."""
 
     def __init__(self, spec):
@@ -569,7 +577,7 @@ def adjoint_key(graph, index):
 def solve(problem, rounding):
     """The Solution: the inputs, the forward pass, reverse mode, forward mode, the counts and the check."""
     spec = problem.spec
-    graph = _Graph(spec)
+    graph = Graph(spec)
     out = SolutionBuilder(rounding)
     output = graph.symbol(spec.output)
     for node in graph.nodes:
@@ -620,7 +628,8 @@ def _reverse(out, graph, output, emitted):
             continue
         key, symbol = adjoint_key(graph, node.index), adjoint_symbol(node)
         if node.index == spec.output:
-            out.step(key, symbol, Integer(1), REVERSE, note=f"the seed: {symbol.text} = ∂{output.text}/∂{output.text} = 1")
+            out.step(key, symbol, Integer(1), REVERSE,
+                     note=f"the seed: {symbol.text} = ∂{output.text}/∂{output.text} = 1")
         else:
             uses = [(user, i) for user, i in graph.users[node.index] if user in graph.active]
             terms = [Mul(Symbol(adjoint_key(graph, user)), Symbol(f"local[{user}][{i + 1}]"), evaluate=False)
@@ -694,34 +703,57 @@ def _counts(out, graph):
 
 
 def _check(out, graph, output):
-    """Each gradient against (f(x + h) - f(x - h)) / 2h, f the whole function of the inputs."""
+    """Each gradient against the central difference (f(x + h) - f(x - h)) / 2h.
+
+    f(x ± h) is the whole function evaluated directly at the shifted input
+    (its expression, every node substituted into the output's), not through
+    the steps above: an independent evaluation, given to the check unrounded
+    (a difference of rounded values would be noise).
+    """
     spec = graph.spec
     whole = {}
     for node in graph.nodes:
         whole[node.index] = v(node.index) if node.is_input else node.formula.xreplace(
             {v(a): whole[a] for a in node.args})
     function = whole[spec.output]
-    h = out.given("fd.h", Sym("h", "h"), FD_STEP, section=CHECK)
+    h = out.given("fd.h", Sym("h", "h"), FD_STEP, section=CHECK_VALUES)
+    inputs = {str(v(node.index)): out.value(str(v(node.index))) for node in graph.nodes if node.is_input}
+    checks = []
     for name in spec.wrt:
-        x = v(graph.by_name[name].index)
-        shifted = [function.xreplace({x: x + sign * h}) for sign in (1, -1)]
+        x = graph.by_name[name]
+        shown_x = graph.symbol(x.index)
+        shifted = []
+        for sign, mark, latex in ((1, "+", "+"), (-1, "-", "-")):
+            moved = {**inputs, str(v(x.index)): inputs[str(v(x.index))] + sign * FD_STEP}
+            try:
+                value = evaluate_formula(function, moved)
+            except DeriveError:
+                value = math.nan
+            if not math.isfinite(value):
+                break
+            key = f"fd[{name}].{'plus' if sign > 0 else 'minus'}"
+            shifted.append(out.given(key, Sym(f"{output.text}({shown_x.text} {mark} h)",
+                                              r"%s(%s %s h)" % (output.latex, shown_x.latex, latex)),
+                                     value, section=CHECK_VALUES, group=f"fd.{name}"))
+        if len(shifted) < 2:
+            continue  # the function is not defined a step h away: no check there
+        checks.append((name, shown_x, shifted))
+    for name, shown_x, shifted in checks:
         formula = Mul(Add(shifted[0], -shifted[1], evaluate=False),
                       Pow(Mul(2, h, evaluate=False), -1, evaluate=False), evaluate=False)
-        gradient = out.value(f"grad[{name}]") if f"grad[{name}]" in out.env else out.value(
-            f"dot[{graph.by_name[name].index}]") if name == spec.forward else None
+        if f"grad[{name}]" in out.env:
+            gradient = out.value(f"grad[{name}]")
+        else:  # forward mode alone: its output tangent is the gradient for its one input
+            gradient = out.value(f"dot[{spec.output}]") if name == spec.forward else None
         key = f"fd[{name}]"
-        shown_x = graph.symbol(graph.by_name[name].index)
-        symbol = Sym(f"fd({shown_x.text})", r"\mathrm{fd}(%s)" % shown_x.latex)
-        try:
-            out.step(key, symbol, formula, CHECK)
-        except DeriveError:
-            continue  # the function is not defined a step h away: no check there
-        difference = abs(out.value(key) - gradient) if gradient is not None else None
-        shown = f"∂{output.text}/∂{graph.symbol(graph.by_name[name].index).text}"
+        out.step(key, Sym(f"fd({shown_x.text})", r"\mathrm{fd}(%s)" % shown_x.latex), formula, CHECK)
+        shown = f"∂{output.text}/∂{shown_x.text}"
         if gradient is None:
-            note = ""
-        elif difference <= FD_AGREE * max(1.0, abs(gradient)):
-            note = f"agrees with {shown} = {format_number(gradient)}"
+            continue
+        difference = abs(out.value(key) - gradient)
+        if difference <= FD_AGREE * max(1.0, abs(gradient)):
+            note = (f"agrees with {shown} = {format_number(gradient)}; computed from the values at "
+                    f"{shown_x.text} ± h unrounded")
         else:
             note = (f"differs from {shown} = {format_number(gradient)} by {format_number(difference)}: the "
                     "function has a kink here (relu, max, min or abs at a tie), where the graph uses a one-sided "
