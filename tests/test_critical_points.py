@@ -230,17 +230,20 @@ def test_sympy_running_out_of_time_falls_back_to_the_search(tmp_path, monkeypatc
     assert "SymPy ran out of time" in solution.notes[1].text
 
 
-def test_too_long_symbolic_work_ends_with_one_line(runner, tmp_path, monkeypatch):
+def test_too_long_symbolic_work_at_a_point_is_said_and_the_point_examined_in_decimals(runner, tmp_path, monkeypatch):
+    """The exact eigenvalues made to overrun: the point is examined numerically instead, the notes say what was
+    not finished, and the rest of the solution is printed (exit 0)."""
     import time
 
     from derive.symbolic import classify
 
     monkeypatch.setattr(classify, "eigen_decomposition", lambda matrix: time.sleep(5))
     path = problem_file(tmp_path, loss_problem("x^2 - y^2 + x y", extra="time_limit: 0.2"))
-    result = runner.invoke(cli, ["solve", str(path)])
-    assert result.exit_code == 2
-    # found while solving: reported at the loss the analysis is of
-    assert result.output == f"{path}:3: loss: the Hessian and its eigenvalues at (0, 0) took longer than 0.2 s\n"
+    result = runner.invoke(cli, ["solve", str(path), "--keys"])
+    assert result.exit_code == 0, result.output
+    assert ("NOT FINISHED within the time limit (the Hessian and its eigenvalues at (0, 0) took longer than 0.2 s)"
+            in result.output)
+    assert re.search(r"second-order test = saddle .*\[p1\.verdict\]", result.output)
 
 
 def test_a_numeric_point_missed_by_sympy_is_reported(tmp_path, monkeypatch):
@@ -364,7 +367,8 @@ def test_golden_lecture_markdown(golden):
     golden("critical-lecture-saddle.md", render(LECTURE_SOLUTION, "markdown"))
 
 
-@pytest.mark.parametrize("name", ["degenerate-saddle", "monkey-saddle", "numeric-double-well"])
+@pytest.mark.parametrize("name", ["degenerate-saddle", "monkey-saddle", "numeric-double-well", "deep-linear-saddles",
+                                  "linear-network-1-2-1", "linear-network-2-2-1"])
 def test_golden_hard_cases(golden, name):
     golden(f"critical-{name}.txt", render(load_problem(PROBLEMS / f"{name}.yaml").solve(), "text"))
 
@@ -410,7 +414,7 @@ FAILURES = [
     ("parameters: [x, x]\nloss: x^2\n", "2: parameters[1]: parameter 'x' is listed twice"),
     ("parameters: [exp]\nloss: exp^2\n",
      "2: parameters[0]: 'exp' is the name of a function or constant; choose another parameter name"),
-    ("parameters: [x, y, z, u, v]\nloss: x^2\n", "2: parameters: expected 1 to 4 parameter names, got 5"),
+    ("parameters: [x, y, z, u, v, r, s]\nloss: x^2\n", "2: parameters: expected 1 to 6 parameter names, got 7"),
     ("parameters: [x, y]\nloss: x^2 + z^2\n",
      "3: loss: unknown name 'z'; variables allowed here: x, y"),
     ("parameters: [x]\nloss: abs(x)\n", "3: loss: the loss must be twice differentiable (abs, max, min and relu "

@@ -40,7 +40,7 @@ from ..symbolic.critical import analyse, derivatives
 from ..symbolic.limits import time_limit
 
 ERRORS = ("squared_error", "half_squared_error")
-MAX_PARAMETERS, MAX_INPUTS, MAX_SAMPLES, MAX_POINTS = 4, 4, 16, 12
+MAX_PARAMETERS, MAX_INPUTS, MAX_SAMPLES, MAX_POINTS = 6, 4, 16, 12
 DEFAULT_REGION = (-2.0, 2.0)  # the lecture's error-surface figure
 DEFAULT_SECONDS = 10
 RESERVED = {"y", "yhat", "L", "H", "grad", "t"}  # input names that would collide with step keys
@@ -105,7 +105,9 @@ DECLARED = Declarations(
              "the step t of the escape check, 0 < t ≤ 10; halved (and said) until L falls", default=0.1),
     Declared("time_limit", Interval(0, 120, "a number of seconds above 0 and at most 120", open=("low",)),
              "seconds each piece of SymPy work may take, above 0 and at most 120; an overrun of solving ∇L = 0 "
-             "hands over to the numeric search, any other ends with one line", default=DEFAULT_SECONDS),
+             "hands over to the numeric search, one while examining a point or family leaves that piece out "
+             "(the notes say which; the rest is printed), one while reading or differentiating L ends with one "
+             "line", default=DEFAULT_SECONDS),
 )
 
 
@@ -410,7 +412,9 @@ class _CriticalSolver:
             _note("second-order test at a critical point: every eigenvalue of H > 0, local minimum; every one "
                   "< 0, local maximum; some > 0 and some < 0, saddle (even if others are 0); otherwise (a zero "
                   "eigenvalue, the others of one sign) inconclusive, and the terms beyond the second order "
-                  "decide: neither means neither a local minimum nor a local maximum"),
+                  "decide: neither means neither a local minimum nor a local maximum; a saddle (or a neither) is strict when H "
+                  "has a negative eigenvalue, so that L falls to second order along its eigenvector, non-strict "
+                  "otherwise"),
             _note("eigenvalues largest first; each eigenvector is scaled so that its first non-zero "
                   "component is 1"),
             _note("at a saddle, u is the eigenvector of the most negative eigenvalue: L(θ′ + t u) < L(θ′) "

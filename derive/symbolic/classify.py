@@ -22,6 +22,7 @@ Everything here is exact where SymPy allows:
   along a curve). Otherwise the answer is "undecided", with what was tried.
 """
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -98,7 +99,12 @@ class Test:
 
 def sign_of(expr):
     """+1, -1 or 0 for an expression whose sign SymPy can prove (assumptions, then 50 digits); else None."""
-    expr = sympy.sympify(expr)
+    return _sign_of(sympy.sympify(expr))
+
+
+@functools.lru_cache(maxsize=1024)
+def _sign_of(expr):
+    """sign_of, remembered: the same eigenvalues are sorted by sign, then classified."""
     if expr.is_zero:
         return 0
     if expr.is_positive:
@@ -116,7 +122,7 @@ def sign_of(expr):
     return 0 if sympy.simplify(expr) == 0 else None
 
 
-def inertia(matrix, variable):
+def inertia(matrix):
     """(positive, negative, zero) eigenvalue counts of a symmetric matrix, or None if a sign is unknown.
 
     Descartes' rule of signs on det(H − λI): the number of positive roots is
@@ -124,7 +130,7 @@ def inertia(matrix, variable):
     its roots are real; negative roots likewise from p(−λ); the zero roots
     are the lowest powers with a zero coefficient.
     """
-    coefficients = [sympy.simplify(c) for c in matrix.charpoly(variable).all_coeffs()]  # highest power first
+    coefficients = [sympy.factor(c) if c.free_symbols else c for c in _charpoly(matrix)]  # highest power first
     signs = [sign_of(c) for c in coefficients]
     if None in signs:
         return None
@@ -134,6 +140,17 @@ def inertia(matrix, variable):
     degree = len(signs) - 1
     mirrored = [s * (-1) ** (degree - k) for k, s in enumerate(signs)]
     return _sign_changes(signs), _sign_changes(mirrored), zero
+
+
+def _charpoly(matrix):
+    """The coefficients of det(H − λI), highest power first."""
+    return _charpoly_of(sympy.ImmutableMatrix(matrix))
+
+
+@functools.lru_cache(maxsize=64)
+def _charpoly_of(matrix):
+    """_charpoly, remembered: the signs of the eigenvalues and the eigenvalues themselves both need it."""
+    return tuple(matrix.charpoly(sympy.Dummy("lambda")).all_coeffs())
 
 
 def _sign_changes(signs):
@@ -170,16 +187,19 @@ def eigenvector_2x2(matrix, value):
     return None
 
 
-def eigen_decomposition(matrix):
+def eigen_decomposition(matrix, vectors=True):
     """The Eigen of an exact symmetric matrix (numbers, or expressions along a family), largest first.
 
     Eigenvalues are exact when they have a short closed form (always for
     2 x 2); otherwise a matrix of numbers falls back to numpy's `eigh`, its
     signs still exact (`inertia`), and a matrix of expressions gives None.
+    `vectors=False`: the eigenvalues alone (every vector None), for a
+    family whose eigenvectors are not shown; a symbolic eigenspace is
+    the costly part.
     """
     n = matrix.rows
     numbers = not matrix.free_symbols
-    counts = inertia(matrix, sympy.Dummy("lambda")) if numbers else None
+    counts = inertia(matrix) if numbers else None
     if numbers and counts is None:
         raise DeriveError("internal: the signs of the eigenvalues of a matrix of numbers are unknown")
     if n == 1:
@@ -190,12 +210,14 @@ def eigen_decomposition(matrix):
         values = _short_real_roots(matrix)
     if values is None or any(v.count_ops() > MAX_ROOT_OPERATIONS for v in values):
         return _numeric_eigen(np.array(matrix.evalf(30).tolist(), dtype=float), counts) if numbers else None
+    if not vectors:
+        return tuple(Eigen(value, None, sign_of(value), True) for value in values)
     eigen = []
     for value in _distinct(values):
-        vectors = _eigenvectors(matrix, value)
-        if vectors is None:
+        basis = _eigenvectors(matrix, value)
+        if basis is None:
             return _numeric_eigen(np.array(matrix.evalf(30).tolist(), dtype=float), counts) if numbers else None
-        eigen += [Eigen(value, vector, sign_of(value), True) for vector in vectors[:values.count(value)]]
+        eigen += [Eigen(value, vector, sign_of(value), True) for vector in basis[:values.count(value)]]
     return tuple(eigen) if len(eigen) == n else None
 
 
@@ -210,15 +232,15 @@ def _distinct(values):
 def _short_real_roots(matrix):
     """The roots of det(H − λI), largest first, when all are real and closed-form; else None."""
     variable = sympy.Symbol("lambda")
-    polynomial = sympy.factor(sympy.Poly(matrix.charpoly(variable).all_coeffs(), variable).as_expr())
+    polynomial = sympy.factor(sympy.Poly(_charpoly(matrix), variable).as_expr())
     roots = sympy.roots(polynomial, variable)
     if sum(roots.values()) != matrix.rows:
         return None
     values = []
     for root, multiplicity in roots.items():
-        root = sympy.factor(sympy.radsimp(sympy.simplify(root)))
-        if root.has(sympy.I) or root.is_real is False:
-            return None
+        root = sympy.factor(sympy.radsimp(sympy.simplify(root) if not root.free_symbols else root))
+        if root.has(sympy.I) or root.is_real is False or root.count_ops() > MAX_ROOT_OPERATIONS:
+            return None  # complex, or too long to show: the caller falls back (decimals, or no eigenvalues)
         values += [root] * multiplicity
     if matrix.free_symbols:
         return sorted(values, key=lambda r: -(sign_of(r) or 0))
@@ -244,6 +266,18 @@ def _eigenvectors(matrix, value):
     if not basis:
         return None
     return [first_component_one(tuple(sympy.simplify(c) for c in v)) for v in basis]
+
+
+def direction_along(matrix, value):
+    """An eigenvector of `value` for a matrix of expressions (a Hessian along a family), with its denominators
+    cleared so that it holds wherever it is not the zero vector, checked: (H − λI) u = 0; None if none is found."""
+    basis = _eigenvectors(matrix, value)
+    if not basis or basis[0] is None:
+        return None
+    scale = sympy.lcm([sympy.denom(sympy.together(c)) for c in basis[0]])
+    vector = tuple(sympy.factor(sympy.simplify(c * scale)) for c in basis[0])
+    residual = (matrix - value * sympy.eye(matrix.rows)) * sympy.Matrix(vector)
+    return vector if all(sympy.simplify(r) == 0 for r in residual) and any(v != 0 for v in vector) else None
 
 
 def _numeric_eigen(matrix, counts=None):
@@ -287,9 +321,27 @@ def second_order_test(counts, signs=None, names=None):
     if positive == zero == 0:
         return Test("maximum", f"{shown}: every eigenvalue negative, H is negative definite")
     if positive and negative:
-        return Test("saddle", f"{shown}: eigenvalues of both signs")
+        return Test("saddle", f"{shown}: eigenvalues of both signs, a strict saddle")
     return Test("inconclusive", f"{shown}: a zero eigenvalue and no eigenvalues of opposite signs; "
                                 "the terms of L beyond the second order decide")
+
+
+def partial_test(signs, names):
+    """The Test along a family when the signs of some eigenvalues are not proved (None in `signs`).
+
+    One eigenvalue proved > 0 and another proved < 0 all along it make a
+    (strict) saddle whatever the others are; anything less is inconclusive,
+    and says which signs are not proved rather than guess them.
+    """
+    if signs is None:
+        return Test("inconclusive", "the signs of the eigenvalues along the family are not proved (no closed "
+                                    "form of the eigenvalues, and the coefficients of det(H − λI) have no "
+                                    "proved sign)")
+    shown = ", ".join(f"{name} {'> 0' if s == 1 else '< 0' if s == -1 else '= 0' if s == 0 else '(sign not proved)'}"
+                      for name, s in zip(names, signs))
+    if 1 in signs and -1 in signs:
+        return Test("saddle", f"{shown}: eigenvalues of both signs all along it, a strict saddle")
+    return Test("inconclusive", f"{shown}: the signs of the eigenvalues along the family are not all proved")
 
 
 # -- deciding an inconclusive test -----------------------------------------------------
@@ -358,11 +410,14 @@ def line_argument(loss, parameters, point, eigen, text):
             rising.append((described + " > 0", None))
         else:
             falling.append((described + " < 0", direction))
+    strict = ("a strict saddle (H has a negative eigenvalue)" if any(e.sign == -1 for e in eigen) else
+              "a non-strict saddle: H has no negative eigenvalue, L falls only through terms beyond the second order")
     if rising and falling:
-        return Decision("saddle", f"L rises and falls near θ′: {rising[0][0]}; {falling[0][0]}",
+        return Decision("saddle", f"L rises and falls near θ′: {rising[0][0]}; {falling[0][0]}; {strict}",
                         falling[0][1])
     if changing:
-        return Decision("neither", f"{changing[0]}: θ′ is neither a local minimum nor a local maximum")
+        return Decision("neither", f"{changing[0]}: θ′ is neither a local minimum nor a local maximum, "
+                                   f"{strict}")
     lines = ", ".join(tried) if tried else "none"
     return Decision("undecided", "no bound of L was found, and no line through θ′ settles it "
                                  f"(tried the directions {lines} up to t^{SERIES_ORDER}); "

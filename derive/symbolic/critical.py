@@ -100,6 +100,7 @@ class FamilyAnalysis:
     eigen: tuple
     test: classify.Test
     decision: classify.Decision = None
+    escape: tuple = None  # at a strict saddle: (i, u), u an eigenvector of eigen[i] < 0, holding wherever u ≠ 0
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,10 @@ def analyse(loss, parameters, points, region, escape_step, seconds, text):
         found += [(point, False, "family") for point in excluded if point not in [f[0] for f in found]]
     analysed_points = [context.point(coordinates, numeric, origin) for coordinates, numeric, origin in found]
     analysed_points.sort(key=lambda p: tuple(float(c) for c in p.coordinates))
+    if context.unfinished:
+        notes.append("NOT FINISHED within the time limit (" + "; ".join(context.unfinished) + "): what depends "
+                     "on it is marked below (an exact point examined in decimals instead, a test not made, a "
+                     "verdict undecided); everything else is complete")
     return Analysis(parameters, loss, gradient, hessian, tuple(analysed_points), tuple(analysed_families),
                     method, tuple(notes))
 
@@ -165,6 +170,14 @@ def _critical_set(context, region, notes):
     except (NotImplementedError, PolynomialError, Timeout) as error:
         reason = "ran out of time" if isinstance(error, Timeout) else "has no closed-form solution"
         found = _search(context, region)
+        if len(found) > MAX_POINTS and isinstance(error, Timeout):  # say what is known, and print the rest
+            context.unfinished.append(str(error))
+            notes.append(f"SymPy ran out of time for ∇L = 0, and a numeric search (Newton's method from a {grid} grid "
+                         f"of starts in {where}) found {len(found)} critical points, more than {MAX_POINTS}: they "
+                         "may form curves or surfaces, which a numeric search cannot state exactly, so none is "
+                         "examined; a longer `time_limit` may let SymPy solve it, or list the points to examine "
+                         "under `points`")
+            return [], [], "numeric"
         if len(found) > MAX_POINTS:
             raise DeriveError(f"the numeric search found {len(found)} critical points in the region (more than "
                               f"{MAX_POINTS}); they may form a curve, which a numeric search cannot state "
@@ -183,6 +196,8 @@ def _critical_set(context, region, notes):
             points += [p for p in real_points if p not in points]
             if family is not None and family not in families:
                 families.append(family)
+    with time_limit(context.seconds, "comparing the families of critical points"):
+        families, within = _without_subsets(families, parameters)
     if len(points) > MAX_POINTS or len(families) > MAX_FAMILIES:
         raise DeriveError(f"too many critical points to print ({len(points)} points, {len(families)} families); "
                           "list the ones to examine under `points`")
@@ -194,6 +209,11 @@ def _critical_set(context, region, notes):
                      + _periodic_text(periods, points, parameters, text))
     else:
         notes.append("critical set (∇L = 0 solved exactly by SymPy): " + (", ".join(shown) if shown else "empty"))
+    for inner, outer in within:
+        k, j = families.index(inner) + 1, families.index(outer) + 1
+        notes.append(f"the {_family_noun(inner, parameters)} {k} satisfies the equations of the "
+                     f"{_family_noun(outer, parameters)} {j} ({', '.join(_equation_text(r, text) for r in _equations(outer))}) "
+                     f"where {j}'s parametrisation does not reach: SymPy states that set in pieces")
     if complex_count:
         notes.append(f"SymPy also returned {complex_count} complex solution(s); a real loss has only real "
                      "critical points, so only their real points (if any) are kept")
@@ -216,6 +236,38 @@ def _critical_set(context, region, notes):
         notes.append(f"a numeric search (Newton's method from a {grid} grid in {where}) found no critical "
                      "point outside this set")
     return found, families, "symbolic"
+
+
+def _without_subsets(families, parameters):
+    """(families, [(family, other)]): SymPy's families less those contained in another (the curve v1 = w1 = 0,
+    v2 w2 = 1 inside the surface w1 = 0, v2 w2 = 1), and the pairs where one satisfies the other's equations
+    outside the other's parametrisation (w1 = 0 for v1 = (1 - v2 w2)/w1)."""
+    kept = [f for f in families if not any(g is not f and _contains(g, f, parameters) for g in families)]
+    within = [(f, g) for f in kept for g in kept if g is not f and _satisfies(f, _equations(g), parameters)]
+    return kept, within
+
+
+def _along(family, parameters):
+    """The family's value of every parameter, its free parameters carrying what the family assumes."""
+    assumed = {p: sympy.Symbol(p.name, real=True, nonzero=True) if p in _nonzero(family, parameters)
+               else sympy.Symbol(p.name, real=True) for p in _free(family, parameters)}
+    return {p: family[p].xreplace(assumed) if p in family else assumed[p] for p in parameters}
+
+
+def _satisfies(family, relations, parameters):
+    """Does every point of `family` satisfy the `relations` (expressions equal to 0)?"""
+    values = _along(family, parameters)
+    return all(sympy.simplify(r.xreplace(values)) == 0 for r in relations)
+
+
+def _contains(outer, inner, parameters):
+    """Is every point of `inner` a point of `outer`: outer's parametrisation defined there, and giving it?"""
+    values = _along(inner, parameters)
+    for p, expr in outer.items():
+        denominator = sympy.denom(sympy.together(expr)).xreplace(values)
+        if not (sympy.simplify(denominator).is_nonzero and sympy.simplify(expr.xreplace(values) - values[p]) == 0):
+            return False
+    return True
 
 
 def _periods(context):
@@ -343,7 +395,7 @@ def _domain_text(family, parameters, text):
     free = _free(family, parameters)
     domain = _domain(family, parameters)
     if domain is None:
-        denominators = {sympy.denom(sympy.together(e)) for e in family.values()} - {1}
+        denominators = {sympy.denom(sympy.together(e)).as_coeff_Mul()[1] for e in family.values()} - {1}
         return ", ".join(f"{text(d)} ≠ 0" for d in sorted(denominators, key=sympy.default_sort_key))
     name = text(free[0])
     if domain == sympy.S.Reals:
@@ -404,22 +456,41 @@ class _Context:
         self.loss, self.parameters = loss, parameters
         self.gradient, self.hessian = gradient, hessian
         self.escape_step, self.seconds, self.text = escape_step, seconds, text
+        self.unfinished = []  # what took longer than the time limit, in words
+
+    def attempt(self, what, work, fallback=None):
+        """work() within the time limit; over it, `fallback`, and what was not finished is noted."""
+        try:
+            with time_limit(self.seconds, what):
+                return work()
+        except Timeout as error:
+            self.unfinished.append(str(error))
+            return fallback
 
     def point(self, coordinates, numeric, origin):
-        """The PointAnalysis of one critical point."""
+        """The PointAnalysis of one critical point.
+
+        An exact point whose Hessian and eigenvalues take longer than the time
+        limit is examined in decimals instead (noted), as a numerically found
+        point is; a decision or escape check over the limit is left out (noted).
+        """
         at = dict(zip(self.parameters, coordinates))
         shown = _point_text(coordinates, self.text)
-        if numeric:
+        exact = None
+        if not numeric:
+            def work():
+                hessian = self.hessian.subs(at).applyfunc(sympy.simplify)
+                return hessian, classify.eigen_decomposition(sympy.Matrix(hessian)), sympy.simplify(self.loss.subs(at))
+            exact = self.attempt(f"the Hessian and its eigenvalues at {shown}", work)
+        if exact is None:
+            numeric = True
             env = {p.name: float(c) for p, c in at.items()}
             hessian = np.array([[evaluate_formula(h, env) for h in row] for row in self.hessian.tolist()])
             eigen = classify.numeric_eigen(hessian)
             loss_value = _number(evaluate_formula(self.loss, env))
             hessian = sympy.ImmutableMatrix([[_number(h) for h in row] for row in hessian.tolist()])
         else:
-            with time_limit(self.seconds, f"the Hessian and its eigenvalues at {shown}"):
-                hessian = self.hessian.subs(at).applyfunc(sympy.simplify)
-                eigen = classify.eigen_decomposition(sympy.Matrix(hessian))
-                loss_value = sympy.simplify(self.loss.subs(at))
+            hessian, eigen, loss_value = exact
         signs = [e.sign for e in eigen]
         counts = (signs.count(1), signs.count(-1), signs.count(0))
         test = classify.second_order_test(counts, signs, [f"λ{_sub(i)}" for i in range(1, len(signs) + 1)])
@@ -438,11 +509,10 @@ class _Context:
         if numeric:
             return classify.Decision("undecided", "a numerically found point: the terms of L beyond the second "
                                                   "order cannot be examined exactly there")
-        with time_limit(self.seconds, f"deciding the inconclusive test at {shown}"):
-            bound = classify.bound_argument(self.loss, loss_value, self.text)
-            if bound is not None:
-                return bound
-            return classify.line_argument(self.loss, self.parameters, coordinates, eigen, self.text)
+        what = f"deciding the inconclusive test at {shown}"
+        return self.attempt(what, lambda: classify.bound_argument(self.loss, loss_value, self.text)
+                            or classify.line_argument(self.loss, self.parameters, coordinates, eigen, self.text),
+                            _out_of_time(what, self.seconds))
 
     def escape(self, coordinates, direction, loss_value, numeric):
         """L(θ′ + t u) − L(θ′) for the stated t, halved until it is negative."""
@@ -453,12 +523,30 @@ class _Context:
                 env = {p.name: float(m) for p, m in zip(self.parameters, moved)}
                 change = sympy.Float(evaluate_formula(self.loss, env) - float(loss_value), 15)
             else:
-                with time_limit(self.seconds, "the escape check"):
-                    change = sympy.simplify(self.loss.subs(dict(zip(self.parameters, moved))) - loss_value)
+                change = self.attempt("the escape check", lambda: sympy.simplify(
+                    self.loss.subs(dict(zip(self.parameters, moved))) - loss_value))
+                if change is None:
+                    return None
             if change.is_negative:
                 return Escape(tuple(direction), step, change, halvings)
             step = step / 2
         raise DeriveError(f"internal: L does not fall along {direction} from a saddle")
+
+    def escape_along(self, test, hessian, eigen, names, statement):
+        """(Test, (i, u) or None): the saddle Test along a family with its escape direction u, an eigenvector of
+        eigen[i], proved negative all along it, where one expression gives it (its words added to the reason)."""
+        negative = [i for i, e in enumerate(eigen) if e.sign == -1]
+        if not negative:
+            return test, None
+        i = negative[-1]
+        vector = self.attempt(f"the escape direction along {statement}",
+                              lambda: classify.direction_along(sympy.Matrix(hessian), eigen[i].value))
+        if vector is None:
+            return test, None
+        shown = "(" + ", ".join(self.text(c) for c in vector) + ")"
+        return _with_escape(test, f"escape direction along it: u = {shown}, the eigenvector of {names[i]} = "
+                                  f"{self.text(eigen[i].value)} < 0, wherever u ≠ 0 (L falls along u: "
+                                  f"uᵀHu = {names[i]} ‖u‖² < 0)"), (i, vector)
 
     def family(self, family):
         """(FamilyAnalysis, points excluded from its verdict) for one family of critical points.
@@ -475,41 +563,75 @@ class _Context:
         assumed = {p: sympy.Symbol(p.name, real=True, nonzero=True) if p in _nonzero(family, parameters) else p
                    for p in free}
         along = {**{p: e.xreplace(assumed) for p, e in family.items()}, **assumed}
-        with time_limit(self.seconds, f"the Hessian along {statement}"):
-            hessian = self.hessian.xreplace(along).applyfunc(sympy.simplify)
-            counts = classify.inertia(sympy.Matrix(hessian), sympy.Dummy("lambda"))
+        hessian = self.hessian.xreplace(along)
+        simplified = self.attempt(f"the Hessian along {statement}", lambda: hessian.applyfunc(_simplified))
+        counts = None
+        if simplified is not None:
+            hessian = simplified
+            counts = self.attempt(f"the signs of the eigenvalues along {statement}",
+                                  lambda: classify.inertia(sympy.Matrix(hessian)))
         excluded, condition = [], _domain_text(family, parameters, text)
-        if counts is None and len(free) == 1 and assumed[free[0]] == free[0]:
+        if simplified is not None and counts is None and len(free) == 1 and assumed[free[0]] == free[0]:
             sharper = {free[0]: sympy.Symbol(free[0].name, real=True, nonzero=True)}
-            with time_limit(self.seconds, f"the eigenvalues along {statement}"):
-                counts = classify.inertia(sympy.Matrix(hessian.xreplace(sharper)), sympy.Dummy("lambda"))
+            counts = self.attempt(f"the eigenvalues along {statement}", lambda: classify.inertia(
+                sympy.Matrix(hessian.xreplace(sharper))))
             if counts is not None:
                 assumed, hessian = sharper, hessian.xreplace(sharper)
                 excluded = [tuple(sympy.simplify(family.get(p, p).subs(free[0], 0)) for p in parameters)]
                 condition = ", ".join(filter(None, [condition, f"{text(free[0])} ≠ 0"]))
         solved = {p: e.xreplace(assumed) for p, e in family.items()}
-        with time_limit(self.seconds, f"the eigenvalues along {statement}"):
-            loss_value = sympy.simplify(self.loss.xreplace({**solved, **assumed}))
-            eigen = classify.eigen_decomposition(sympy.Matrix(hessian))
+        on_family = self.loss.xreplace({**solved, **assumed})
+        loss_value = self.attempt(f"L along {statement}", lambda: sympy.simplify(on_family), on_family)
+        eigen = None
+        if simplified is not None:
+            # eigenvectors along a family are shown for two parameters only (derive.kinds.critical_points)
+            eigen = self.attempt(f"the eigenvalues along {statement}", lambda: classify.eigen_decomposition(
+                sympy.Matrix(hessian), vectors=len(parameters) <= 2))
         if eigen is not None:
             eigen = tuple(classify.Eigen(_shortest(e.value), e.vector, e.sign, e.exact) for e in eigen)
-        if counts is None:
-            test = classify.Test("inconclusive", "the signs of the eigenvalues change along the family")
-        else:
-            names = [f"λ{_sub(i)}" for i in range(1, len(parameters) + 1)]
+        names = [f"λ{_sub(i)}" for i in range(1, len(parameters) + 1)]
+        if counts is not None:
             test = classify.second_order_test(counts, None if eigen is None else [e.sign for e in eigen], names)
+        elif simplified is None:
+            test = classify.Test("inconclusive", "not made: the Hessian along the family was not found within "
+                                                 "the time limit")
+        else:
+            test = classify.partial_test(None if eigen is None else [e.sign for e in eigen], names)
+        escape = None
+        if test.verdict == "saddle" and eigen is not None:
+            test, escape = self.escape_along(test, hessian, eigen, names, statement)
         decision = None
         if test.verdict == "inconclusive":
+            what = f"deciding the inconclusive test along {statement}"
             if not loss_value.free_symbols:
-                with time_limit(self.seconds, f"deciding the inconclusive test along {statement}"):
-                    decision = classify.bound_argument(self.loss, loss_value, text)
+                decision = self.attempt(what, lambda: classify.bound_argument(self.loss, loss_value, text),
+                                        _out_of_time(what, self.seconds))
             if decision is None:
                 decision = classify.Decision("undecided", "no bound of L was found that settles it along the "
                                                           "family, and along the family itself L does not change")
+            elif decision.verdict == "minimum" and counts is None:
+                decision = classify.Decision("minimum", decision.argument + "; so H is positive semidefinite "
+                                             "all along it: every eigenvalue ≥ 0")
         analysis = FamilyAnalysis(tuple(solved.items()), tuple(assumed[p] for p in free),
                                   _family_text(family, parameters, text, condition), _family_noun(family, parameters),
-                                  loss_value, hessian, eigen, test, decision)
+                                  loss_value, hessian, eigen, test, decision, escape)
         return analysis, excluded
+
+
+def _with_escape(test, words):
+    return classify.Test(test.verdict, test.reason + "; " + words)
+
+
+def _simplified(expr):
+    """A Hessian entry along a family in its simplest form: a polynomial or a number as it is, anything
+    else (a fraction from the family's parametrisation) by SymPy's `simplify`."""
+    expanded = sympy.expand(expr)
+    return expanded if expanded.is_polynomial() else sympy.simplify(expr)
+
+
+def _out_of_time(what, seconds):
+    """The Decision when deciding took longer than the time limit."""
+    return classify.Decision("undecided", f"not decided: {what} took longer than {seconds:g} s")
 
 
 def _nonzero(family, parameters):

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import ExpressionError
 
 ITERATIONS = 160  # a degenerate zero converges like (2/3)^k: 160 steps reach 1e-28
-STARTS_PER_AXIS = {1: 41, 2: 11, 3: 7, 4: 5}
+STARTS_PER_AXIS = {1: 41, 2: 11, 3: 7, 4: 5, 5: 4, 6: 3}
 GRADIENT_TOLERANCE = 1e-8
 STEP_TOLERANCE = 1e-9
 SAME_POINT = 1e-6  # relative to the region's size: closer points are one point
@@ -97,17 +97,20 @@ def newton_search(gradient, hessian, parameters, region):
         return g, h
 
     step = np.zeros_like(theta)
+    active = np.arange(len(theta))  # the starts still moving: a converged one is left where it is
     with np.errstate(all="ignore"):
         for _ in range(ITERATIONS):
-            g, h = evaluate(theta)
+            g, h = evaluate(theta[active])
             usable = np.isfinite(g).all(axis=1) & np.isfinite(h).all(axis=(1, 2))
             g = np.where(usable[:, None], g, 0.0)
             h = np.where(usable[:, None, None], h, 0.0)
-            step = np.einsum("sij,sj->si", np.linalg.pinv(h, rcond=1e-12), g)
-            length = np.linalg.norm(step, axis=1)
-            step *= np.minimum(1.0, size / np.maximum(length, 1e-300))[:, None]  # no leap out of the region
-            theta = np.where(usable[:, None], theta - step, np.nan)
-            if not np.any(usable & (length > STEP_TOLERANCE * 1e-3 * max(size, 1.0))):
+            moved = np.einsum("sij,sj->si", np.linalg.pinv(h, rcond=1e-12), g)
+            length = np.linalg.norm(moved, axis=1)
+            moved *= np.minimum(1.0, size / np.maximum(length, 1e-300))[:, None]  # no leap out of the region
+            theta[active] = np.where(usable[:, None], theta[active] - moved, np.nan)
+            step[active] = moved
+            active = active[usable & (length > STEP_TOLERANCE * 1e-3 * max(size, 1.0))]
+            if not active.size:
                 break  # every start has converged (or left the domain of L)
         g, _ = evaluate(theta)
     residual = np.abs(g).max(axis=1)
