@@ -341,6 +341,15 @@ def test_the_fanout_picture_draws_both_uses_of_a(tmp_path):
     assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_a_rounded_chain_agrees_with_the_central_difference_within_its_rounding():
+    text = problem_text(["z1 = W1 * x", "a1 = sigmoid(z1)", "z2 = W2 * a1", "y = tanh(z2) + log(1 + a1^2)"],
+                        {"x": 1, "W1": 0.5, "W2": -1}, "rounding: 4\nwrt: [W1, W2]\n")
+    _, solution = solved_text(text)
+    for name in ("W1", "W2"):
+        assert solution[f"grad[{name}]"].value == round(solution[f"grad[{name}]"].value, 4)
+        assert solution[f"fd[{name}]"].note.startswith("agrees")
+
+
 # -- grading -------------------------------------------------------------------------------------------------
 
 def verdict(result, key):

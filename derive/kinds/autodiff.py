@@ -53,6 +53,7 @@ MAX_NODES = 80
 MAX_INPUTS = 12
 FD_STEP = 1e-4  # h of the central difference (f(x + h) - f(x - h)) / 2h: error ~h² f‴, far below 6 digits
 FD_AGREE = 1e-6  # relative difference below which the check says the two agree
+ROUNDED_AGREE = 10  # units of the last decimal kept by which a rounded chain may miss the central difference
 MODES = ("both", "reverse", "forward")
 OUTPUT = "f"  # the name of a program written as one expression
 _NAME = re.compile(r"(?<![\w.])[^\W\d]\w*")
@@ -751,7 +752,10 @@ def _check(out, graph, output):
         if gradient is None:
             continue
         difference = abs(out.value(key) - gradient)
-        if difference <= FD_AGREE * max(1.0, abs(gradient)):
+        allowed = FD_AGREE * max(1.0, abs(gradient))
+        if out.rounding.decimals is not None:  # the chain's rounding errors add up along the graph
+            allowed += ROUNDED_AGREE * 10.0 ** -out.rounding.decimals
+        if difference <= allowed:
             note = (f"agrees with {shown} = {format_number(gradient)}; computed from the values at "
                     f"{shown_x.text} ± h unrounded")
         else:
