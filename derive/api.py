@@ -27,7 +27,7 @@ def grade(problem, sheet, variants=None, student="sheet"):
     variant. A sheet that cannot be read raises AnswerSheetError.
     """
     grader = Grader(_loaded(problem))
-    answers = _read(sheet, set(grader.exact_values), student)
+    answers = _read(sheet, grader.known_keys, student)
     if variants is not None:
         grader = VariantGraders(grader, variants).for_sheet(answers)
     return grader.grade(answers)
@@ -55,7 +55,7 @@ def grade_class(problem, sheets, variants=None, calculations=True):
     if not paths:
         raise DeriveError(f"no answer sheets (.yaml or .yml files) in {', '.join(map(str, arguments))}")
     grader = Grader(loaded, calculations=calculations or len(paths) == 1)
-    known = set(grader.exact_values)
+    known = grader.known_keys
     result = ClassResult(loaded, grader.items, grader.config.points)
     graders = VariantGraders(grader, variants) if variants is not None else None
 

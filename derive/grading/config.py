@@ -55,12 +55,21 @@ def read_grading(problem, solution):
     (`delta[*][*]`) stands for every key it matches, in solution order.
     """
     gradable = [step.key for step in solution if not step.is_given and not getattr(step.value, "is_Matrix", False)]
+    default_items = gradable
+    if any(step.is_matrix for step in solution):  # matrix notation: entries and whole quantities (grading.matrix)
+        from ..matrix import EntryIndex
+        from .matrix import default_items as matrix_items, gradable_keys
+
+        index = EntryIndex(solution)
+        default_items = matrix_items(solution, index)
+        if problem.grading is not None and problem.grading.has("items"):
+            gradable = gradable_keys(solution, index)
     default = default_tolerance(problem.rounding)
     block = problem.grading
     if block is None:
-        return GradingConfig(tuple(gradable), {}, default, {}, 1.0)
+        return GradingConfig(tuple(default_items), {}, default, {}, 1.0)
     block.mapping(allowed=GRADING.names)
-    items = gradable
+    items = default_items
     if block.has("items"):
         items = []
         for entry in block.get("items").items():
@@ -111,7 +120,7 @@ def _read_slip_credit(mapping_field):
 def match_keys(pattern, keys):
     """The keys a pattern names: itself if it is one, or every key its `*`s match, in order."""
     if "*" not in pattern:
-        return [pattern] if pattern in keys else []
+        return [pattern] if pattern in (keys if len(keys) < 100 else set(keys)) else []
     regex = re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$")
     return [key for key in keys if regex.match(key)]
 

@@ -182,9 +182,10 @@ class Grader:
         givens = [s.value for s in self.exact if s.is_given]
         self.given_numbers = {float(v) for v in givens if isinstance(v, (int, float))}
         self.items = config.items
-        self.expected_text = {key: self.show(key) for key in self.items}
+        matrix = any(step.is_matrix for step in self.exact)  # then derive.grading.matrix plans the items
+        self.expected_text = {} if matrix else {key: self.show(key) for key in self.items}
         chains = [self.exact_values] + ([self.rounded_values] if self.rounded_values else [])
-        self._plan = [  # per item, what grading it needs, looked up once
+        self._plan = [] if matrix else [  # per item, what grading it needs, looked up once
             (key, self.exact[key], config.points.get(key, 1.0),
              config.item_tolerance.get(key, config.tolerance), tuple(chain[key] for chain in chains))
             for key in self.items]
@@ -196,12 +197,25 @@ class Grader:
         self._settled = {}  # (key, answer text) -> the verdict of an answer right or missing for everyone
         self._ancestors = {}  # key -> the steps it rests on, in order (follow-through over skipped steps)
         # per item, the inputs a sheet must give for its verdict to rest on the sheet's numbers alone
-        self._inputs = {key: tuple(d for d in self.exact[key].deps if not self.exact[d].is_given) for key in self.items}
+        self._inputs = {} if matrix else {key: tuple(d for d in self.exact[key].deps if not self.exact[d].is_given)
+                                          for key in self.items}
         self._diagnoser = None
+        self.matrix = None
+        if any(step.is_matrix for step in self.exact):  # matrix notation: per entry and per whole matrix
+            from .matrix import MatrixGrading
+
+            self.matrix = MatrixGrading(self)
+
+    @property
+    def known_keys(self):
+        """The keys a sheet may answer (with matrix steps, their entries too, found without listing them)."""
+        return self.matrix.known_keys() if self.matrix is not None else set(self.exact_values)
 
     # -- one sheet ----------------------------------------------------------
     def grade(self, sheet):
         """A SheetResult for an AnswerSheet (see derive.grading.sheet)."""
+        if self.matrix is not None:
+            return self.matrix.grade(sheet)
         result = SheetResult(sheet.student, sheet.path, warnings=list(sheet.warnings), solution=self.exact)
         numbers = {key: a.number for key, a in sheet.answers.items() if a.number is not None}
         propagated = {}

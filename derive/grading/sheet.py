@@ -48,6 +48,7 @@ class Answer:
     problem: str = ""
     line: int = None
     refused: str = ""
+    values: tuple = None  # a whole vector or matrix answered at once (matrix notation): its rows of numbers
 
 
 @dataclass
@@ -120,6 +121,12 @@ def _answer_sheet(data, lines, path, default_student, known_keys):
         if key in IDENTITY_FIELDS:
             if not _is_blank(value) and (key == "id" or student == default_student):
                 student = str(value)
+            continue
+        if isinstance(value, list) and key in getattr(known_keys, "whole", ()):  # a whole vector or matrix
+            count += len(value)
+            if count > MAX_ANSWERS:
+                raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=path, line=line)
+            answers[key] = read_matrix_answer(value, line)
             continue
         for sub_key, sub_value in (_expand(key, value) if isinstance(value, list) else ((key, value),)):
             count += 1
@@ -480,6 +487,34 @@ def _expand(key, value):
             yield from _expand(f"{key}[{index}]", sub)
     else:
         yield key, value
+
+
+def read_matrix_answer(value, line=None):
+    """The Answer of a whole vector (a list of numbers) or matrix (a list of rows) written at a matrix step's key."""
+    text = _matrix_text(value)
+    rows = value if value and all(isinstance(row, list) for row in value) else None
+    cells = [cell for row in rows for cell in row] if rows is not None else value
+    numbers = []
+    for cell in cells:
+        answer = read_answer(cell, line) if not isinstance(cell, (list, dict)) else Answer(str(cell))
+        if answer.number is None:
+            reason = f"not a vector or matrix of numbers ({_matrix_text(cell)[:40]!r} is not a number)"
+            return Answer(text, problem=reason, line=line, refused=reason)
+        numbers.append(answer.number)
+    if rows is None:
+        return Answer(text, line=line, values=tuple(numbers))
+    at, shaped = 0, []
+    for row in rows:
+        shaped.append(tuple(numbers[at:at + len(row)]))
+        at += len(row)
+    return Answer(text, line=line, values=tuple(shaped))
+
+
+def _matrix_text(value):
+    """A list answer as written, compactly: `[[0.1, 0.2], [0.3, 0.4]]`."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_matrix_text(item) for item in value) + "]"
+    return str(value)
 
 
 def read_answer(value, line=None):

@@ -47,6 +47,27 @@ class Tolerance:
                 return True
         return False
 
+    def accepts_each(self, answers, expected):
+        """`accepts` entry by entry over arrays (a matrix answer): a boolean array."""
+        import numpy as np
+
+        answers, expected = np.asarray(answers, dtype=float), np.asarray(expected, dtype=float)
+        finite = np.isfinite(answers) & np.isfinite(expected)
+        with np.errstate(all="ignore"):
+            error = np.abs(answers - expected)
+            right = np.zeros(np.broadcast(answers, expected).shape, dtype=bool)
+            if self.absolute is not None:
+                right |= error <= self.absolute * _SLACK + 1e-15
+            if self.relative is not None:
+                right |= error <= self.relative * np.abs(expected) * _SLACK
+            if self.decimals is not None:
+                right |= error <= 0.5 * 10.0 ** -self.decimals * _SLACK + 1e-15
+            if self.sig_figs is not None:
+                magnitude = np.floor(np.log10(np.where(expected == 0, 1.0, np.abs(expected))))
+                unit = 10.0 ** (magnitude - self.sig_figs + 1)
+                right |= np.where(expected == 0, error == 0, error <= 0.5 * unit * _SLACK)
+        return np.where(finite, right, answers == expected)
+
     def describe(self):
         parts = []
         if self.absolute is not None:

@@ -107,7 +107,8 @@ class MatrixSolver:
         self.uses = {}
         for l, layer in enumerate(spec.layers, start=1):
             act = layer.activation
-            name = {"sigmoid": ("σ", r"\sigma"), "softmax": ("softmax", r"\operatorname{softmax}")}.get(act.name)
+            name = {"sigmoid": ("σ", r"\sigma"), "tanh": ("tanh", r"\tanh"),
+                    "softmax": ("softmax", r"\operatorname{softmax}")}.get(act.name)
             if name is None:
                 name = (f"f{_sub(l)}", f"f_{{{l}}}")
             self.uses[l] = ActivationUse(act, *name)

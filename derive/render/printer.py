@@ -48,7 +48,7 @@ class SolutionPrinter:
         if value.shape[1] == 1 and value.shape[0] > 1:
             return "[" + " ".join("…" if row is None else row[0] for row in rows) + "]ᵀ"
         width = max(len(cell) for row in rows if row is not None for cell in row)
-        lines = [" ..." if row is None else " [" + " ".join(cell.rjust(width) for cell in row) + "]" for row in rows]
+        lines = [" ..." if row is None else " [" + " ".join(cell if cell == "…" else cell.rjust(width) for cell in row) + "]" for row in rows]
         lines[0] = "[" + lines[0][1:]
         return "\n".join(lines) + "]"
 
