@@ -232,3 +232,51 @@ def test_a_critical_set_not_solved_in_time_is_said_so_and_the_rest_printed(tmp_p
     assert any("none is examined" in note for note in analysis.notes)
     assert any(note.startswith("NOT FINISHED") for note in analysis.notes)
     assert "H[4][4]" in solution
+
+
+# -- signs proved by sums of squares ----------------------------------------------------
+
+a, b, c = sympy.symbols("a b c", real=True)
+n = sympy.Symbol("n", real=True, nonzero=True)
+
+SIGNS = [
+    # the 1-2-1 network's nonzero eigenvalue on its family: 2 (1 - b c)^2 / n^2 + 2 (n^2 + b^2 + c^2)
+    (2 * b**2 + 2 * c**2 + 2 / n**2 + 2 * n**2 - 4 * b * c / n**2 + 2 * b**2 * c**2 / n**2, 1),
+    (-(a**2 + 2 * a * b + 2 * b**2 + 1), -1),
+    (a**4 + b**4 + 1 - a**2 * b**2, 1),
+    (a**2 - 2 * a * b + b**2, None),  # (a - b)^2 is 0 where a = b: not > 0
+    (a**2 - 3 * a * b + b**2, None),  # indefinite
+    (a**2 * b**2 - 1, None),
+    (n**2, 1),
+]
+
+
+@pytest.mark.parametrize("expr, sign", SIGNS, ids=[str(s[0]) for s in SIGNS])
+def test_signs_proved_by_sums_of_squares(expr, sign):
+    assert classify.sign_of(expr) == sign
+
+
+def _values(expr, rng, count=400):
+    symbols = sorted(expr.free_symbols, key=str)
+    f = sympy.lambdify(symbols, expr, "numpy")
+    points = rng.normal(scale=2.0, size=(count, len(symbols)))
+    points[np.abs(points) < 1e-3] = 1e-3  # nonzero symbols stay nonzero
+    return f(*points.T)
+
+
+def test_a_sign_proved_is_never_contradicted_by_a_value():
+    """Random polynomials in a, b, n (n nonzero): sums of squares of binomials of monomials, plus a random cross
+    term that often makes them indefinite, plus 0 or 1. Whenever a sign is proved, every sampled value has it;
+    and some signs are proved, so the check is not empty."""
+    monomials = [1, a, b, n, a * b, a * n, b * n, a**2, b**2, n**2]
+    proved = 0
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        pick = lambda: monomials[int(rng.integers(len(monomials)))]
+        expr = sum((int(rng.integers(1, 3)) * pick() + int(rng.integers(-2, 3)) * pick()) ** 2 for _ in range(3))
+        expr = sympy.expand(expr + int(rng.integers(-4, 5)) * pick() * pick() + int(rng.integers(0, 2)))
+        sign = classify.sign_of(expr)
+        if sign in (1, -1) and expr.free_symbols:
+            proved += 1
+            assert np.all(np.sign(_values(expr, rng)) == sign), expr
+    assert proved >= 4

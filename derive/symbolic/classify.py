@@ -112,6 +112,9 @@ def _sign_of(expr):
     if expr.is_negative:
         return -1
     if expr.free_symbols:
+        by_squares = _sign_by_squares(expr)
+        if by_squares is not None:
+            return by_squares
         simpler = sympy.factor(sympy.simplify(expr))
         if simpler.is_zero:
             return 0
@@ -120,6 +123,71 @@ def _sign_of(expr):
     if value.is_real is not False and abs(sympy.re(value)) > sympy.Float("1e-40"):
         return 1 if sympy.re(value) > 0 else -1
     return 0 if sympy.simplify(expr) == 0 else None
+
+
+def _sign_by_squares(expr):
+    """+1 or -1 when expr is positive (negative) for every real value of its symbols allowed by their
+    assumptions, shown by writing its numerator as a sum of squares; None when that does not show it.
+
+    The numerator p is written p = mᵀ Q m, m the monomials whose squares are terms of p with a positive
+    coefficient, each other term's coefficient shared evenly among the pairs of m giving it. Q positive
+    semidefinite (exactly: `inertia`) shows p ≥ 0; if Q stays semidefinite with half of the diagonal entry of
+    a monomial that cannot be 0 (1, or a product of nonzero symbols) taken away, p ≥ that half times the
+    monomial squared > 0. (2 + 2 w1⁴ + 2 v2² w1² − 4 v2 w2 + 2 v2² w2² = 2 (1 − v2 w2)² + 2 w1² (w1² + v2²).)
+    A sufficient test, never a guess: a positive p that is no such sum gives None.
+    """
+    if not all(symbol.is_real for symbol in expr.free_symbols):
+        return None
+    numerator, denominator = sympy.fraction(sympy.together(expr))
+    below = 1 if denominator.is_positive else -1 if denominator.is_negative else None
+    if below is None:
+        return None
+    for sign in (1, -1):
+        if _positive_by_squares(sign * sympy.expand(numerator)):
+            return sign * below
+    return None
+
+
+MAX_SQUARES = 12  # monomials in a sum-of-squares test: its exact semidefiniteness check stays quick
+
+
+def _positive_by_squares(polynomial):
+    symbols = sorted(polynomial.free_symbols, key=str)
+    try:
+        terms = sympy.Poly(polynomial, *symbols, domain="QQ").terms()
+    except (sympy.PolynomialError, sympy.CoercionFailed, sympy.GeneratorsNeeded):
+        return False
+    halves = [tuple(e // 2 for e in powers) for powers, c in terms if c > 0 and all(e % 2 == 0 for e in powers)]
+    if not halves or len(halves) > MAX_SQUARES:
+        return False
+    n = len(halves)
+    gram = sympy.zeros(n, n)
+    for powers, coefficient in terms:
+        pairs = [(i, j) for i in range(n) for j in range(i, n)
+                 if tuple(a + b for a, b in zip(halves[i], halves[j])) == powers]
+        if not pairs:
+            return False
+        share = sympy.Rational(coefficient) / len(pairs)
+        for i, j in pairs:
+            if i == j:
+                gram[i, i] += share
+            else:
+                gram[i, j] += share / 2
+                gram[j, i] += share / 2
+    if not _semidefinite(gram):
+        return False
+    for k, half in enumerate(halves):
+        if all(e == 0 or symbol.is_nonzero for e, symbol in zip(half, symbols)):
+            reduced = gram.copy()
+            reduced[k, k] -= gram[k, k] / 2
+            if _semidefinite(reduced):
+                return True
+    return False
+
+
+def _semidefinite(matrix):
+    """Is a symmetric matrix of rational numbers positive semidefinite (exactly)?"""
+    return inertia(matrix)[1] == 0
 
 
 def inertia(matrix):
