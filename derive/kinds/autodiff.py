@@ -706,17 +706,12 @@ def _counts(out, graph):
 def _check(out, graph, output):
     """Each gradient against the central difference (f(x + h) - f(x - h)) / 2h.
 
-    f(x ± h) is the whole function evaluated directly at the shifted input
-    (its expression, every node substituted into the output's), not through
-    the steps above: an independent evaluation, given to the check unrounded
-    (a difference of rounded values would be noise).
+    f(x ± h) is the function evaluated afresh at the shifted input (the
+    nodes' forward formulas in floating point, no derivative involved), not
+    through the steps above, and given to the check unrounded (a difference
+    of rounded values would be noise).
     """
     spec = graph.spec
-    whole = {}
-    for node in graph.nodes:
-        whole[node.index] = v(node.index) if node.is_input else node.formula.xreplace(
-            {v(a): whole[a] for a in node.args})
-    function = whole[spec.output]
     h = out.given("fd.h", Sym("h", "h"), FD_STEP, section=CHECK_VALUES)
     inputs = {str(v(node.index)): out.value(str(v(node.index))) for node in graph.nodes if node.is_input}
     checks = []
@@ -726,10 +721,7 @@ def _check(out, graph, output):
         shifted = []
         for sign, mark, latex in ((1, "+", "+"), (-1, "-", "-")):
             moved = {**inputs, str(v(x.index)): inputs[str(v(x.index))] + sign * FD_STEP}
-            try:
-                value = evaluate_formula(function, moved)
-            except DeriveError:
-                value = math.nan
+            value = _function_at(graph, moved)
             if not math.isfinite(value):
                 break
             key = f"fd[{name}].{'plus' if sign > 0 else 'minus'}"
@@ -765,10 +757,35 @@ def _check(out, graph, output):
         out.annotate(key, note)
 
 
+def _function_at(graph, inputs):
+    """The output's value with the inputs at `inputs` (key -> float), node by node; NaN where it has none."""
+    env = dict(inputs)
+    for node in graph.nodes:
+        if not node.is_input:
+            try:
+                env[str(v(node.index))] = evaluate_formula(node.formula, env)
+            except DeriveError:
+                return math.nan
+    return env[str(v(graph.spec.output))]
+
+
 def _notes(graph, output):
     """How the steps are named and what each mode computes."""
     y = output.text
+    inputs = [node for node in graph.nodes if node.is_input]
+    computed = [node for node in graph.nodes if not node.is_input]
+
+    def listed(nodes):
+        return ", ".join(f"{node.index} {node_symbol(node).text}" for node in nodes)
+
+    def listed_latex(nodes):
+        return r",\ ".join(f"{node.index}\\ {node_symbol(node).latex}" for node in nodes)
+
     notes = [
+        Sym(f"the graph's nodes in topological order: {listed(inputs)} (the inputs); {listed(computed)} "
+            "(each worked out below, from its operands)",
+            r"\text{the graph's nodes in topological order: } %s \text{ (the inputs); } %s "
+            r"\text{ (each worked out below, from its operands)}" % (listed_latex(inputs), listed_latex(computed))),
         _words(f"reverse mode: the adjoint v̄ = ∂{y}/∂v of a node v is the sum, over the nodes c that use v, of "
                f"c̄ · ∂c/∂v; a value used twice gets both contributions"),
         _words("forward mode: the tangent v̇ = ∂v/∂x of a node v is the sum, over its operands a, of ∂v/∂a · ȧ"),
