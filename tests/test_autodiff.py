@@ -376,6 +376,15 @@ def test_the_local_derivative_of_a_product_taken_as_the_operand_is_named():
     assert (found.code, found.slip) == ("WRONG", "local_own_operand")
 
 
+def test_a_sum_that_is_no_adjoint_is_not_called_an_unsummed_fanout():
+    """softmax's grad[j] = s_j - y_j is a sum too; leaving a term out of it is no fan-out slip."""
+    problem = load_problem(PROBLEMS / "softmax-jacobian.yaml")
+    solution = problem.solve()
+    sheet = right_numbers("softmax-jacobian")
+    sheet["grad[1]"] = solution["s[1]"].value  # y₁ left out
+    assert "fanout_unsummed" not in verdict(grade(problem, sheet), "grad[1]").slip_codes
+
+
 def test_follow_through_on_a_students_wrong_adjoint():
     problem = load_problem(PROBLEMS / "autodiff-fanout.yaml")
     sheet = right_numbers("autodiff-fanout")

@@ -655,12 +655,22 @@ class FanoutUnsummed(Slip):
         if parsed is None or parsed.base not in ("adj", "grad") or not step.formula.is_Add:
             return
         terms = step.formula.args
+        if not all(_is_use(term, context) for term in terms):
+            return  # not a sum over uses c̄ · ∂c/∂v (softmax's grad[j] = s_j - y_j is no adjoint)
         name = step.symbol.text
         for left_out in range(len(terms)):
             kept = terms[:left_out] + terms[left_out + 1:]
             formula = kept[0] if len(kept) == 1 else Add(*kept, evaluate=False)
             yield Variant(formula, f"{context.show(formula)}: the contribution {context.show(terms[left_out])} "
                                    f"left out; {name} sums over all {len(terms)} uses of the value")
+
+
+def _is_use(term, context):
+    """Whether `term` is one use's contribution to an adjoint: an adjoint times a local derivative."""
+    if not term.is_Mul or len(term.args) != 2 or not all(factor.is_Symbol for factor in term.args):
+        return False
+    bases = sorted(getattr(context.parsed.get(factor.name), "base", "") for factor in term.args)
+    return bases in (["adj", "local"], ["grad", "local"])
 
 
 class LocalOwnOperand(Slip):
