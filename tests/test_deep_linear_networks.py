@@ -280,3 +280,35 @@ def test_a_sign_proved_is_never_contradicted_by_a_value():
             proved += 1
             assert np.all(np.sign(_values(expr, rng)) == sign), expr
     assert proved >= 4
+
+
+def test_an_expanded_sum_of_squares_is_decided_by_its_lower_bound(tmp_path):
+    """L = (w1 w2 − 1)² + (w3 w4 − 1)² written expanded: SymPy's assumptions do not see L ≥ 0, the sum of squares
+    does; every family where L = 0 is a global minimum, the others strict saddles."""
+    path = tmp_path / "p.yaml"
+    path.write_text("kind: critical_points\nparameters: [w1, w2, w3, w4]\n"
+                    "loss: w1^2 w2^2 - 2 w1 w2 + w3^2 w4^2 - 2 w3 w4 + 2\n", encoding="utf-8")
+    analysis = analysis_of(load_problem(path))
+    f = lambda t: (t[0] * t[1] - 1) ** 2 + (t[2] * t[3] - 1) ** 2
+    for item in list(analysis.points) + list(analysis.families):
+        if item.loss_value == 0:
+            assert verdict(item) == "minimum" and "sum of squares" in item.decision.argument
+        else:
+            assert verdict(item) == "saddle"
+            for theta, _ in (sample_points(item, analysis.parameters) if hasattr(item, "free") else
+                             [([float(c) for c in item.coordinates], None)]):
+                assert np.linalg.eigvalsh(hessian(f, theta)).min() < -1e-3
+
+
+@pytest.mark.parametrize("expr, holds", [
+    (sympy.expand((a * b - 1) ** 2 + (a - n) ** 2), True),
+    (a**2 - a * b + b**2, True),
+    (a**2 - 3 * a * b + b**2, False),
+    (a**4 - a**2 + 1, True),  # (a² − 1/2)² + 3/4
+    (a**4 * b**2 + a**2 * b**4 - 3 * a**2 * b**2 + 1, False),  # Motzkin's: ≥ 0, but no sum of squares
+    (a**4 + b**4 - a**2 * b, False),  # below 0 near a² = b/2 for small b
+])
+def test_nonnegative_by_squares(expr, holds):
+    assert classify.nonnegative_by_squares(expr) is holds
+    if holds:
+        assert np.all(_values(expr, np.random.default_rng(0)) >= -1e-9)

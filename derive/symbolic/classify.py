@@ -151,22 +151,24 @@ def _sign_by_squares(expr):
 MAX_SQUARES = 12  # monomials in a sum-of-squares test: its exact semidefiniteness check stays quick
 
 
-def _positive_by_squares(polynomial):
+def _gram(polynomial):
+    """(Q, m) with polynomial = mᵀ Q m as _sign_by_squares builds it, m the exponent tuples of its monomials over
+    the sorted symbols; None when some term is not a product of two of them."""
     symbols = sorted(polynomial.free_symbols, key=str)
     try:
         terms = sympy.Poly(polynomial, *symbols, domain="QQ").terms()
     except (sympy.PolynomialError, sympy.CoercionFailed, sympy.GeneratorsNeeded):
-        return False
+        return None
     halves = [tuple(e // 2 for e in powers) for powers, c in terms if c > 0 and all(e % 2 == 0 for e in powers)]
     if not halves or len(halves) > MAX_SQUARES:
-        return False
+        return None
     n = len(halves)
     gram = sympy.zeros(n, n)
     for powers, coefficient in terms:
         pairs = [(i, j) for i in range(n) for j in range(i, n)
                  if tuple(a + b for a, b in zip(halves[i], halves[j])) == powers]
         if not pairs:
-            return False
+            return None
         share = sympy.Rational(coefficient) / len(pairs)
         for i, j in pairs:
             if i == j:
@@ -174,8 +176,14 @@ def _positive_by_squares(polynomial):
             else:
                 gram[i, j] += share / 2
                 gram[j, i] += share / 2
-    if not _semidefinite(gram):
+    return gram, halves, symbols
+
+
+def _positive_by_squares(polynomial):
+    found = _gram(polynomial)
+    if found is None or not _semidefinite(found[0]):
         return False
+    gram, halves, symbols = found
     for k, half in enumerate(halves):
         if all(e == 0 or symbol.is_nonzero for e, symbol in zip(half, symbols)):
             reduced = gram.copy()
@@ -183,6 +191,14 @@ def _positive_by_squares(polynomial):
             if _semidefinite(reduced):
                 return True
     return False
+
+
+def nonnegative_by_squares(expr):
+    """Is a polynomial ≥ 0 for every real value of its (real) symbols, shown as a sum of squares mᵀQm?"""
+    if not expr.free_symbols or not all(symbol.is_real for symbol in expr.free_symbols):
+        return False
+    found = _gram(sympy.expand(expr))
+    return found is not None and _semidefinite(found[0])
 
 
 def _semidefinite(matrix):
@@ -417,19 +433,29 @@ def partial_test(signs, names):
 def bound_argument(loss, value, text):
     """minimum/maximum when L(θ) − L(θ′) (L(θ′) = `value`) has one sign for every real θ; else None.
 
-    `text` prints an expression, for the argument's words.
+    The sign is read from SymPy's assumptions on L − L(θ′) as written and factored, else from a sum of
+    squares (`nonnegative_by_squares`: an expanded (w1 w2 − 1)² + (w3 w4 − 1)²). `text` prints an
+    expression, for the argument's words.
     """
     difference = loss - value
-    for candidate in (difference, sympy.factor(difference)):
+    real = difference.xreplace({s: sympy.Symbol(s.name, real=True) for s in difference.free_symbols
+                                if s.is_real is None})
+    for candidate in (difference, sympy.factor(difference), None):
         for sign, verdict, bound, relation in ((1, "minimum", "lower", "≥"), (-1, "maximum", "upper", "≤")):
-            holds = candidate.is_nonnegative if sign > 0 else candidate.is_nonpositive
-            if not holds:
+            if candidate is None:  # a sum of squares that SymPy's assumptions do not see
+                if not nonnegative_by_squares(sign * real):
+                    continue
+                shown_as, because = difference, " (a sum of squares: its Gram matrix is positive semidefinite)"
+            elif candidate.is_nonnegative if sign > 0 else candidate.is_nonpositive:
+                shown_as, because = candidate, ""
+            else:
                 continue
             words = "smallest" if sign > 0 else "largest"
             if value == 0:
-                shown = f"L(θ) = {text(candidate)} {relation} 0 for every θ, and L(θ′) = 0"
+                shown = f"L(θ) = {text(shown_as)} {relation} 0 for every θ{because}, and L(θ′) = 0"
             else:
-                shown = f"L(θ) − L(θ′) = {text(candidate)} {relation} 0 for every θ (L(θ′) = {text(value)})"
+                shown = (f"L(θ) − L(θ′) = {text(shown_as)} {relation} 0 for every θ{because} "
+                         f"(L(θ′) = {text(value)})")
             article = "a" if bound == "lower" else "an"
             return Decision(verdict, f"{article} {bound} bound that is reached: {shown}, so L(θ′) is the {words} "
                                      f"value of L: a global {verdict}")
