@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from derive.api import grade
 from derive.expr import parse_expression
 from derive.problem import load_problem
-from conftest import PROBLEMS, load_error, right_numbers
+from conftest import PROBLEMS, load_error, right_numbers, solve_error
 
 BUNDLED = ["autodiff-circuit", "autodiff-fanout", "autodiff-relu-power", "autodiff-seed001"]
 
@@ -448,3 +448,10 @@ def edit(line, text):
 ])
 def test_bad_input_is_one_line_with_file_line_and_field(tmp_path, text, expected):
     assert load_error(tmp_path, text) == str(tmp_path / expected)
+
+
+def test_derive_solve_says_a_bad_program_in_one_line_and_exits_2(runner, tmp_path):
+    message = solve_error(runner, tmp_path, edit(4, "  - f = log(a - z)"))
+    assert message.count("\n") == 1 and "Traceback" not in message
+    assert message.strip().endswith("p.yaml:4: program[1]: node 6, log(v5) has no value at these inputs (v5 = -1): "
+                                    "outside the domain of log")
