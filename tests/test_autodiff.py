@@ -438,6 +438,7 @@ def edit(line, text):
     (edit(5, "inputs: {x: 1, y: 2, z: 3, w: 4}"), "p.yaml:5: inputs.w: input w is not used by the program"),
     (edit(3, "  - b = x * y\n  - a = x * y"), "p.yaml:3: program[0]: b is assigned but does not lead to the output f"),
     (edit(4, "  - f = a"), "p.yaml:4: program[1]: f = a only renames a value; use that name itself"),
+    (edit(4, "  - f = a - a + 2"), "p.yaml:4: program[1]: f = 2 does not depend on any input (as SymPy reads it)"),
     (BASE + "wrt: [q]\n", "p.yaml:6: wrt[0]: expected one of the inputs x, y, z, got 'q'"),
     (BASE + "wrt: [x]\nforward: y\n", "p.yaml:7: forward: expected one of the inputs differentiated (x), got 'y'"),
     (BASE + "modes: backward\n",

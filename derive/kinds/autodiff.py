@@ -205,7 +205,7 @@ class _GraphBuilder:
         if expression in self.known:
             raise ExpressionError(f"{name} = {expression} only renames a value; use that name itself")
         if not expression.free_symbols:
-            raise ExpressionError(f"{name} is a constant (it uses no input)")
+            raise ExpressionError(f"{name} = {expression} does not depend on any input (as SymPy reads it)")
         memo = {}
         top = self._node(expression, memo, number)
         node = self.nodes[top - 1]
