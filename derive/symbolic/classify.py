@@ -317,6 +317,11 @@ def _short_real_roots(matrix):
     """The roots of det(H − λI), largest first, when all are real and closed-form; else None."""
     variable = sympy.Symbol("lambda")
     polynomial = sympy.factor(sympy.Poly(_charpoly(matrix), variable).as_expr())
+    if matrix.free_symbols and any(sum(sympy.count_ops(c) for c in factor.all_coeffs()) > MAX_ROOT_OPERATIONS
+                                   for factor in (sympy.Poly(f, variable) for f in sympy.Mul.make_args(polynomial)
+                                                  if f.has(variable))
+                                   if factor.degree() >= 2):
+        return None  # a root of a factor of degree 2 or more holds all its coefficients: too long to show
     roots = sympy.roots(polynomial, variable)
     if sum(roots.values()) != matrix.rows:
         return None
