@@ -16,6 +16,11 @@ with their math typeset.
 """
 
 import importlib
+import os
+
+# derive's matrices are at most 784 wide: OpenBLAS's threads cost more than they save on them (ten times
+# more on a busy machine), so one thread unless the environment says otherwise; set before numpy loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from .errors import AnswerSheetError, DeriveError, ExpressionError, ProblemError, Timeout
 from .expr import parse_expression

@@ -128,7 +128,9 @@ def _evaluate(node, env):
 
 def _hadamard(a, b):
     product = np.multiply(a, b)
-    return np.where((np.asarray(a) == 0) | (np.asarray(b) == 0), 0.0, product)
+    if np.isfinite(product).all():
+        return product
+    return np.where((np.asarray(a) == 0) | (np.asarray(b) == 0), 0.0, product)  # 0 · inf = 0: 0 log 0 = 0
 
 
 def _softmax_columns(z):

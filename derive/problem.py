@@ -396,6 +396,31 @@ class Field:
             raise self.error(f"expected {length} number(s), got {len(items)}")
         return tuple(item.number() for item in items)
 
+    def numbers(self, length):
+        """`vector` as a numpy array, checked all at once (a wide input); what `vector` would refuse is read by it."""
+        import numpy as np
+
+        value = self.value
+        if isinstance(value, list) and len(value) == length and all(type(v) is float or type(v) is int for v in value):
+            array = np.array(value, dtype=float)
+            if np.isfinite(array).all() and (np.abs(array) <= MAX_MAGNITUDE).all():
+                return array
+        return np.array(self.vector(length), dtype=float)
+
+    def array(self, rows, columns, meaning=""):
+        """A rows x columns list of lists of numbers as a numpy array, checked all at once (a wide layer's
+        weights); anything `matrix` would refuse is read by it, for its error."""
+        import numpy as np
+
+        value = self.value
+        if isinstance(value, list) and len(value) == rows and all(
+                isinstance(row, list) and len(row) == columns and all(type(v) is float or type(v) is int for v in row)
+                for row in value):
+            array = np.array(value, dtype=float).reshape(rows, columns)
+            if np.isfinite(array).all() and (np.abs(array) <= MAX_MAGNITUDE).all():
+                return array
+        return np.array(self.matrix(rows, columns, meaning), dtype=float)
+
     def matrix(self, rows, columns, meaning=""):
         """A rows x columns list of lists of numbers."""
         expected = f"expected a {rows}x{columns} matrix{meaning}"

@@ -98,7 +98,7 @@ FAILURES = [
     (edit(8, "    y: [1]\n    z: [1]"), "p.yaml:9: samples[0].z: unknown field; expected one of grad_yhat, x, y"),
     (add('"learning\\nrate": 0.5'), "p.yaml:10: 'learning\\nrate': unknown field (did you mean 'learning_rate'?)"),
     (add("a" * 1000 + ": 1"), "p.yaml:10: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...': unknown field; expected one of batch, "
-                                 "constraints, decay_offsets, derivatives, grading, id, input_gradient, iterations, kind, l1, layers, "
+                                 "constraints, decay_offsets, derivatives, grading, id, init, input_gradient, iterations, kind, l1, layers, "
                                  "learning_rate, lecture, loss, loss_after, notation, notes, offset, random, rounding, samples, sizes, "
                                  "source, title, update, variant_of, weight_decay, weights_layout"),
     (edit(1, "kind: mlp_backprob"), f"p.yaml:1: kind: expected one of {', '.join(sorted(available()))}, "

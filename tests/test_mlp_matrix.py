@@ -124,7 +124,7 @@ def test_gradients_equal_torch_autograd(tmp_path, sizes, samples):
                for layer in problem.spec.layers]
     biases = [torch.tensor(np.array(layer.offsets), dtype=torch.float64, requires_grad=True)
               for layer in problem.spec.layers]
-    x = torch.tensor([x for x, _ in problem.spec.samples], dtype=torch.float64)
+    x = torch.tensor(np.array([x for x, _ in problem.spec.samples]), dtype=torch.float64)
     y = torch.tensor([y for _, y in problem.spec.samples], dtype=torch.float64)
     h = x
     for l, (w, b) in enumerate(zip(weights, biases), start=1):
@@ -375,3 +375,43 @@ def test_notation_is_one_of_two(tmp_path):
     path.write_text(path.read_text().replace("notation: matrix", "notation: matrices"))
     result = CliRunner().invoke(cli, ["solve", str(path)])
     assert "notation: expected one of neurons, matrix, got text 'matrices' (did you mean 'matrix'?)" in result.output
+
+
+# -- weights drawn by a seed --------------------------------------------------------------
+
+def drawn_problem(tmp_path, **changes):
+    data = yaml.safe_load(network(tmp_path, [30, 8, 3], 4, seed=9).read_text())
+    for layer in data["layers"]:
+        del layer["weights"]
+    data.update({"init": {"seed": 11, "scale": 0.1, "distribution": "uniform", "decimals": 4}, **changes})
+    path = tmp_path / "drawn.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_init_draws_the_weights_as_the_symmetry_kind_does(tmp_path):
+    solution = load_problem(drawn_problem(tmp_path)).solve(EXACT)
+    rng = np.random.Generator(np.random.PCG64(11))
+    for l, (n_from, n_to) in enumerate(((30, 8), (8, 3)), start=1):
+        expected = np.round(0.2 * rng.random((n_from, n_to)) - 0.1, 4)
+        np.testing.assert_array_equal(solution[f"w[{l}]"].value, expected.T)  # W⁽ˡ⁾ is to × from
+    assert load_problem(drawn_problem(tmp_path)).solve(EXACT)["loss"].value == solution["loss"].value
+
+
+@pytest.mark.parametrize("changes, error", [
+    ({"notation": "neurons"}, "init: needs notation: matrix (per neuron, write the weights, or draw them with kind: "
+                              "symmetry)"),
+    ({"init": {"seed": 1}}, "init.scale: missing required field"),
+])
+def test_init_fail(tmp_path, changes, error):
+    result = CliRunner().invoke(cli, ["solve", str(drawn_problem(tmp_path, **changes))])
+    assert result.exit_code != 0 and error in result.output and "Traceback" not in result.output, result.output
+
+
+def test_init_and_written_weights_are_not_both_given(tmp_path):
+    path = drawn_problem(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["layers"][0]["weights"] = [[0.1] * 30] * 8
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = CliRunner().invoke(cli, ["solve", str(path)])
+    assert "layers[0].weights: given twice: init draws the weights; remove init or these weights" in result.output

@@ -23,6 +23,7 @@ import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
 import sympy
 from sympy import Add, Mul, Pow, Rational
 
@@ -69,6 +70,11 @@ DECLARED = Declarations(
              "layer quantity in chapter 3.2's matrix form (`Z⁽ˡ⁾ = W⁽ˡ⁾ A⁽ˡ⁻¹⁾ + b⁽ˡ⁾ 1ᵀ`, "
              "`E⁽ˡ⁾ = f′(Z⁽ˡ⁾) ⊙ (W⁽ˡ⁺¹⁾)ᵀ E⁽ˡ⁺¹⁾`, `∂L/∂W⁽ˡ⁾ = E⁽ˡ⁾ (A⁽ˡ⁻¹⁾)ᵀ`), the samples as columns; "
              "for wide networks. Entries keep the same keys", default="neurons"),
+    Declared("init", Structured({"type": "object"}),
+             "with `notation: matrix`, the weights drawn in place of each layer's `weights`, as `kind: symmetry` "
+             "draws them: `{seed: s, scale: σ}` (`distribution: normal` or `uniform`, `decimals`, default 2) or "
+             "`{constant: c}`; a 784-100-10 network's 79,400 weights in one line", default=None,
+             shown_default="the layers' `weights`"),
     Declared("weights_layout", Choice(("from_to", "to_from")),
              "`from_to` (the BP lecture: rows = from-neurons) or `to_from` (chapter 3.2's `W^(l)`: rows = "
              "to-neurons)", default="from_to"),
@@ -162,7 +168,16 @@ def read(root):
     layout = DECLARED.read(root, "weights_layout")
     offset = DECLARED.read(root, "offset")
     offset_field = "thresholds" if offset == "threshold" else "biases"
-    layers = read_layers(root, sizes, layout, offset)
+    init = None
+    if root.has("init"):
+        if notation != "matrix":
+            raise root.get("init").error("needs notation: matrix (per neuron, write the weights, or draw them with "
+                                         "kind: symmetry)")
+        from .symmetry import draw_weights, read_init
+
+        drawn = draw_weights(read_init(DECLARED.field(root, "init")), list(zip(sizes, sizes[1:])))
+        init = [np.array(matrix, dtype=float) for matrix in drawn]
+    layers = read_layers(root, sizes, layout, offset, init, fast=notation == "matrix")
 
     loss = DECLARED.read(root, "loss")
     output = layers[-1].activation
@@ -175,7 +190,7 @@ def read(root):
         raise root.get("samples").error(f"expected 1 to {MAX_SAMPLES} samples, got {len(sample_fields)}")
     for field in sample_fields:
         field.mapping(allowed={"x", "y", "grad_yhat"})
-        x = field.get("x").vector(sizes[0])
+        x = field.get("x").numbers(sizes[0]) if notation == "matrix" else field.get("x").vector(sizes[0])
         if field.has("grad_yhat"):
             if field.has("y"):
                 raise field.get("grad_yhat").error("give y (for the loss) or grad_yhat (∂E/∂ŷ from above), not both")
@@ -269,8 +284,12 @@ def read(root):
     )
 
 
-def read_layers(root, sizes, layout, offset):
-    """The `layers` of a network of the given sizes, weights read in `layout`, offsets named by `offset`."""
+def read_layers(root, sizes, layout, offset, init=None, fast=False):
+    """The `layers` of a network of the given sizes, weights read in `layout`, offsets named by `offset`.
+
+    With `init` (matrix notation: derive.kinds.symmetry's seeded draw) the weights are drawn, not read, and
+    each layer's weights are numpy arrays (from-to); so they are with `fast` (matrix notation), read all at
+    once."""
     offset_field = "thresholds" if offset == "threshold" else "biases"
     other_field = "biases" if offset == "threshold" else "thresholds"
     layers = []
@@ -290,7 +309,19 @@ def read_layers(root, sizes, layout, offset):
         if act.is_softmax and l != len(sizes) - 1:
             raise act_field.error("softmax is supported on the output layer only")
         n_from, n_to = sizes[l - 1], sizes[l]
-        if layout == "from_to":
+        if init is not None:
+            if field.has("weights"):
+                raise field.get("weights").error("given twice: init draws the weights; remove init or these weights")
+            offsets = field.get(offset_field, [0] * n_to).vector(n_to)
+            layers.append(Layer(act, init[l - 1], offsets, (act_field.line, act_field.name)))
+            continue
+        if fast:
+            rows, columns = (n_from, n_to) if layout == "from_to" else (n_to, n_from)
+            weights = field.get("weights").array(rows, columns, f" (rows = the {rows} neurons of layer "
+                                                 f"{l - 1 if layout == 'from_to' else l}, columns = the {columns} "
+                                                 f"of layer {l if layout == 'from_to' else l - 1})")
+            weights = weights if layout == "from_to" else weights.T.copy()
+        elif layout == "from_to":
             weights = field.get("weights").matrix(n_from, n_to, f" (rows = the {n_from} neurons of layer {l - 1}, "
                                                                f"columns = the {n_to} of layer {l})")
         else:

@@ -165,7 +165,7 @@ class MatrixSolver:
 
     def givens(self):
         spec, n, out = self.spec, self.n, self.out
-        columns = lambda rows: np.array(rows, dtype=float).T.copy()
+        columns = lambda rows: _frozen(np.array(rows, dtype=float).T)
         out.given_matrix("x", n.x(), columns([x for x, _ in spec.samples]), self.per_sample("", "x"))
         if not spec.forward_only and not spec.upstream:
             out.given_matrix("y", n.y(), columns([y for _, y in spec.samples]), self.per_sample("", "y"))
@@ -174,7 +174,7 @@ class MatrixSolver:
         weights, offsets = {}, {}
         for l, layer in enumerate(spec.layers, start=1):
             key = f"w[{l}]"
-            out.given_matrix(key, n.w(l), np.array(layer.weights, dtype=float).T.copy(),
+            out.given_matrix(key, n.w(l), _frozen(np.asarray(layer.weights, dtype=float).T),
                              self.weights_entries("", "w", l))
             weights[l] = Ref(key)
             key = f"{self.offset_name}[{l}]"
@@ -347,6 +347,13 @@ class MatrixSolver:
             keep = sympy.Add(1, sympy.Mul(-1, self.eta, self.decay, evaluate=False), evaluate=False)
             return Op("sub", (Op("times", (keep, parameter)), step))
         return Op("sub", (parameter, step))
+
+
+def _frozen(array):
+    """A read-only view: a given's value cannot drift after it is built (the spec's arrays stay its own)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _sub(number):

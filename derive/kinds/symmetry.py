@@ -67,7 +67,7 @@ ERRORS_AT = ("layers",)
 
 DECLARED = Declarations(
     *({d.name: d for d in _CHANGED}.get(d.name, d) for d in mlp_backprop.DECLARED.declared
-      if d.name != "notation"),  # per neuron only: the symmetry shows neuron by neuron
+      if d.name not in ("notation", "init")),  # per neuron only; its own init (below)
     Declared("init", Structured({**INIT.object_schema(), "oneOf": [
                  {"required": ["constant"], "maxProperties": 1},
                  {"required": ["seed", "scale"], "not": {"required": ["constant"]}}]}),
@@ -154,7 +154,7 @@ def read(root):
         matrices = draw_weights(init, shapes)
         if root.get("weights_layout", "from_to").value == "to_from":
             matrices = [[list(column) for column in zip(*matrix)] for matrix in matrices]
-        value = dict(root.value)
+        value = {name: field for name, field in root.value.items() if name != "init"}  # drawn: the weights below
         value["layers"] = [dict(field.value, weights=matrix) for field, matrix in zip(layer_fields, matrices)]
         root = Field(value, root.path, root.lines, root.where)
     spec = mlp_backprop.read(root)
