@@ -330,6 +330,14 @@ def test_the_picture_shows_the_solutions_numbers(name):
     assert sum(1 for edge in data.edges if edge.label) == sum(1 for step in solution if step.key.startswith("local["))
 
 
+def test_the_seed001_picture_as_text(golden):
+    """Where every box goes and what it says, read once by eye and kept."""
+    from derive.plot.graph import graph_data
+
+    problem = load_problem(PROBLEMS / "autodiff-seed001.yaml")
+    golden("autodiff-seed001-graph.txt", graph_data(problem, problem.solve()).describe())
+
+
 def test_the_fanout_picture_draws_both_uses_of_a(tmp_path):
     from derive.plot import plot_solution
     from derive.plot.graph import graph_data
