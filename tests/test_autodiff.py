@@ -440,7 +440,7 @@ def edit(line, text):
     (edit(4, "  - f = log(a - z)"),
      "p.yaml:4: program[1]: node 6, log(v5) has no value at these inputs (v5 = -1): outside the domain of log"),
     (edit(4, "  - f = a / (z - 3)"),
-     "p.yaml:4: program[1]: node 6, v4/v5 has no value at these inputs (v4 = 2, v5 = 0): a division by zero"),
+     "p.yaml:4: program[1]: node 6, a/v5 has no value at these inputs (a = 2, v5 = 0): a division by zero"),
     (edit(4, "  - f = log(a - 2) + z"),
      "p.yaml:4: program[1]: node 6, log(v5) is not a finite number at these inputs (v5 = 0)"),
     (edit(5, "inputs: {x: 1, y: 2, z: 3, w: 4}"), "p.yaml:5: inputs.w: input w is not used by the program"),

@@ -426,16 +426,16 @@ def _forward_values(nodes, statements, inputs_field):
             env[key] = float(inputs_field.value[node.name])
             continue
         field = statements[node.statement][0]
-        shown = _plain(node)
+        shown = _plain(node, nodes)
         try:
             env[key] = evaluate_formula(node.formula, env, key)
         except EvaluationError as error:
             reason = {ZeroDivisionError: "a division by zero", OverflowError: "a number too large"}.get(
-                error.cause, f"outside the domain of {node.op}")
-            raise field.error(f"{shown} has no value at these inputs ({_operand_values(node, env)}): "
+                error.cause, f"outside the domain of {_operation_word(node)}")
+            raise field.error(f"{shown} has no value at these inputs ({_operand_values(node, env, nodes)}): "
                               f"{reason}") from None
         if not math.isfinite(env[key]):
-            raise field.error(f"{shown} is not a finite number at these inputs ({_operand_values(node, env)})")
+            raise field.error(f"{shown} is not a finite number at these inputs ({_operand_values(node, env, nodes)})")
         for i, local in enumerate(node.local):
             try:
                 slope = evaluate_formula(local, env, key)
@@ -443,19 +443,32 @@ def _forward_values(nodes, statements, inputs_field):
                 slope = math.nan
             if not math.isfinite(slope) and not nodes[node.args[i] - 1].is_constant:
                 raise field.error(f"the derivative of {shown} is not defined at these inputs "
-                                  f"({_operand_values(node, env)})")
+                                  f"({_operand_values(node, env, nodes)})")
     return tuple(env[str(v(n.index))] for n in nodes)
 
 
-def _plain(node):
-    """A node as an error message names it: `node 5, log(v4)`."""
+def _plain(node, nodes):
+    """A node as an error message names it: `node 5, log(b)` (an operand without a name in the program is `v4`)."""
     from ..render.formula import text_formula
 
-    return f"node {node.index}, {text_formula(node.formula, {str(v(a)): Sym(f'v{a}', '') for a in node.args})}"
+    names = {str(v(a)): Sym(_name_of(a, nodes), "") for a in node.args}
+    return f"node {node.index}, {text_formula(node.formula, names)}"
 
 
-def _operand_values(node, env):
-    return ", ".join(f"v{a} = {format_number(env[str(v(a))])}" for a in dict.fromkeys(node.args))
+def _operation_word(node):
+    """The operation as the program writes it: `sqrt` for the power 1/2, `a power` for another power."""
+    if node.op != "pow":
+        return node.op
+    exponent = node.formula.exp if isinstance(node.formula, sympy.Pow) else None
+    return "sqrt" if exponent == sympy.Rational(1, 2) else "a power"
+
+
+def _name_of(index, nodes):
+    return nodes[index - 1].name or f"v{index}"
+
+
+def _operand_values(node, env, nodes):
+    return ", ".join(f"{_name_of(a, nodes)} = {format_number(env[str(v(a))])}" for a in dict.fromkeys(node.args))
 
 
 def _read_wrt(root, inputs):
