@@ -364,9 +364,13 @@ class EntryIndex:
         return None
 
     def keys(self, step_key):
-        """The entry keys of one matrix step, row by row."""
+        """The entry keys of one matrix step: sample by sample for a per-sample quantity (as the per-neuron
+        notation orders them), else row by row."""
         step = self.solution[step_key]
         rows, cols = step.value.shape
+        stem = step.entries.template.partition("[")[0]
+        if step.entries.template.startswith(stem + "[{col}]"):
+            return [step.entries.key(r, c) for c in range(cols) for r in range(rows)]
         return [step.entries.key(r, c) for r in range(rows) for c in range(cols)]
 
 

@@ -415,3 +415,12 @@ def test_init_and_written_weights_are_not_both_given(tmp_path):
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     result = CliRunner().invoke(cli, ["solve", str(path)])
     assert "layers[0].weights: given twice: init draws the weights; remove init or these weights" in result.output
+
+
+def test_the_template_lists_the_entries_sample_by_sample_with_their_place():
+    result = CliRunner().invoke(cli, ["template", "lecture-matrix-bp"])
+    lines = [line for line in result.output.splitlines() if line.startswith("z[")]
+    assert lines[0].startswith("z[1][1][1]:") and "# Z⁽¹⁾ entry (1, 1): Forward pass" in lines[0]
+    assert lines[1].startswith("z[1][1][2]:") and "entry (2, 1)" in lines[1]
+    keys = [line.split(":")[0] for line in result.output.splitlines() if not line.startswith(("#", "id:"))]
+    assert keys == list(Grader(load_problem("lecture-matrix-bp")).items)

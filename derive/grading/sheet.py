@@ -620,10 +620,19 @@ def blank_sheet(problem, solution, items):
         "# A list answers a vector: delta[2]: [-0.0006, -0.0008].",
         f"{'id:':<{width + 1}}   # your student id",
     ]
+    index = None
     for key in items:
-        step = solution[key]
+        entry = ""
+        if key not in solution:  # an entry of a matrix step (matrix notation)
+            from ..matrix import EntryIndex
+
+            index = index or EntryIndex(solution)
+            step_key, row, col = index.find(key)
+            key_step = solution[step_key]
+            entry = f" entry ({row + 1}, {col + 1})"
+        step = solution[key] if not entry else key_step
         heading = neutral_heading(step.section)
-        what = f"{step.symbol.text}: {heading}" if heading else step.symbol.text
+        what = f"{step.symbol.text}{entry}: {heading}" if heading else step.symbol.text + entry
         if step.is_symbolic:
             from sympy import Heaviside
 
