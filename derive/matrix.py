@@ -163,7 +163,7 @@ _OPERATIONS = {
     "add": lambda node, *parts: sum(parts[1:], parts[0]),
     "sub": lambda node, a, b: a - b,
     "times": lambda node, s, a: s * a,
-    "broadcast": lambda node, b: np.repeat(b, node.data, axis=1),
+    "broadcast": lambda node, b: np.broadcast_to(b, (b.shape[0], node.data)),
     "transpose": lambda node, a: a.T,
     "hadamard": lambda node, a, b: _hadamard(a, b),
     "divide": lambda node, a, b: a / b,
@@ -305,7 +305,13 @@ def round_half_up(values, decimals):
     clean = np.round(np.where(finite, values, 0.0), 12)
     scaled = np.round(np.abs(clean) * 10.0 ** decimals, max(0, 12 - decimals))
     rounded = np.copysign(np.floor(scaled + 0.5) / 10.0 ** decimals, clean) + 0.0
-    return np.where(finite, rounded, values) + 0.0
+    rounded = np.where(finite, rounded, values) + 0.0
+    large = finite & (np.abs(values) >= 1000)  # too few binary digits left for the noise removal above
+    if large.any():
+        from .steps import _half_up
+
+        rounded[large] = [_half_up(float(v), decimals) for v in values[large]]
+    return rounded
 
 
 # -- entry keys ----------------------------------------------------------------------

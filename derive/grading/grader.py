@@ -166,6 +166,7 @@ class Grader:
 
     def __init__(self, problem, config=None, diagnose=True, slip_rewrites=None, calculations=True):
         self.problem = problem
+        self.matrix = None  # derive.grading.matrix's MatrixGrading, for a solution in matrix notation (below)
         self.diagnose = diagnose  # name the slips behind wrong answers (derive.grading.diagnose)
         # print each verdict's calculation (Verdict.calculation): False leaves them empty, for a class whose
         # reports show none (a class summary), as printing them is a fifth of the grading of a wrong number
@@ -200,7 +201,6 @@ class Grader:
         self._inputs = {} if matrix else {key: tuple(d for d in self.exact[key].deps if not self.exact[d].is_given)
                                           for key in self.items}
         self._diagnoser = None
-        self.matrix = None
         if any(step.is_matrix for step in self.exact):  # matrix notation: per entry and per whole matrix
             from .matrix import MatrixGrading
 
@@ -453,6 +453,8 @@ class Grader:
 
     # -- display ------------------------------------------------------------
     def show(self, key):
+        if self.matrix is not None:  # an entry, or a whole vector or matrix
+            return self.matrix.show(key)
         step = self.exact[key]
         if step.is_symbolic:
             from ..render.formula import text_formula

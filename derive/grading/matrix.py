@@ -157,6 +157,13 @@ class MatrixGrading:
         return make("WRONG", written=written, detail=detail)
 
     # -- display ----------------------------------------------------------------------
+    def show(self, key):
+        """The expected value of an item as a verdict prints it."""
+        if key in self.exact:
+            return self.expected_text(self.exact[key], None)
+        step_key, row, col = self.index.find(key)
+        return self.expected_text(self.exact[step_key], (row, col))
+
     def number(self, value):
         grader = self.grader
         return format_number(float(value), grader.rounding if grader.rounded else None)
