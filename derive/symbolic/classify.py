@@ -115,7 +115,12 @@ def _sign_of(expr):
         by_squares = _sign_by_squares(expr)
         if by_squares is not None:
             return by_squares
-        simpler = sympy.factor(sympy.simplify(expr))
+        if expr.is_polynomial():
+            simpler = sympy.factor(expr)  # a polynomial's sign shows in its squares (above) or factors; simplify is slow
+        elif expr.count_ops() > MAX_ROOT_OPERATIONS:
+            return None  # too long to show (see _short_real_roots), and simplify is slow on it
+        else:
+            simpler = sympy.factor(sympy.simplify(expr))
         if simpler.is_zero:
             return 0
         return 1 if simpler.is_positive else -1 if simpler.is_negative else None
