@@ -424,3 +424,14 @@ def test_the_template_lists_the_entries_sample_by_sample_with_their_place():
     assert lines[1].startswith("z[1][1][2]:") and "entry (2, 1)" in lines[1]
     keys = [line.split(":")[0] for line in result.output.splitlines() if not line.startswith(("#", "id:"))]
     assert keys == list(Grader(load_problem("lecture-matrix-bp")).items)
+
+
+def test_a_file_with_init_passes_the_json_schema(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    from derive.fields import schema
+
+    validator = jsonschema.Draft202012Validator(schema("mlp_backprop"))
+    drawn = yaml.safe_load(drawn_problem(tmp_path).read_text())
+    assert list(validator.iter_errors(drawn)) == []
+    drawn["sizes"] = [785, 8, 3]
+    assert list(validator.iter_errors(drawn))  # wider than any notation allows

@@ -52,6 +52,9 @@ LAYER = Declarations(
              shown_default="zeros"),
 )
 LAYER_FIELDS = LAYER.names
+# a layer as the JSON Schema of an mlp_backprop file has it: `weights` may be left out, for `init` to draw
+DRAWN_LAYER_SCHEMA = {**LAYER.object_schema(), "required": [name for name in LAYER.object_schema().get("required", ())
+                                                          if name != "weights"]}
 SAMPLE = {"type": "object", "additionalProperties": False, "required": ["x"],
           "properties": {"x": NUMBERS, "y": NUMBERS, "grad_yhat": NUMBERS}, "not": {"required": ["y", "grad_yhat"]}}
 
@@ -80,7 +83,7 @@ DECLARED = Declarations(
              "to-neurons)", default="from_to"),
     Declared("offset", Choice(("threshold", "bias")), "`threshold` (`z = Σ - θ`) or `bias` (`z = Σ + b`)",
              default="threshold"),
-    Declared("layers", Structured({"type": "array", "items": LAYER.object_schema()}),
+    Declared("layers", Structured({"type": "array", "items": DRAWN_LAYER_SCHEMA}),
              "one mapping per layer after the input, in order (below)"),
     Declared("samples", Structured({"type": "array", "items": SAMPLE, "minItems": 1, "maxItems": MAX_SAMPLES}),
              "a list of `{x: [...], y: [...]}`; leave out every `y` for a forward pass only; or `{x: [...], "

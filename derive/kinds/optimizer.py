@@ -192,7 +192,8 @@ NETWORK = Declarations(
                         f"weights and offsets, at most {MAX_PARAMETERS} in all, are the parameters)"),
     _MLP["weights_layout"],
     _MLP["offset"],
-    replace(_MLP["layers"], description="one mapping per layer after the input, in order, as in `mlp_backprop`: "
+    replace(_MLP["layers"], type=Structured({"type": "array", "items": mlp_backprop.LAYER.object_schema()}),
+            description="one mapping per layer after the input, in order, as in `mlp_backprop`: "
                                         "`activation`, `weights`, `thresholds` or `biases`"),
     replace(_MLP["samples"], type=Structured({**_MLP["samples"].type.schema(),
                                               "items": {**mlp_backprop.SAMPLE, "required": ["x", "y"]}}),
