@@ -242,10 +242,12 @@ def test_a_date_is_unreadable_with_its_reason(tmp_path):
 
 
 @pytest.mark.parametrize("digits", [4299, 4301, 5000, 100_000])
-def test_an_integer_of_thousands_of_digits_is_that_item_s_line_and_the_rest_is_graded(tmp_path, digits):
-    """Python converts at most 4300 digits to an int: past that the answer is still read, as text."""
+@pytest.mark.parametrize("more", ["", "yhat[1]: '(0.8)'\n# a quoted expression: the sheet is read by the YAML loader\n"])
+def test_an_integer_of_thousands_of_digits_is_that_item_s_line_and_the_rest_is_graded(tmp_path, digits, more):
+    """Python converts at most 4300 digits to an int: past that the answer is still read, as text, whether the
+    sheet is read line by line or by the YAML loader."""
     path = tmp_path / "s.yaml"
-    path.write_text(f"z[1][1]: {'9' * digits}\nz[1][2]: 1.5\ng: [{'7' * digits}, 1]\n", encoding="utf-8")
+    path.write_text(f"z[1][1]: {'9' * digits}\nz[1][2]: 1.5\ng: [{'7' * digits}, 1]\n{more}", encoding="utf-8")
     result = derive.grade(LECTURE, path)
     detail = result["z[1][1]"].detail
     assert result["z[1][1]"].code == "UNREADABLE"

@@ -475,7 +475,16 @@ class _SheetLoader(_loader_base()):
                 self.key_lines[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_int(self, node):
+        """An integer; one of more digits than Python converts (4300) is read as text, as the one-line reader
+        does, so that its item gets its own line and the rest of the sheet is graded."""
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            return self.construct_scalar(node)
 
+
+_SheetLoader.add_constructor(_INT_TAG, _SheetLoader.construct_yaml_int)
 _SheetLoader.add_implicit_resolver(_INT_TAG, _DECIMAL_INT, list("-+0123456789"))
 _SheetLoader.add_implicit_resolver(_FLOAT_TAG, _DECIMAL_FLOAT, list("-+0123456789."))
 
