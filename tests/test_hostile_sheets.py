@@ -255,6 +255,15 @@ def test_an_integer_of_thousands_of_digits_is_that_item_s_line_and_the_rest_is_g
     assert result["z[1][2]"].code == "OK"
 
 
+@pytest.mark.parametrize("line", ["z[1][1]: !!float abc", "z[1][1]: !!int abc", "z[1][1]: !!int 1.5x"])
+def test_text_tagged_as_a_number_is_that_item_s_line_and_the_rest_is_graded(tmp_path, line):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"{line}\nz[1][2]: 1.5\nyhat[1]: '(0.8)'\n", encoding="utf-8")
+    result = derive.grade(LECTURE, path)
+    assert result["z[1][1]"].code == "UNREADABLE"
+    assert result["z[1][2]"].code == "OK"
+
+
 def sheet_loader(text):
     loader = _SheetLoader(text)
     try:

@@ -290,8 +290,10 @@ def _load(path):
     except yaml.YAMLError as error:
         problem = problem_from_yaml_error(yaml, error, text)  # worded as for a problem file
         raise AnswerSheetError(problem.message, path=where, line=problem.line) from None
-    except (RecursionError, ValueError, TypeError) as error:
-        raise AnswerSheetError(f"malformed YAML: {type(error).__name__}", path=where) from None
+    except RecursionError:
+        raise AnswerSheetError("malformed YAML: nested too deeply", path=where) from None
+    except (ValueError, TypeError):  # an explicit tag its text cannot be made into (`!!int abc`)
+        raise AnswerSheetError("malformed YAML: a value that cannot be read as its tag says", path=where) from None
     except _Duplicate as duplicate:
         raise AnswerSheetError(f"duplicate key {duplicate.key!r}", path=where, line=duplicate.line) from None
     finally:
@@ -483,8 +485,16 @@ class _SheetLoader(_loader_base()):
         except ValueError:
             return self.construct_scalar(node)
 
+    def construct_yaml_float(self, node):
+        """A float; text tagged as one that is none (`!!float abc`) is read as text, that item's line."""
+        try:
+            return super().construct_yaml_float(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
 
 _SheetLoader.add_constructor(_INT_TAG, _SheetLoader.construct_yaml_int)
+_SheetLoader.add_constructor(_FLOAT_TAG, _SheetLoader.construct_yaml_float)
 _SheetLoader.add_implicit_resolver(_INT_TAG, _DECIMAL_INT, list("-+0123456789"))
 _SheetLoader.add_implicit_resolver(_FLOAT_TAG, _DECIMAL_FLOAT, list("-+0123456789."))
 
