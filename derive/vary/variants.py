@@ -23,13 +23,13 @@ import math
 import re
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .draws import draw, problem_digest, read_random
 from ..errors import AnswerSheetError, DeriveError, ExpressionError, ProblemError
 from ..expr import CONSTANTS, FUNCTIONS, parse_expression
-from ..steps import evaluate_formula, format_number
+from ..steps import Sym, evaluate_formula, format_number
 
 MAX_DRAWS = 1000
 MAX_CONSTRAINTS = 100
@@ -423,9 +423,20 @@ def answer_key(made):
     for variant in made.variants:
         grader = Grader(variant.problem)
         givens = [step for step in grader.exact if step.is_given]
-        students.append((variant.student, givens, [(grader.exact[key], grader.expected_text[key])
+        students.append((variant.student, givens, [(_item_step(grader, key), grader.show(key))
                                                     for key in grader.items]))
     return {"markdown": _markdown_key(made, students), "latex": _latex_key(made, students)}
+
+
+def _item_step(grader, key):
+    """The Step an item names; an entry of a matrix step (matrix notation) as a Step of its own key, shown as
+    the matrix's symbol and the entry's place: Z⁽¹⁾ (2, 1)."""
+    if key in grader.exact:
+        return grader.exact[key]
+    step_key, row, col = grader.matrix.index.find(key)
+    step = grader.exact[step_key]
+    place = f"({row + 1}, {col + 1})"
+    return replace(step, key=key, symbol=Sym(f"{step.symbol.text} {place}", rf"{step.symbol.latex}_{{{place}}}"))
 
 
 def _intro(made):
@@ -438,7 +449,7 @@ def _intro(made):
 def _markdown_key(made, students):
     lines = [f"# Answer key: {made.base.title}", "", _intro(made).replace("derive variants", "`derive variants`")]
     for student, givens, items in students:
-        shown = ", ".join(f"{step.symbol.text} = {format_number(step.value)}" for step in givens)
+        shown = ", ".join(f"{step.symbol.text} = {_given_text(step.value)}" for step in givens)
         lines += ["", f"## Student {student}", "", f"Given: {shown}", "",
                   "| Key | Quantity | Answer |", "|---|---|---|"]
         for step, expected in items:
@@ -462,7 +473,7 @@ def _latex_key(made, students):
              r"\renewcommand{\arraystretch}{1.25}", r"\begin{document}",  # room for the fractions of a row
              rf"\section*{{Answer key: {_text(made.base.title)}}}", _text(_intro(made))]
     for number, (student, givens, items) in enumerate(students):
-        shown = ", ".join(f"${step.symbol.latex} = {_latex_value(format_number(step.value))}$" for step in givens)
+        shown = ", ".join(f"${step.symbol.latex} = {_given_latex(step.value)}$" for step in givens)
         lines += [r"\clearpage"] if number else [""]  # the first student shares the title's page
         lines += [rf"\subsection*{{Student {_text(student)}}}", f"Given: {shown}", "", r"\begin{longtable}{lll}",
                   r"\textbf{Key} & \textbf{Quantity} & \textbf{Answer} \\ \hline", r"\endhead"]
@@ -471,6 +482,31 @@ def _latex_key(made, students):
             lines.append(rf"\texttt{{{_text(step.key)}}} & ${step.symbol.latex}$ & ${answer}$ \\")
         lines.append(r"\end{longtable}")
     return plain_latex("\n".join(lines + [r"\end{document}"]) + "\n")
+
+
+def _given_text(value):
+    """A given as the key prints it: a number, or a matrix (matrix notation) as rows `[1 0.5; -0.5 2]`, its
+    middle elided as the solution prints it."""
+    if not hasattr(value, "shape"):
+        return format_number(value)
+    from ..matrix import shape_text, shown_rows
+
+    rows = shown_rows(value, format_number)
+    return f"({shape_text(value)}) [" + "; ".join("…" if row is None else " ".join(row) for row in rows) + "]"
+
+
+def _given_latex(value):
+    """_given_text in math: a bmatrix, with \\cdots and \\vdots where entries are left out."""
+    if not hasattr(value, "shape"):
+        return _latex_value(format_number(value))
+    from ..matrix import shown_rows
+
+    rows = shown_rows(value, format_number)
+    width = len(next(row for row in rows if row is not None))
+    body = r" \\ ".join(" & ".join([r"\vdots"] * width) if row is None else
+                        " & ".join(r"\cdots" if entry == "…" else _latex_value(entry) for entry in row)
+                        for row in rows)
+    return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
 
 
 _SCIENTIFIC = re.compile(r"(-?[0-9.]+)e([-+])0*([0-9]+)")
