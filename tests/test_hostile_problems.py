@@ -264,10 +264,10 @@ for path in bundled_problems():
 
 
 def test_every_bundled_problem_prints_the_same_bytes_under_any_hash_seed():
-    """`derive solve P --format F` (what it calls: load, solve, render) under four hash seeds, side by side."""
+    """`derive solve P --format F` (what it calls: load, solve, render) under three hash seeds, side by side."""
     runs = [subprocess.Popen([sys.executable, "-c", EVERY_FORMAT], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env={**os.environ, "PYTHONHASHSEED": str(seed)})
-            for seed in range(4)]
+            for seed in range(3)]
     outputs = []
     for run in runs:
         stdout, stderr = run.communicate(timeout=300)

@@ -7,6 +7,7 @@ declared reason (an unknown field, a name not among the choices, a number out
 of range) fail it too.
 """
 
+import functools
 import json
 
 import jsonschema
@@ -24,7 +25,9 @@ BUNDLED = sorted(PROBLEMS.glob("*.yaml"))
 DECLARED_KINDS = [name for name in NAMES if hasattr(KINDS[name], "DECLARED")]
 
 
+@functools.lru_cache(maxsize=None)
 def validator(kind=None):
+    """The validator of a kind's schema (or the whole one), made once: it is the same for every file."""
     return jsonschema.Draft202012Validator(schema(kind))
 
 
@@ -48,7 +51,11 @@ def test_the_shipped_schema_file_is_derive_schema(request):
 @pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
 def test_every_bundled_problem_names_the_schema_for_editors(path):
     assert path.read_text(encoding="utf-8").startswith(SCHEMA_LINE)
-    target = path.parent / SCHEMA_LINE.split("$schema=")[1].strip()
+    assert (path.parent / SCHEMA_LINE.split("$schema=")[1].strip()).is_file()
+
+
+def test_the_schema_the_bundled_problems_name_is_a_valid_json_schema():
+    target = PROBLEMS / SCHEMA_LINE.split("$schema=")[1].strip()
     jsonschema.Draft202012Validator.check_schema(json.loads(target.read_text(encoding="utf-8")))
 
 
