@@ -198,18 +198,25 @@ def _slow(seconds):
     return work
 
 
-def test_a_time_limit_inside_the_analysis_leaves_that_piece_out_and_prints_the_rest(tmp_path, monkeypatch):
-    """The eigenvalues along every family made to overrun: the analysis still ends, with each family's test and
-    verdict, and the notes name what was not finished."""
+def _overrun(tmp_path, monkeypatch, module, name):
+    """(Solution, Analysis) of the bundled 1-2-1 network with a time limit of 0.5 s and module.name made to
+    sleep 5 s (the analysis is cached: cleared before and after)."""
     critical.analyse.cache_clear()
-    monkeypatch.setattr(classify, "eigen_decomposition", _slow(5))
+    monkeypatch.setattr(module, name, _slow(5))
     path = tmp_path / "p.yaml"
     path.write_text((PROBLEMS / "linear-network-1-2-1.yaml").read_text(encoding="utf-8")
                     + "time_limit: 0.5\n", encoding="utf-8")
     problem = load_problem(path)
-    solution = problem.solve()
-    analysis = analysis_of(problem)
-    critical.analyse.cache_clear()
+    try:
+        return problem.solve(), analysis_of(problem)
+    finally:
+        critical.analyse.cache_clear()
+
+
+def test_a_time_limit_inside_the_analysis_leaves_that_piece_out_and_prints_the_rest(tmp_path, monkeypatch):
+    """The eigenvalues along every family made to overrun: the analysis still ends, with each family's test and
+    verdict, and the notes name what was not finished."""
+    solution, analysis = _overrun(tmp_path, monkeypatch, classify, "eigen_decomposition")
     assert any(note.startswith("NOT FINISHED") and "took longer than 0.5 s" in note for note in analysis.notes)
     assert all(family.eigen is None for family in analysis.families)
     assert all(verdict(family) == "minimum" for family in analysis.families)
@@ -219,15 +226,7 @@ def test_a_time_limit_inside_the_analysis_leaves_that_piece_out_and_prints_the_r
 def test_a_critical_set_not_solved_in_time_is_said_so_and_the_rest_printed(tmp_path, monkeypatch):
     """SymPy's solve made to overrun, and the numeric search then finds a continuum it cannot state: the general
     part is printed and the notes say why no point is examined; it is not an error."""
-    critical.analyse.cache_clear()
-    monkeypatch.setattr(sympy, "solve", _slow(5))
-    path = tmp_path / "p.yaml"
-    path.write_text((PROBLEMS / "linear-network-1-2-1.yaml").read_text(encoding="utf-8")
-                    + "time_limit: 0.5\n", encoding="utf-8")
-    problem = load_problem(path)
-    solution = problem.solve()
-    analysis = analysis_of(problem)
-    critical.analyse.cache_clear()
+    solution, analysis = _overrun(tmp_path, monkeypatch, sympy, "solve")
     assert not analysis.points and not analysis.families
     assert any("none is examined" in note for note in analysis.notes)
     assert any(note.startswith("NOT FINISHED") for note in analysis.notes)

@@ -425,6 +425,19 @@ class Notation:
 
 # -- the solver -------------------------------------------------------------------
 
+def activation_derivatives(spec, out):
+    """f'_l(x) for the layers the problem asks about, derived by SymPy (an expression answer): the steps
+    `fprime[l]`, the same in either notation."""
+    from ..symbolic.activations import X
+
+    for l in spec.derivatives:
+        act = spec.layers[l - 1].activation
+        lecture_form = {"sigmoid": "= f(x)(1 - f(x))", "tanh": "= 1 - f(x)^2"}.get(act.name, "")
+        out.symbolic(f"fprime[{l}]", Sym.indexed("f′", "f'", None, (l,)).called("x"),
+                     sympy.Derivative(act.expression, X), sympy.diff(act.expression, X),
+                     "Activation derivatives", note=lecture_form)
+
+
 def _sum(terms):
     return terms[0] if len(terms) == 1 else Add(*terms, evaluate=False)
 
@@ -559,15 +572,7 @@ class _MlpSolver:
         return [(i, j) for i in range(1, n_from + 1) for j in range(1, n_to + 1)]
 
     def activation_derivatives(self):
-        """f'_l(x) for the layers the problem asks about, derived by SymPy (an expression answer)."""
-        from ..symbolic.activations import X
-
-        for l in self.spec.derivatives:
-            act = self.spec.layers[l - 1].activation
-            lecture_form = {"sigmoid": "= f(x)(1 - f(x))", "tanh": "= 1 - f(x)^2"}.get(act.name, "")
-            self.out.symbolic(f"fprime[{l}]", Sym.indexed("f′", "f'", None, (l,)).called("x"),
-                              sympy.Derivative(act.expression, X), sympy.diff(act.expression, X),
-                              "Activation derivatives", note=lecture_form)
+        activation_derivatives(self.spec, self.out)
 
     # forward pass and loss -----------------------------------------------
     def forward_all(self, params, prefix, heading, primes):

@@ -15,7 +15,6 @@ whole quantity's key is its stem and layer (`z[2]`, `grad_w[1]`, `yhat`).
 """
 
 import math
-from fractions import Fraction
 
 import numpy as np
 import sympy
@@ -23,6 +22,7 @@ from sympy import Rational
 
 from ..matrix import ActivationUse, Entries, Op, Ref
 from ..steps import SolutionBuilder, Sym
+from .mlp_backprop import activation_derivatives
 
 _MARKS = {0: "", 1: "′", 2: "″", 3: "‴"}
 
@@ -189,14 +189,7 @@ class MatrixSolver:
         return weights, offsets
 
     def activation_derivatives(self):
-        from ..symbolic.activations import X
-
-        for l in self.spec.derivatives:
-            act = self.spec.layers[l - 1].activation
-            lecture_form = {"sigmoid": "= f(x)(1 - f(x))", "tanh": "= 1 - f(x)^2"}.get(act.name, "")
-            self.out.symbolic(f"fprime[{l}]", Sym.indexed("f′", "f'", None, (l,)).called("x"),
-                              sympy.Derivative(act.expression, X), sympy.diff(act.expression, X),
-                              "Activation derivatives", note=lecture_form)
+        activation_derivatives(self.spec, self.out)
 
     # forward pass and loss --------------------------------------------------------
     def forward(self, params, prefix, heading, primes):
