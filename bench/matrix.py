@@ -109,7 +109,6 @@ def write_sheet(folder, solution, answers):
     index = EntryIndex(solution)
     keys = [key for pattern in ITEMS for key in match_keys(pattern, gradable_keys(solution, index))
             if key not in solution][:answers]
-    rng = np.random.default_rng(1)
     lines = ["id: bench"]
     for n, key in enumerate(keys):
         step_key, row, col = index.find(key)

@@ -9,7 +9,6 @@ import argparse
 import shutil
 import statistics
 import sys
-import time
 from pathlib import Path
 
 from timing import median_wall_time

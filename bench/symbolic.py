@@ -12,7 +12,6 @@ Usage: python bench/symbolic.py [--runs N] [--kinds derivative,softmax,...]
 import argparse
 import shutil
 import sys
-import time
 from pathlib import Path
 
 from timing import median_wall_time

@@ -500,8 +500,6 @@ class KeyFormula(FormulaPrinter):
 
     def _print_Op(self, op, leading=False):
         """A matrix formula as calls of derive.matrix's vocabulary over step keys: `matmul(w[2], h[1])`."""
-        import sympy
-
         def argument(node):
             if isinstance(node, (int, float)):
                 return self.number(float(node))

@@ -348,7 +348,7 @@ class LatexPrinter(SolutionPrinter):
         environment = "gather*" if givens else "align*"  # givens are centred, steps aligned at "="
         if givens:
             rows = [r",\quad ".join(self._print(step) for step in group)
-                    + "".join(rf" \\" + "\n  " + self.lecture_box(note, TEXT_WIDTH - 40)
+                    + "".join(r" \\" + "\n  " + self.lecture_box(note, TEXT_WIDTH - 40)
                               for note in self.lecture_of(group))
                     for group in self.given_groups(section.steps)]
             keys = [""] * len(rows)
