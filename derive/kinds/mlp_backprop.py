@@ -23,7 +23,6 @@ import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy as np
 import sympy
 from sympy import Add, Mul, Pow, Rational
 
@@ -176,6 +175,8 @@ def read(root):
         if notation != "matrix":
             raise root.get("init").error("needs notation: matrix (per neuron, write the weights, or draw them with "
                                          "kind: symmetry)")
+        import numpy as np  # matrix notation only: the per-neuron solution starts without numpy
+
         from .symmetry import draw_weights, read_init
 
         drawn = draw_weights(read_init(DECLARED.field(root, "init")), list(zip(sizes, sizes[1:])))

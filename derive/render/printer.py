@@ -7,7 +7,6 @@ methods whose output differs.
 
 from sympy import Basic
 
-from ..matrix import shape_text, shown_rows
 from ..steps import format_number
 
 
@@ -44,6 +43,8 @@ class SolutionPrinter:
     def matrix_value(self, value):
         """A vector or matrix, its middle elided as numpy elides it (all of it with `full`): a column
         vector on one line, transposed (`[0.1 0.2 0.3]ᵀ`); a matrix a row per line."""
+        from ..matrix import shown_rows  # numpy, loaded only where a matrix is printed
+
         rows = shown_rows(value, self.number, self._settings["full"])
         if value.shape[1] == 1 and value.shape[0] > 1:
             return "[" + " ".join("…" if row is None else row[0] for row in rows) + "]ᵀ"
@@ -54,6 +55,8 @@ class SolutionPrinter:
 
     def latex_matrix(self, value):
         """A vector or matrix in LaTeX, elided as `matrix_value` elides it, its shape as a subscript."""
+        from ..matrix import shown_rows  # numpy, loaded only where a matrix is printed
+
         rows = shown_rows(value, self.number, self._settings["full"])
         dots = {"…": r"\cdots"}
         body = r" \\ ".join(
@@ -65,7 +68,11 @@ class SolutionPrinter:
 
     def shape(self, step):
         """`(3×4)` after a matrix step's symbol; nothing for a number."""
-        return f" ({shape_text(step.value)})" if step.is_matrix else ""
+        if not step.is_matrix:
+            return ""
+        from ..matrix import shape_text
+
+        return f" ({shape_text(step.value)})"
 
     def step_parts(self, step, formula_printer):
         """[formula, substituted, value] for one computed step, without repeats.
