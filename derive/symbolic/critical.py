@@ -100,7 +100,7 @@ class FamilyAnalysis:
     eigen: tuple
     test: classify.Test
     decision: classify.Decision = None
-    escape: tuple = None  # at a strict saddle: (i, u), u an eigenvector of eigen[i] < 0, holding wherever u ≠ 0
+    escape: tuple = None  # at a strict saddle: ((i, u), ...), u an eigenvector of eigen[i] where that is < 0
 
 
 @dataclass(frozen=True)
@@ -533,20 +533,34 @@ class _Context:
         raise DeriveError(f"internal: L does not fall along {direction} from a saddle")
 
     def escape_along(self, test, hessian, eigen, names, statement):
-        """(Test, (i, u) or None): the saddle Test along a family with its escape direction u, an eigenvector of
-        eigen[i], proved negative all along it, where one expression gives it (its words added to the reason)."""
+        """(Test, ((i, u), ...) or None): the saddle Test along a family with its escape directions, each u an
+        eigenvector of eigen[i] < 0 where one expression gives it (holding wherever u ≠ 0), the words added to
+        the reason. An eigenvalue proved negative all along gives one; else a pair ±λ (±2 w3 on the line
+        w1 = w2 = 0 of L = (1 − w1 w2 w3)²) gives two, each where its eigenvalue is the negative one."""
         negative = [i for i, e in enumerate(eigen) if e.sign == -1]
-        if not negative:
+        pairs = [] if negative else [(i, j) for i, a in enumerate(eigen) for j, b in enumerate(eigen)
+                                     if i < j and a.sign is None and b.sign is None
+                                     and sympy.expand(a.value + b.value) == 0]
+        chosen = [negative[-1]] if negative else list(pairs[0]) if pairs else []
+        directions = []
+        for i in chosen:
+            vector = self.attempt(f"the escape direction along {statement}",
+                                  lambda: classify.direction_along(sympy.Matrix(hessian), eigen[i].value))
+            if vector is None:
+                return test, None
+            directions.append((i, vector))
+        if not directions:
             return test, None
-        i = negative[-1]
-        vector = self.attempt(f"the escape direction along {statement}",
-                              lambda: classify.direction_along(sympy.Matrix(hessian), eigen[i].value))
-        if vector is None:
-            return test, None
-        shown = "(" + ", ".join(self.text(c) for c in vector) + ")"
-        return _with_escape(test, f"escape direction along it: u = {shown}, the eigenvector of {names[i]} = "
-                                  f"{self.text(eigen[i].value)} < 0, wherever u ≠ 0 (L falls along u: "
-                                  f"uᵀHu = {names[i]} ‖u‖² < 0)"), (i, vector)
+        shown = lambda vector: "(" + ", ".join(self.text(c) for c in vector) + ")"
+        if negative:
+            (i, vector), = directions
+            words = (f"escape direction along it: u = {shown(vector)}, the eigenvector of {names[i]} = "
+                     f"{self.text(eigen[i].value)} < 0, wherever u ≠ 0 (L falls along u: uᵀHu = {names[i]} ‖u‖² < 0)")
+        else:
+            words = "escape direction along it: " + "; ".join(
+                f"where {self.text(eigen[i].value)} < 0, u = {shown(vector)}, the eigenvector of {names[i]}"
+                for i, vector in directions) + " (wherever u ≠ 0; L falls along u: uᵀHu = λ ‖u‖² < 0)"
+        return _with_escape(test, words), tuple(directions)
 
     def family(self, family):
         """(FamilyAnalysis, points excluded from its verdict) for one family of critical points.
