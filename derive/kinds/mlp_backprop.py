@@ -426,6 +426,15 @@ class Notation:
 
 # -- the solver -------------------------------------------------------------------
 
+def change_note(before, after):
+    """The words beside the change in loss after the last update, the same in either notation."""
+    if not (math.isfinite(before) and math.isfinite(after)):
+        return "the change cannot be computed (a loss is not finite)"
+    if after < before:
+        return "the loss went down"
+    return "the loss went up" if after > before else "the loss did not change"
+
+
 def activation_derivatives(spec, out):
     """f'_l(x) for the layers the problem asks about, derived by SymPy (an expression answer): the steps
     `fprime[l]`, the same in either notation."""
@@ -533,12 +542,7 @@ class _MlpSolver:
         return self.out.build(self.problem.name, self.problem.kind, self.problem.title, notes=self.notes())
 
     def change_note(self, first_loss):
-        before, after = self.out.value(first_loss.name), self.out.value("after.loss")
-        if not (math.isfinite(before) and math.isfinite(after)):
-            return "the change cannot be computed (a loss is not finite)"
-        if after < before:
-            return "the loss went down"
-        return "the loss went up" if after > before else "the loss did not change"
+        return change_note(self.out.value(first_loss.name), self.out.value("after.loss"))
 
     # givens -------------------------------------------------------------
     def givens(self):

@@ -14,7 +14,6 @@ Entries keep the keys of the per-neuron notation (`z[k][l][j]`,
 whole quantity's key is its stem and layer (`z[2]`, `grad_w[1]`, `yhat`).
 """
 
-import math
 
 import numpy as np
 import sympy
@@ -22,7 +21,7 @@ from sympy import Rational
 
 from ..matrix import ActivationUse, Entries, Op, Ref
 from ..steps import SolutionBuilder, Sym
-from .mlp_backprop import activation_derivatives
+from .mlp_backprop import activation_derivatives, change_note
 
 _MARKS = {0: "", 1: "′", 2: "″", 3: "‴"}
 
@@ -156,12 +155,7 @@ class MatrixSolver:
         return out.build(self.problem.name, self.problem.kind, self.problem.title, notes=self.notes())
 
     def change_note(self, first_loss):
-        before, after = self.out.value(first_loss), self.out.value("after.loss")
-        if not (math.isfinite(before) and math.isfinite(after)):
-            return "the change cannot be computed (a loss is not finite)"
-        if after < before:
-            return "the loss went down"
-        return "the loss went up" if after > before else "the loss did not change"
+        return change_note(self.out.value(first_loss), self.out.value("after.loss"))
 
     def givens(self):
         spec, n, out = self.spec, self.n, self.out
