@@ -88,6 +88,16 @@ def test_cases_become_a_table_with_a_brace():
     assert [mo.text for mo in math.iter("mo") if mo.get("fence")] == ["{"]
 
 
+def test_an_array_s_column_argument_aligns_its_cells_and_is_not_shown():
+    """A matrix step's value, `\\left[\\begin{array}{rr} ... \\end{array}\\right]`: two rows of two cells,
+    no cell or text holding the column argument `rr`."""
+    math = tree(r"\left[\begin{array}{rr} 1 & -0.5 \\ \vdots & \ddots \end{array}\right]_{2 \times 2}")
+    rows = list(math.iter("mtr"))
+    assert len(rows) == 2 and all(len(list(row)) == 2 for row in rows)
+    assert "rr" not in "".join(math.itertext())
+    assert all(cell.get("style") == "text-align: right" for cell in math.iter("mtd"))
+
+
 def test_a_command_outside_the_dialect_is_shown_by_name_and_reported():
     assert unknown_commands(r"\frac{1}{2} + \weird") == [r"\weird"]
     assert [t.text for t in tree(r"\weird").iter("mtext")] == [r"\weird"]

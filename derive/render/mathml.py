@@ -261,9 +261,14 @@ class _Parser:
         return _element("mrow", _delimiter(opening, tall) + inner + _delimiter(closing, tall))
 
     def environment(self, name):
-        """`cases`, `pmatrix` and their kin: a table of cells (`&`) and rows (`\\\\`)."""
+        """`cases`, `pmatrix`, `array` and their kin: a table of cells (`&`) and rows (`\\\\`); an array's
+        column argument (`{rrr}`) aligns its cells rather than being shown."""
         end = r"\end"
         alignment = {"style": "text-align: left"} if name == "cases" else {}
+        if name == "array":
+            columns = _plain(self.text_argument())
+            side = {"r": "right", "l": "left", "c": "center"}.get(columns[:1])
+            alignment = {"style": f"text-align: {side}"} if side else {}
         rows, cells = [], []
         while True:
             cell = self.parse(("&", r"\\", end))
