@@ -11,6 +11,7 @@ numbers; the printed forms are compared with golden files and compiled.
 import json
 import math
 
+import jsonschema
 import numpy as np
 import pytest
 import yaml
@@ -425,7 +426,6 @@ def test_the_template_lists_the_entries_sample_by_sample_with_their_place():
 
 
 def test_a_file_with_init_passes_the_json_schema(tmp_path):
-    jsonschema = pytest.importorskip("jsonschema")
     from derive.fields import schema
 
     validator = jsonschema.Draft202012Validator(schema("mlp_backprop"))
