@@ -20,13 +20,14 @@ only for the variants that read a number the student changed.
 
 import bisect
 import math
+import re
 from dataclasses import dataclass
 
 from ..errors import DeriveError
 from .slips import CATALOGUE, SlipContext
 
 MAX_VARIANTS = 400  # per step: a bound on the work one wrong answer can cause
-MAX_REMEMBERED = 200_000  # variant values on students' own numbers kept at once
+MAX_REMEMBERED = 200_000  # diagnoses, and variant values on students' own numbers, kept at once
 # What a rule or a variant's evaluation may raise when a formula is not of the shape it reads:
 # it then explains nothing, and grading goes on.
 UNREADABLE = (DeriveError, TypeError, ValueError, ZeroDivisionError, KeyError, AttributeError, IndexError)
@@ -55,9 +56,9 @@ class Diagnoser:
         self._numeric = {}  # step key -> ([(code, variant, deps, [(value, right) per correct chain])], keys read)
         self._expressions = {}  # step key -> [(code, variant)]
         self._cache = {}  # (key, answer, the student's differing numbers) -> Diagnosis or None
-        self._chain_values = {}  # step key -> the variants' values on the correct chains, sorted
         self._own_values = {}  # (key, variant, chain, the student's numbers it reads) -> its value
         self._sorted_deps = {}  # step key -> per variant, the keys it reads, sorted
+        self._chain_values = {}  # step key -> the variants' values on the correct chains, sorted
 
     # -- numbers -----------------------------------------------------------------
     def numeric(self, step, answer, text, numbers, tolerance):
@@ -67,10 +68,12 @@ class Diagnoser:
         variants, relevant, readers = self._variants(step)
         if not variants:
             return None
-        close = self.grader._close
-        own = tuple((d, numbers[d]) for d in relevant if d in numbers and not close(d, numbers[d]))
+        differing = numbers.differing
+        own = tuple((d, differing[d]) for d in relevant if d in differing)
         cache_key = (step.key, answer, text, own)
         if cache_key not in self._cache:
+            if len(self._cache) >= MAX_REMEMBERED:
+                self._cache.clear()
             self._cache[cache_key] = self._explain(step, answer, _half_unit(text), dict(own), variants, readers,
                                                    tolerance)
         return self._cache[cache_key]
@@ -100,9 +103,9 @@ class Diagnoser:
         near = self._near(step, variants, answer, half_unit)
         # the only variants that can explain the answer: those near it on a correct chain, and those reading
         # one of the student's own numbers; tried in the catalogue's order, the first rule to explain names it
-        reading = set().union(*(readers[d] for d in own)) if mixed else set()
+        reading = set().union(*(readers[d] for d in own)) if mixed else ()
         explained = {}
-        for n in sorted(reading.union(near)):
+        for n in sorted(near.union(reading)):
             code, variant, deps, on_chains = variants[n]
             if code in explained or (copied and variant.places is not None):
                 continue  # a copied given is no rounding slip
@@ -137,7 +140,7 @@ class Diagnoser:
             self._chain_values[step.key] = [number for number, _ in rows], [n for _, n in rows], always
         values, numbers, always = self._chain_values[step.key]
         if not math.isfinite(half_unit) or not math.isfinite(answer):
-            return range(len(variants))
+            return set(range(len(variants)))
         # wider than `matches` asks: 1e-12 |value| < 1e-11 (|answer| + half_unit) wherever it matches
         margin = half_unit + 1e-11 * (abs(answer) + half_unit)
         low, high = bisect.bisect_left(values, answer - margin), bisect.bisect_right(values, answer + margin)
@@ -247,20 +250,35 @@ class Diagnoser:
         return _diagnosis(explained)
 
 
+_PLAIN = re.compile(r"[+-]?(?=\.?[0-9])[0-9]*(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
+
+
 _UNKNOWN = object()  # not yet in a memo (None is a remembered "cannot be evaluated")
 
 
 def _half_unit(text):
     """Half a unit in the last digit the student wrote (-0.0014: 0.00005); unbounded if unreadable."""
+    exponent = _last_digit(text.strip().replace("\u2212", "-"))
+    if exponent is None or exponent > 308:
+        return float("inf")
+    return 0.5 * 10.0 ** max(exponent, -400)
+
+
+def _last_digit(text):
+    """The power of ten of the last digit written (-0.0014: -4, 1.5e3: 2), or None if `text` is no number."""
+    plain = _PLAIN.fullmatch(text)
+    if plain:  # digits, a point, an exponent: read off the text
+        written = plain[2] or "0"
+        if len(written.lstrip("+-")) > 6:
+            return -10 ** 6 if written.startswith("-") else 10 ** 6
+        return int(written) - len(plain[1] or "")
     from decimal import Decimal, InvalidOperation
 
     try:
-        exponent = Decimal(text.strip().replace("\u2212", "-")).as_tuple().exponent
+        exponent = Decimal(text).as_tuple().exponent
     except (InvalidOperation, ValueError, AttributeError):
-        return float("inf")
-    if not isinstance(exponent, int):
-        return float("inf")
-    return 0.5 * 10.0 ** exponent
+        return None
+    return exponent if isinstance(exponent, int) else None
 
 
 def _diagnosis(explained):

@@ -25,6 +25,7 @@ digits at MIN_AGREED points or more decides "equivalent", and the verdict
 says it was the numbers and how many; fewer, and the verdict is "undecided".
 """
 
+import functools
 import math
 import random
 import zlib
@@ -86,12 +87,19 @@ def equivalent(answer, expected, variables, conditions=()):
 
 def sample_points(names, expected):
     """The points both expressions are compared at, drawn the same way every run for `expected`."""
-    rng = random.Random(zlib.crc32(str(expected).encode()))
+    rng = random.Random(_seed(expected))
     points = []
     for count, how in SPREAD:
         for _ in range(count):
             points.append({name: _coordinate(rng, how) for name in names})
     return points
+
+
+@functools.lru_cache(maxsize=4096)
+def _seed(expected):
+    """The points' seed for `expected`: its printed form's checksum, the same in every run (printing an
+    expression is the dearest part of drawing its points: it is done once per expression)."""
+    return zlib.crc32(str(expected).encode())
 
 
 MAX_EDGES = 32  # edge points compared at most
@@ -217,7 +225,7 @@ def agrees(answer, expected, variables, domain=(-3.0, 3.0), points=POINTS):
     defined (and at three at least). Used to match a wrong answer against a slip's rewritten
     expression, which names a slip and never makes an answer right."""
     names = _names(variables, answer, expected)
-    rng = random.Random(zlib.crc32(str(expected).encode()))
+    rng = random.Random(_seed(expected))
     agreed = 0
     for _ in range(points):
         point = {name: rng.uniform(*domain) for name in names}

@@ -217,37 +217,36 @@ class Grader:
         if self.matrix is not None:
             return self.matrix.grade(sheet)
         result = SheetResult(sheet.student, sheet.path, warnings=list(sheet.warnings), solution=self.exact)
-        numbers = {key: a.number for key, a in sheet.answers.items() if a.number is not None}
-        propagated = {}
+        numbers = _Numbers(self, {key: a.number for key, a in sheet.answers.items() if a.number is not None})
         settled = self._settled
         for plan in self._plan:
             answer = sheet.answers.get(plan[0])
             verdict = settled.get((plan[0], answer.text if answer else ""))
             if verdict is None:
                 if answer is not None and answer.number is not None and not plan[1].is_symbolic:
-                    verdict = self._numeric_verdict(plan, answer, numbers, propagated)
+                    verdict = self._numeric_verdict(plan, answer, numbers)
                 else:
-                    verdict = self.grade_within_budget(plan, answer, numbers, propagated)
+                    verdict = self.grade_within_budget(plan, answer, numbers)
                 if verdict.code in ("OK", "MISSING") and not plan[1].is_symbolic:
                     settled[plan[0], verdict.answer] = verdict  # the same for every student who wrote it
             result.verdicts.append(verdict)
         return result
 
-    def _numeric_verdict(self, plan, answer, numbers, propagated):
+    def _numeric_verdict(self, plan, answer, numbers):
         """grade_within_budget of a number, remembered: its verdict depends on the answer and on the
         student's numbers for the step's inputs only (and, for a wrong answer whose slip is sought, for the
         keys the slips read), unless the sheet skips an input and follow-through fills it in from the
         rest of the sheet. A class repeats its wrong numbers, and the steps after them."""
         step = plan[1]
         if not all(map(numbers.__contains__, self._inputs[plan[0]])):
-            return self.grade_within_budget(plan, answer, numbers, propagated)
+            return self.grade_within_budget(plan, answer, numbers)
         memo = (plan[0], answer.text, answer.number, tuple(map(numbers.get, step.deps)))
         verdict = self._numbers.get(memo)
         if verdict is _DIAGNOSED:
             memo += (tuple(map(numbers.get, self.diagnoser.reads(step))),)
             verdict = self._numbers.get(memo)
         if verdict is None:
-            verdict = self.grade_within_budget(plan, answer, numbers, propagated)
+            verdict = self.grade_within_budget(plan, answer, numbers)
             if verdict.code == "UNDECIDED":
                 return verdict  # over its budget or a bug: tried again, never remembered
             if len(self._numbers) >= MAX_REMEMBERED:
@@ -258,7 +257,7 @@ class Grader:
             self._numbers[memo] = verdict
         return verdict
 
-    def grade_within_budget(self, plan, answer, numbers, propagated):
+    def grade_within_budget(self, plan, answer, numbers):
         """grade_item, bounded: an answer over ANSWER_SECONDS, or one that meets a bug of derive's,
         is UNDECIDED with the reason, and the rest of the sheet is graded.
 
@@ -270,9 +269,9 @@ class Grader:
         written = answer.text if answer else ""
         try:
             if answer is not None and answer.number is not None and not plan[1].is_symbolic:
-                return self.grade_item(plan, answer, numbers, propagated)
+                return self.grade_item(plan, answer, numbers)
             with _answer_budget():
-                return self.grade_item(plan, answer, numbers, propagated)
+                return self.grade_item(plan, answer, numbers)
         except Timeout:
             detail = f"could not be graded within {ANSWER_SECONDS:g} s"
         except MemoryError:
@@ -282,7 +281,9 @@ class Grader:
         return Verdict(key, "UNDECIDED", 0.0, 0.0, points, written, self.expected_text[key], detail=detail,
                        decided_by="undecided")
 
-    def grade_item(self, plan, answer, numbers, propagated):
+    def grade_item(self, plan, answer, numbers):
+        """The Verdict of one item (`plan`, as Grader._plan holds it) for `answer` (an Answer, or None),
+        on a sheet whose numbers are `numbers` (a _Numbers)."""
         key, step, points, tolerance, expected_values = plan
         written = answer.text if answer else ""
 
@@ -302,13 +303,14 @@ class Grader:
         if any(tolerance.accepts(a, expected) for expected in expected_values):
             return make("OK", 1.0)
         if not step.is_given:
-            for used, value in self.follow_through(step, numbers, propagated):
+            for used, value in self.follow_through(step, numbers):
                 if tolerance.accepts(a, value):
                     credit = self.config.follow_through
                     shown = ", ".join(f"{self.symbols[k].text} = {format_number(v)}" for k, v in used)
                     return make("FT", credit, used=tuple(used), detail=f"follow-through, using your {shown}",
                                 **self.calculation(step, dict(used)))
-        own = {d: numbers[d] for d in step.deps if d in numbers and not self._close(d, numbers[d])}
+        differing = numbers.differing
+        own = {d: differing[d] for d in step.deps if d in differing}
         calculation = self.calculation(step, {})
         if own:  # show what the student's own earlier numbers give, and where that differs
             calculation = self.calculation(step, own, prefix="with your numbers: ")
@@ -339,36 +341,53 @@ class Grader:
             fields["credit"] = self.config.slips[diagnosis.code]
         return fields
 
-    def follow_through(self, step, numbers, propagated):
+    def follow_through(self, step, numbers):
         """(used, value) candidates: the step's formula on the student's own earlier numbers.
 
-        `used` lists the student's numbers that differ from the correct ones;
-        a candidate resting on none of them is no follow-through at all, and
-        one resting on a 0 or a copied given (the gaming guard) is dropped.
-        Candidates come lazily, cheapest first: the student's numbers with
-        the correct values for the rest; then, only if the sheet skips a
-        dependency, with the values the student's own numbers imply for it.
+        `numbers` is the sheet's _Numbers. `used` lists the student's numbers
+        that differ from the correct ones; a candidate resting on none of them
+        is no follow-through at all, and one resting on a 0 or a copied given
+        (the gaming guard) is dropped. Candidates come lazily, cheapest
+        first: the student's numbers with the correct values for the rest
+        (evaluated once when the sheet gives every input: both chains then
+        read the same numbers, and only their rounding differs); then, only
+        if the sheet skips an input, with the values the student's own
+        numbers imply for it.
         """
-        chains = [(self.exact_values, EXACT)]
-        if self.rounded_values is not None:
-            chains.append((self.rounded_values, self.rounding))
-        for values, rounding in chains:
-            candidate = self._candidate(step, rounding, lambda d, values=values: values[d], numbers)
-            if candidate:
-                yield candidate
-        if all(d in numbers or self.exact[d].is_given for d in step.deps):
+        differing = numbers.differing
+        used = [(d, differing[d]) for d in step.deps if d in differing]
+        skipped = [d for d in step.deps if d not in numbers and not self.exact[d].is_given]
+        if used and not any(self._suspicious(d, v) for d, v in used):
+            chains = [(self.exact_values, EXACT)]
+            if self.rounded_values is not None:
+                chains.append((self.rounded_values, self.rounding))
+            same = all(map(numbers.__contains__, step.deps))  # every chain reads the sheet's numbers only
+            evaluated = False
+            for values, rounding in chains:
+                if not (same and evaluated):
+                    env = {d: numbers[d] if d in numbers else values[d] for d in step.deps}
+                    try:
+                        value = evaluate_formula(step.formula, env, step.key)
+                    except DeriveError:  # the student's numbers leave the formula's domain
+                        value = None
+                    evaluated = True
+                if value is not None:
+                    yield used, rounding.apply(value)
+        if not skipped:
             return  # nothing skipped: the implied values are the student's own
         for solution in (self.exact, self.rounded):
             if solution is not None:
-                implied = propagated.get(solution.rounding.decimals)
+                implied = numbers.implied.get(solution.rounding.decimals)
                 if implied is None:
-                    implied = propagated[solution.rounding.decimals] = _Implied(self, solution, numbers)
+                    implied = numbers.implied[solution.rounding.decimals] = _Implied(self, solution, numbers)
                 if implied.computable(step.deps):
                     candidate = self._candidate(step, solution.rounding, implied.__getitem__, numbers)
                     if candidate:
                         yield candidate
 
     def _candidate(self, step, rounding, fill, numbers):
+        """(used, value): the step's formula on the sheet's numbers, `fill(key)` for the inputs it skips;
+        None where it rests on no number of the student's, on a suspicious one, or leaves the formula's domain."""
         env, used = {}, []
         for d in step.deps:
             value = numbers[d] if d in numbers else fill(d)
@@ -499,6 +518,26 @@ class Grader:
         return tuple(lines)
 
 
+class _Numbers(dict):
+    """One sheet's numbers (key -> value), with what grading its items shares, found once per sheet:
+    `differing`, the numbers that are not the correct values, and `implied` (chain decimals -> _Implied)."""
+
+    def __init__(self, grader, numbers):
+        super().__init__(numbers)
+        self.grader = grader
+        self.implied = {}
+        self._differing = None
+
+    @property
+    def differing(self):
+        """{key: value} of the student's own numbers: those that are not the correct value (exact, or the
+        problem's rounded chain), on which follow-through and the slips rest."""
+        if self._differing is None:
+            close, known = self.grader._close, self.grader.exact_values
+            self._differing = {k: v for k, v in self.items() if k in known and not close(k, v)}
+        return self._differing
+
+
 class _Implied(dict):
     """The values one sheet's numbers imply, on one chain: each step evaluated (with the chain's rounding)
     on the student's numbers where the sheet gives them, only when a follow-through over a skipped step
@@ -595,6 +634,14 @@ def softmax_names(formula, variables):
 def _coarsely_rounded(answer, expected, tolerance):
     """True when `answer` is `expected` rounded (half up or down) to fewer decimals than asked."""
     asked = tolerance.decimals if tolerance.decimals is not None else 6
+    if answer == 0:
+        return False
+    if asked > 0 and math.isfinite(answer):  # first, cheaply: a number of fewer decimals, up to isclose's slack?
+        scale = 10.0 ** (asked - 1)
+        slack = scale * (2.1e-9 * abs(answer) + 1e-12) + 1e-9
+        scaled = answer * scale
+        if slack < 0.5 and abs(scaled - round(scaled)) > slack:
+            return False
     for places in range(0, asked):
         scale = 10.0 ** places
         if answer != 0 and any(math.isclose(answer, f(expected * scale) / scale, rel_tol=1e-9, abs_tol=1e-12)
