@@ -135,13 +135,17 @@ class Rounding:
     decimals: int = None
 
     def apply(self, value):
-        if self.decimals is not None and hasattr(value, "shape"):  # a matrix step's array: entry by entry
+        if self.decimals is None:
+            return value
+        if type(value) is float:  # the common case first: grading rounds floats by the million
+            if not math.isfinite(value) or abs(value) >= 1e15:  # that large: no decimals left to round
+                return value
+            return _half_up(value, self.decimals)
+        if hasattr(value, "shape"):  # a matrix step's array (or a numpy scalar): entry by entry
             from .matrix import round_half_up
 
             return round_half_up(value, self.decimals)
-        if self.decimals is None or not isinstance(value, float) or not math.isfinite(value):
-            return value
-        if abs(value) >= 1e15:  # a float that large has no decimals left to round
+        if not isinstance(value, float) or not math.isfinite(value) or abs(value) >= 1e15:
             return value
         return _half_up(value, self.decimals)
 

@@ -104,6 +104,7 @@ class Diagnoser:
         # the only variants that can explain the answer: those near it on a correct chain, and those reading
         # one of the student's own numbers; tried in the catalogue's order, the first rule to explain names it
         reading = set().union(*(readers[d] for d in own)) if mixed else ()
+        key, sorted_deps, remembered = step.key, self._sorted_deps[step.key], self._own_values.get
         explained = {}
         for n in sorted(near.union(reading)):
             code, variant, deps, on_chains = variants[n]
@@ -111,9 +112,12 @@ class Diagnoser:
                 continue  # a copied given is no rounding slip
             hit = n in near and any(matches(value, right) for value, right in on_chains)
             if not hit and n in reading:
-                mine = tuple(map(own.get, self._sorted_deps[step.key][n]))  # a class repeats its wrong numbers
+                mine = tuple(map(own.get, sorted_deps[n]))  # a class repeats its wrong numbers: remembered
                 for chain, env, rounding, right in mixed:
-                    value = self._on_own(step.key, n, chain, mine, variant, env, rounding, deps)
+                    memo = (key, n, chain, mine)
+                    value = remembered(memo, _UNKNOWN)
+                    if value is _UNKNOWN:
+                        value = self._on_own(memo, variant, env, rounding, deps)
                     if value is not None and matches(value, right):
                         hit = True
                         break
@@ -146,19 +150,17 @@ class Diagnoser:
         low, high = bisect.bisect_left(values, answer - margin), bisect.bisect_right(values, answer + margin)
         return always.union(numbers[low:high])
 
-    def _on_own(self, key, n, chain, mine, variant, env, rounding, deps):
-        """Variant n of step `key` on a chain with the student's numbers `mine` for its inputs (None where
-        right), remembered: many students share a wrong number. None where it cannot be evaluated."""
-        memo = (key, n, chain, mine)
-        value = self._own_values.get(memo, _UNKNOWN)
-        if value is _UNKNOWN:
-            if len(self._own_values) >= MAX_REMEMBERED:
-                self._own_values.clear()
-            try:
-                value = variant.evaluate(env, rounding, deps)
-            except UNREADABLE:
-                value = None
-            self._own_values[memo] = value
+    def _on_own(self, memo, variant, env, rounding, deps):
+        """The value of a variant on a chain with the student's numbers standing in (`env`), remembered
+        under `memo` (step key, variant, chain, the student's numbers it reads): many students share a wrong
+        number. None where it cannot be evaluated."""
+        if len(self._own_values) >= MAX_REMEMBERED:
+            self._own_values.clear()
+        try:
+            value = variant.evaluate(env, rounding, deps)
+        except UNREADABLE:
+            value = None
+        self._own_values[memo] = value
         return value
 
     def _chains(self):
@@ -221,7 +223,7 @@ class Diagnoser:
                 if signature is not None and signature in seen:
                     continue  # the same formula as an earlier rule's: that rule names it
                 seen.append(signature)
-                out.append((slip.code, variant, deps))
+                out.append((slip.code, self.context.worded(variant), deps))
         self.shared[shared_key] = out
         return out
 
@@ -241,7 +243,7 @@ class Diagnoser:
                     if any(agrees(variant.formula, earlier, variables) for earlier in seen):
                         continue
                     seen.append(variant.formula)
-                    made.append((slip.code, variant))
+                    made.append((slip.code, self.context.worded(variant)))
             self._expressions[step.key] = made
         explained = {}
         for code, variant in self._expressions[step.key]:
@@ -287,7 +289,7 @@ def _diagnosis(explained):
     if len(explained) == 1:
         (code, variant), = explained.items()
         return Diagnosis((code,), f"looks like {variant.text}")
-    texts = [variant.text for variant in explained.values()]
+    texts = [str(variant.text) for variant in explained.values()]
     return Diagnosis(tuple(explained), "ambiguous: looks like " + "; or ".join(texts))
 
 

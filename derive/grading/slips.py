@@ -34,7 +34,7 @@ import functools
 import itertools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import sympy
@@ -45,6 +45,7 @@ from ..steps import Rounding as RoundTo, Sym, evaluate_formula
 
 PLACEHOLDER = "\u27e8slip\u27e9"  # a Symbol name no key can take: shown with a Sym of our choosing
 _KEY = re.compile(r"^(?P<prefix>(?:[A-Za-z_]\w*\.)*)(?P<base>[A-Za-z_]\w*?)(?P<indices>(?:\[\w+\])*)$")
+_MARK = re.compile("\x00([0-9]+)\x00")  # a formula in a variant's words, printed when they are read
 _TEST_POINTS = (-1.7, -0.45, 0.3, 1.15, 2.35)  # where a product is compared with an activation's derivative
 _ARITY = {"h": 2, "z": 2, "delta": 2, "w": 3, "grad_w": 3, "w_new": 3,
           "theta": 2, "b": 2, "grad_theta": 2, "grad_b": 2, "theta_new": 2, "b_new": 2}
@@ -57,8 +58,9 @@ class Variant:
 
     formula: the rewritten formula; text: what the student seems to have
     computed, in words and symbols ("δ³₁ w³₁₁ without the factor σ′(z²₁) =
-    h²₁ (1 - h²₁)"); places: for rounding slips, the decimals the inputs
-    (`inputs`) or the result were rounded to.
+    h²₁ (1 - h²₁)"): a str, or Words, printed when read (`str(text)`);
+    places: for rounding slips, the decimals the inputs (`inputs`) or the
+    result were rounded to.
     """
 
     formula: object
@@ -75,6 +77,18 @@ class Variant:
         if self.places is not None and not self.inputs:
             value = RoundTo(self.places).apply(value)
         return value
+
+
+@dataclass(frozen=True)
+class Words:
+    """A variant's words as a rule wrote them, its formulas marked by `SlipContext.show`; `str()` prints
+    them in the solution's symbols."""
+
+    marked: str
+    context: object = field(compare=False, repr=False)
+
+    def __str__(self):
+        return self.context.words(self.marked)
 
 
 class Slip:
@@ -148,6 +162,7 @@ class SlipContext:
         self.by_parsed = {parsed: key for key, parsed in self.parsed.items() if parsed is not None}
         self.order = {step.key: n for n, step in enumerate(solution)}
         self._factors = {}
+        self._shown = []  # the formulas `show` marked, in order
 
     def before(self, key):
         """The keys of the steps before `key` (what a variant of it may read)."""
@@ -156,11 +171,26 @@ class SlipContext:
 
     # -- display ---------------------------------------------------------------
     def show(self, formula, extra=None):
-        """A formula in the solution's symbols (text), with `extra` key -> Sym for placeholders."""
+        """A formula in the solution's symbols (text), with `extra` key -> Sym for placeholders, as it
+        appears in a variant's words: a mark that `words` replaces by the printed formula, so that only
+        the words a report shows are printed (a class's diagnoses name few of the variants made)."""
+        self._shown.append((formula, extra))
+        return f"\x00{len(self._shown) - 1}\x00"
+
+    def worded(self, variant):
+        """`variant` with its words, if `show` marked formulas in them, as Words that this context prints."""
+        if isinstance(variant.text, str) and "\x00" in variant.text:
+            return replace(variant, text=Words(variant.text, self))
+        return variant
+
+    def words(self, text):
+        """`text` with each formula `show` marked in it printed."""
         from ..render.formula import text_formula
 
-        symbols = self.symbols if not extra else {**self.symbols, **extra}
-        return text_formula(formula, symbols)
+        def printed(mark):
+            formula, extra = self._shown[int(mark[1])]
+            return text_formula(formula, self.symbols if not extra else {**self.symbols, **extra})
+        return _MARK.sub(printed, text)
 
     def shown(self, key):
         return self.symbols[key].text
