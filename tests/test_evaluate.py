@@ -43,7 +43,15 @@ def nudged(values, rng):
     return out
 
 
-@pytest.mark.parametrize("path", sorted(PROBLEMS.glob("*.yaml")), ids=lambda p: p.stem)
+def bundled():
+    """Every bundled problem; of the critical-point analyses, whose solving takes seconds and whose
+    steps are mostly expressions, two (their numeric steps are of one shape)."""
+    analyses = {"lecture-saddle", "numeric-double-well"}
+    return [path for path in sorted(PROBLEMS.glob("*.yaml"))
+            if "kind: critical_points" not in path.read_text(encoding="utf-8") or path.stem in analyses]
+
+
+@pytest.mark.parametrize("path", bundled(), ids=lambda p: p.stem)
 def test_every_bundled_step_evaluates_alike(path):
     solution = load_problem(path).solve(EXACT)
     values = solution.values()
