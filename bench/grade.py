@@ -24,20 +24,30 @@ sheets/s in-process with the slips named, on the diverse sheets and on the
 100-sheet class; >= 20x the fair baseline; reading linear in the number of
 sheets; one `derive grade` over 10,000 sheets in < 5 s.
 
-Measured on the 2-core machine, before -> after the latest round (load 1-2): with the slips named
-735 -> 995 sheets/s in-process (with each verdict's calculation printed too, 817); the 100-sheet class
-276 -> 437; one sheet more once a class is graded 919 -> 1,328; grading alone 946 -> 2,156; the
-ratio to the fair baseline (22 sheets/s) 29x -> 40x; reading 0.18 -> 0.11 s per 1,000 sheets, the same
-per 1,000 of 10,000; one `derive grade` over 10,000 sheets 8.1 -> 7.3 s. What changed: numbers graded
-without a per-answer timer (their work is bounded whatever the number), implied values evaluated only
-for the steps a follow-through needs, slip variants tried only where they can explain, calculations made
-only for the reports that show them, one pickler whose memo lasts between the grading children and the
-parent, the class summary counted by distinct verdict, a number line read in one match.
-Not met: 2,000 sheets/s with the slips named and on a 100-sheet class, and < 5 s. Where the time goes:
-naming a slip is half of it (each wrong number's variants evaluated on the student's own numbers); a
-100-sheet class pays for SymPy work done once per problem (each slip rule's rewriting of each step, each
-distinct expression decided: about 0.15 s); and the machine's two cores give 1.4x, not 2x, for the two
-grading children (a child grades 0.82 ms a sheet alone, 1.2 ms beside the other).
+Measured on the 2-core machine (a shared one: the same code measures up to 25% apart run to run, so
+rounds are compared by interleaved runs, by counted calls and with the grading alone timed):
+- an earlier round, 735 -> 995 sheets/s with the slips named, the 100-sheet class 276 -> 437, one
+  `derive grade` over 10,000 sheets 8.1 -> 7.3 s: numbers graded without a per-answer timer, implied
+  values evaluated only for the steps a follow-through needs, slip variants tried only where they can
+  explain, calculations made only for reports that show them, one pickler whose memo lasts between the
+  grading children and the parent, the class summary counted by distinct verdict;
+- the latest round, 540-710 sheets/s, the class 240-300, one process 7.1-10.4 s, ratio 40-47x, on a
+  slower day of the machine: hot formulas compiled to bytecode (0.52 us a step formula, against
+  1.18 us node by node), a sheet's own numbers found once per sheet, variant words printed only when a
+  report shows them (the slips' set-up 0.096 -> 0.075 s), each expected expression printed once for its
+  points' seed. Grading alone once a class's forms are known, 0.86 -> 0.67 ms a sheet; a 100-sheet class
+  makes 7% fewer calls; the cold figures moved less than the machine's spread.
+Not met: 2,000 sheets/s with the slips named, on diverse sheets and on a 100-sheet class, and < 5 s.
+Where the time goes, for 1,000 diverse sheets (about 1.5 s of CPU): SymPy work done once per problem,
+0.35-0.4 s (each slip rule's rewriting of each of the 37 steps, 0.15-0.2 s; each of the 15 distinct
+expressions decided, 13 ms apiece); reading, 0.15-0.2 s; naming slips, about 0.45 s (3 to 4 wrong
+numbers a sheet, each tried against the variants that read the student's own numbers, 14 a step on
+average); the rest, 0.5 s. At 2,000 sheets/s the whole budget is 0.5 s, and a 100-sheet class's
+0.05 s is an eighth of the per-problem set-up alone: the targets need the numbers of a class graded
+item by item as arrays rather than sheet by sheet, and a per-problem set-up kept between runs or
+made several times cheaper. One `derive grade` over 10,000 sheets: the parent 3 s of CPU (start-up
+0.7 s, receiving the results 1.2-1.6 s, the report 0.36 s), the two children 12.5 s, on two cores that
+give 1.4x.
 Usage: python bench/grade.py [--sheets N] [--class-sheets N] [--baseline-sample N] [--repeats N]
 """
 
