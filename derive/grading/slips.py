@@ -147,7 +147,7 @@ class DerivativeFactor:
 
     @property
     def derivative(self):
-        return sympy.diff(self.function, sympy.Symbol(self.z))
+        return _derivative(self.function, self.z)
 
 
 class SlipContext:
@@ -163,6 +163,7 @@ class SlipContext:
         self.order = {step.key: n for n, step in enumerate(solution)}
         self._factors = {}
         self._shown = []  # the formulas `show` marked, in order
+        self._neighbours = {}  # key -> its neighbours
 
     def before(self, key):
         """The keys of the steps before `key` (what a variant of it may read)."""
@@ -208,7 +209,14 @@ class SlipContext:
         return len(parsed.indices) - arity
 
     def neighbours(self, key):
-        """Keys of the same name whose indices differ from `key`'s in one position: (position, key)."""
+        """Keys of the same name whose indices differ from `key`'s in one position: (position, key);
+        found once per key (the rules ask for the neighbours of each input of each step)."""
+        found = self._neighbours.get(key)
+        if found is None:
+            found = self._neighbours[key] = self._find_neighbours(key)
+        return found
+
+    def _find_neighbours(self, key):
         parsed = self.parsed.get(key)
         if parsed is None or not parsed.indices:
             return []
@@ -301,9 +309,11 @@ class SlipContext:
 _Z = sympy.Dummy("z")  # every neuron's activation, in one variable: differentiated once per distinct activation
 
 
+@functools.lru_cache(maxsize=1024)
 def _derivative(function, z):
     """d function / d Symbol(z): the units of a layer share their activation, so it is differentiated
-    once (in _Z) and the result renamed to each unit's z."""
+    once (in _Z) and the result renamed to each unit's z; remembered, as the rules ask for it step after
+    step (renaming a max or a Heaviside re-evaluates it, which is dearer than the look-up)."""
     variable = sympy.Symbol(z)
     return _derivative_in_z(function.xreplace({variable: _Z})).xreplace({_Z: variable})
 
