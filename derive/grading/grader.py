@@ -195,7 +195,8 @@ class Grader:
         self._variables = {}  # key -> answer_variables of its step
         self._parsed = {}  # (key, parsed expression, its conditions) -> the same, once per distinct expression
         self._numbers = {}  # (key, answer, the student's numbers it rests on) -> its verdict
-        self._settled = {}  # (key, answer text) -> the verdict of an answer right or missing for everyone
+        # per item: answer text -> the verdict of an answer right or missing for everyone who wrote it
+        self._settled = {key: {} for key in self.items}
         self._ancestors = {}  # key -> the steps it rests on, in order (follow-through over skipped steps)
         # per item, the inputs a sheet must give for its verdict to rest on the sheet's numbers alone
         self._inputs = {} if matrix else {key: tuple(d for d in self.exact[key].deps if not self.exact[d].is_given)
@@ -218,18 +219,19 @@ class Grader:
             return self.matrix.grade(sheet)
         result = SheetResult(sheet.student, sheet.path, warnings=list(sheet.warnings), solution=self.exact)
         numbers = _Numbers(self, {key: a.number for key, a in sheet.answers.items() if a.number is not None})
-        settled = self._settled
+        answers, settled, verdicts = sheet.answers, self._settled, result.verdicts
         for plan in self._plan:
-            answer = sheet.answers.get(plan[0])
-            verdict = settled.get((plan[0], answer.text if answer else ""))
+            answer = answers.get(plan[0])
+            same = settled[plan[0]]
+            verdict = same.get(answer.text if answer else "")
             if verdict is None:
                 if answer is not None and answer.number is not None and not plan[1].is_symbolic:
                     verdict = self._numeric_verdict(plan, answer, numbers)
                 else:
                     verdict = self.grade_within_budget(plan, answer, numbers)
                 if verdict.code in ("OK", "MISSING") and not plan[1].is_symbolic:
-                    settled[plan[0], verdict.answer] = verdict  # the same for every student who wrote it
-            result.verdicts.append(verdict)
+                    same[verdict.answer] = verdict  # the same for every student who wrote it
+            verdicts.append(verdict)
         return result
 
     def _numeric_verdict(self, plan, answer, numbers):
