@@ -23,6 +23,23 @@ def verdict(grader, text):
     return next(v for v in grader.grade(sheet).verdicts if v.key == "fprime[2]")
 
 
+def test_a_number_for_an_expression_leaves_the_numbers_graded_as_numbers(grader):
+    """A number written where an expression is asked is a wrong expression; the sheet's numbers are still
+    graded, with follow-through and slips, as if it were not there."""
+    answers = {"fprime[2]": "0.25", "z[2][1]": "3.9", "delta[3][1]": "-0.05", "yhat[1]": "0.809"}
+    sheet = AnswerSheet("sheet.yaml", "student", {key: read_answer(text) for key, text in answers.items()})
+    graded = grader.grade(sheet)
+    assert graded["fprime[2]"].code == "WRONG"
+    assert graded["yhat[1]"].code == "OK"
+    assert graded["z[2][1]"].code == "WRONG" and graded["delta[3][1]"].code == "WRONG"
+    assert not [v for v in graded.verdicts if v.code == "UNDECIDED"]
+    del answers["fprime[2]"]
+    without = grader.grade(AnswerSheet("sheet.yaml", "student",
+                                       {key: read_answer(text) for key, text in answers.items()}))
+    assert [v for v in graded.verdicts if v.key != "fprime[2]"] == \
+        [v for v in without.verdicts if v.key != "fprime[2]"]
+
+
 # The derivative of the sigmoid, as students write it.
 EQUIVALENT = [
     "s*(1-s)",

@@ -180,6 +180,9 @@ class Grader:
         self.exact_values = self.exact.values()
         self.rounded_values = self.rounded.values() if self.rounded else None
         self.symbols = self.exact.symbols()
+        # the steps whose value is a number (not an expression, not an array): those a number answers
+        self.numeric_keys = {k for k, v in self.exact_values.items()
+                             if isinstance(v, (int, float)) and not isinstance(v, bool)}
         givens = [s.value for s in self.exact if s.is_given]
         self.given_numbers = {float(v) for v in givens if isinstance(v, (int, float))}
         self.items = config.items
@@ -535,8 +538,8 @@ class _Numbers(dict):
         """{key: value} of the student's own numbers: those that are not the correct value (exact, or the
         problem's rounded chain), on which follow-through and the slips rest."""
         if self._differing is None:
-            close, known = self.grader._close, self.grader.exact_values
-            self._differing = {k: v for k, v in self.items() if k in known and not close(k, v)}
+            close, numeric = self.grader._close, self.grader.numeric_keys
+            self._differing = {k: v for k, v in self.items() if k in numeric and not close(k, v)}
         return self._differing
 
 
