@@ -361,7 +361,10 @@ class Grader:
         """
         differing = numbers.differing
         used = [(d, differing[d]) for d in step.deps if d in differing]
-        skipped = [d for d in step.deps if d not in numbers and not self.exact[d].is_given]
+        inputs = self._inputs.get(step.key)
+        if inputs is None:
+            inputs = tuple(d for d in step.deps if not self.exact[d].is_given)
+        skipped = [d for d in inputs if d not in numbers]
         if used and not any(self._suspicious(d, v) for d, v in used):
             chains = [(self.exact_values, EXACT)]
             if self.rounded_values is not None:
