@@ -25,18 +25,20 @@ sheets/s in-process with the slips named, on the diverse sheets and on the
 sheets; one `derive grade` over 10,000 sheets in < 5 s.
 
 Measured on the 2-core machine (a shared one: the same code measures up to 25% apart run to run, so
-rounds are compared by interleaved runs, by counted calls and with the grading alone timed):
+a round too small to show above that is compared by the Python calls it makes, counted by cProfile):
 - an earlier round, 735 -> 995 sheets/s with the slips named, the 100-sheet class 276 -> 437, one
   `derive grade` over 10,000 sheets 8.1 -> 7.3 s: numbers graded without a per-answer timer, implied
   values evaluated only for the steps a follow-through needs, slip variants tried only where they can
   explain, calculations made only for reports that show them, one pickler whose memo lasts between the
   grading children and the parent, the class summary counted by distinct verdict;
 - the latest round, 540-710 sheets/s, the class 240-300, one process 7.1-10.4 s, ratio 40-47x, on a
-  slower day of the machine: hot formulas compiled to bytecode (0.52 us a step formula, against
-  1.18 us node by node), a sheet's own numbers found once per sheet, variant words printed only when a
-  report shows them (the slips' set-up 0.096 -> 0.075 s), each expected expression printed once for its
-  points' seed. Grading alone once a class's forms are known, 0.86 -> 0.67 ms a sheet; a 100-sheet class
-  makes 7% fewer calls; the cold figures moved less than the machine's spread.
+  slower day of the machine, where the old code measured within the same spread: hot formulas compiled
+  to bytecode (0.52 us a step formula, against 1.18 us node by node), a sheet's own numbers found once
+  per sheet, variant words printed only when a report shows them, an activation's derivative and a key's
+  neighbours found once, each expected expression printed once for its points' seed. Counted, as timing
+  could not tell the rounds apart: Python calls for 1,000 diverse sheets 3.55 -> 3.22 million, for a
+  100-sheet class 1.21 -> 1.01 million, for a sheet once the class's forms are known 1,780 -> 1,547;
+  the slips' set-up for the 37 steps 551,000 -> 375,000.
 Not met: 2,000 sheets/s with the slips named, on diverse sheets and on a 100-sheet class, and < 5 s.
 Where the time goes, for 1,000 diverse sheets (about 1.5 s of CPU): SymPy work done once per problem,
 0.35-0.4 s (each slip rule's rewriting of each of the 37 steps, 0.15-0.2 s; each of the 15 distinct
