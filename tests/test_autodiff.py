@@ -438,11 +438,11 @@ def edit(line, text):
      "p.yaml:4: program[1]: unknown name 'z': give its value under inputs, or assign it before this line "
      "(known here: x, y, a)"),
     (edit(4, "  - f = log(a - z)"),
-     "p.yaml:4: program[1]: node 6, log(v5) has no value at these inputs (v5 = -1): outside the domain of log"),
+     "p.yaml:4: program[1]: node 6, log(a - z) has no value at these inputs (a - z = -1): outside the domain of log"),
     (edit(4, "  - f = a / (z - 3)"),
-     "p.yaml:4: program[1]: node 6, a/v5 has no value at these inputs (a = 2, v5 = 0): a division by zero"),
+     "p.yaml:4: program[1]: node 6, a/(z - 3) has no value at these inputs (a = 2, z - 3 = 0): a division by zero"),
     (edit(4, "  - f = log(a - 2) + z"),
-     "p.yaml:4: program[1]: node 6, log(v5) is not a finite number at these inputs (v5 = 0)"),
+     "p.yaml:4: program[1]: node 6, log(a - 2) is not a finite number at these inputs (a - 2 = 0)"),
     (edit(5, "inputs: {x: 1, y: 2, z: 3, w: 4}"), "p.yaml:5: inputs.w: input w is not used by the program"),
     (edit(3, "  - b = x * y\n  - a = x * y"), "p.yaml:3: program[0]: b is assigned but does not lead to the output f"),
     (edit(4, "  - f = a"), "p.yaml:4: program[1]: f = a only renames a value; use that name itself"),
@@ -462,5 +462,5 @@ def test_bad_input_is_one_line_with_file_line_and_field(tmp_path, text, expected
 def test_derive_solve_says_a_bad_program_in_one_line_and_exits_2(runner, tmp_path):
     message = solve_error(runner, tmp_path, edit(4, "  - f = log(a - z)"))
     assert message.count("\n") == 1 and "Traceback" not in message
-    assert message.strip().endswith("p.yaml:4: program[1]: node 6, log(v5) has no value at these inputs (v5 = -1): "
+    assert message.strip().endswith("p.yaml:4: program[1]: node 6, log(a - z) has no value at these inputs (a - z = -1): "
                                     "outside the domain of log")

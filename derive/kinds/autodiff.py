@@ -448,11 +448,23 @@ def _forward_values(nodes, statements, inputs_field):
 
 
 def _plain(node, nodes):
-    """A node as an error message names it: `node 5, log(b)` (an operand without a name in the program is `v4`)."""
+    """A node as an error message names it: `node 5, log(b)`, `node 6, log(a - z)` (an operand without a
+    name in the program is written out, as the program writes it)."""
     from ..render.formula import text_formula
 
-    names = {str(v(a)): Sym(_name_of(a, nodes), "") for a in node.args}
-    return f"node {node.index}, {text_formula(node.formula, names)}"
+    return f"node {node.index}, {text_formula(node.formula.xreplace(_operands_written(node, nodes)), {})}"
+
+
+def _operands_written(node, nodes):
+    """{operand Symbol: the operand as the program writes it}: its name, or its unnamed operations spelt out."""
+    return {v(a): _written(a, nodes) for a in node.args}
+
+
+def _written(index, nodes):
+    node = nodes[index - 1]
+    if node.name:
+        return Symbol(node.name)
+    return node.formula.xreplace(_operands_written(node, nodes))
 
 
 def _operation_word(node):
@@ -464,7 +476,9 @@ def _operation_word(node):
 
 
 def _name_of(index, nodes):
-    return nodes[index - 1].name or f"v{index}"
+    from ..render.formula import text_formula
+
+    return nodes[index - 1].name or text_formula(_written(index, nodes), {})
 
 
 def _operand_values(node, env, nodes):
