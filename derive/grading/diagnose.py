@@ -271,7 +271,7 @@ def _last_digit(text):
     plain = _PLAIN.fullmatch(text)
     if plain:  # digits, a point, an exponent: read off the text
         written = plain[2] or "0"
-        if len(written.lstrip("+-")) > 6:
+        if len(written.lstrip("+-").lstrip("0")) > 6:  # int() of thousands of digits is refused
             return -10 ** 6 if written.startswith("-") else 10 ** 6
         return int(written) - len(plain[1] or "")
     from decimal import Decimal, InvalidOperation

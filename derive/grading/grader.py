@@ -205,7 +205,7 @@ class Grader:
         self._inputs = {} if matrix else {key: tuple(d for d in self.exact[key].deps if not self.exact[d].is_given)
                                           for key in self.items}
         self._diagnoser = None
-        if any(step.is_matrix for step in self.exact):  # matrix notation: per entry and per whole matrix
+        if matrix:  # matrix notation: per entry and per whole matrix
             from .matrix import MatrixGrading
 
             self.matrix = MatrixGrading(self)
@@ -361,10 +361,7 @@ class Grader:
         """
         differing = numbers.differing
         used = [(d, differing[d]) for d in step.deps if d in differing]
-        inputs = self._inputs.get(step.key)
-        if inputs is None:
-            inputs = tuple(d for d in step.deps if not self.exact[d].is_given)
-        skipped = [d for d in inputs if d not in numbers]
+        skipped = [d for d in self._inputs[step.key] if d not in numbers]
         if used and not any(self._suspicious(d, v) for d, v in used):
             chains = [(self.exact_values, EXACT)]
             if self.rounded_values is not None:
