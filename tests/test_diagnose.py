@@ -334,3 +334,19 @@ def test_an_answer_of_0_is_never_diagnosed(tmp_path):
     # z¹₂ = x₁ w¹₁₂ + x₂ w¹₂₂ + x₃ w¹₃₂ = 1.5; with x₂ for x₃ it would be 0, but a 0 is no evidence of that
     verdict, _, _ = grade_one(tmp_path, LECTURE, "z[1][2]", "0")
     assert verdict.code == "WRONG" and verdict.slip == ""
+
+
+@pytest.mark.parametrize("written, slip", [
+    ("0.978", "wrong_layer"),    # σ(z²₁) = 0.978119: to the 3 decimals written, it is 0.978
+    ("0.97810", "wrong_layer"),  # to 5 decimals, 0.97812: within half a unit of the last digit and the tolerance
+    ("0.9780", ""),              # to 4 decimals it is 0.9781 (the rounded chain's too): the written 0 disagrees
+])
+def test_a_slip_agrees_with_every_digit_written_trailing_zeros_included(tmp_path, written, slip):
+    """Under a tolerance looser than the digits written (0.2 % here), a slip explains a number only if it
+    agrees with it to its last written digit, and a trailing zero is a digit written."""
+    text = LECTURE.replace("  follow_through: 1", "  follow_through: 1\n  tolerance: {relative: 0.002}")
+    grader = Grader(load(tmp_path, text))
+    path = tmp_path / "s.yaml"
+    path.write_text(f"yhat[1]: {written}\n", encoding="utf-8")
+    verdict = grader.grade(read_sheet(path, set(grader.exact_values)))["yhat[1]"]
+    assert (verdict.answer, verdict.code, verdict.slip) == (written, "WRONG", slip)

@@ -20,7 +20,7 @@ from derive.cli import cli
 from derive.errors import AnswerSheetError
 from derive.grading.grader import Grader
 from derive.grading.report import write_atomically
-from derive.grading.sheet import _SheetLoader, _flat, blank_sheet, read_sheet, sheet_paths
+from derive.grading.sheet import MAX_ANSWER_LENGTH, _SheetLoader, _flat, blank_sheet, read_sheet, sheet_paths
 from derive.problem import bundled_problems, load_problem
 from derive.steps import format_number
 from conftest import PROBLEMS, not_a_file
@@ -241,17 +241,21 @@ def test_a_date_is_unreadable_with_its_reason(tmp_path):
     assert (result["z[1][1]"].code, result["z[1][1]"].detail) == ("UNREADABLE", "'12:30' is a time, not a number")
 
 
-@pytest.mark.parametrize("digits", [4299, 4301, 5000, 100_000])
+@pytest.mark.parametrize("digits", [999, 1000, 1001, 4299, 4301, 5000, 100_000])
 @pytest.mark.parametrize("more", ["", "yhat[1]: '(0.8)'\n# a quoted expression: the sheet is read by the YAML loader\n"])
 def test_an_integer_of_thousands_of_digits_is_that_item_s_line_and_the_rest_is_graded(tmp_path, digits, more):
-    """Python converts at most 4300 digits to an int: past that the answer is still read, as text, whether the
-    sheet is read line by line or by the YAML loader."""
+    """A number, like any answer, is at most MAX_ANSWER_LENGTH characters (Python converts at most 4300 digits
+    to an int: past that the answer is read as text), whether the sheet is read line by line or by the YAML
+    loader; one within the length too large for a float is not a finite number."""
     path = tmp_path / "s.yaml"
     path.write_text(f"z[1][1]: {'9' * digits}\nz[1][2]: 1.5\ng: [{'7' * digits}, 1]\n{more}", encoding="utf-8")
     result = derive.grade(LECTURE, path)
     detail = result["z[1][1]"].detail
     assert result["z[1][1]"].code == "UNREADABLE"
-    assert detail == "not a finite number" if digits < 4300 else detail.startswith("answer too long")
+    if digits <= MAX_ANSWER_LENGTH:
+        assert detail == "not a finite number"
+    else:
+        assert detail == f"answer too long ({digits} characters; at most {MAX_ANSWER_LENGTH})"
     assert result["z[1][2]"].code == "OK"
 
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from derive.errors import AnswerSheetError
-from derive.grading.sheet import _flat, read_answer, read_sheet
+from derive.grading.sheet import WrittenFloat, _SheetLoader, _flat, read_answer, read_sheet
 
 KEYS = st.sampled_from(["z[1][1]", "delta[2]", "id", "yhat", "a_b", "after.loss", "it2.w_new[1][1][1]"])
 VALUES = st.sampled_from([
@@ -32,7 +32,47 @@ def test_the_flat_reader_agrees_with_yaml_wherever_it_answers(lines):
     data, _ = flat
     expected = yaml.safe_load(text)
     assert data == expected
-    assert [type(v) for v in data.values()] == [type(v) for v in expected.values()]
+    assert [_plain_type(v) for v in data.values()] == [type(v) for v in expected.values()]
+    # and each number keeps the text it was written as, as the sheet's YAML loader keeps it
+    loader = _SheetLoader(text)
+    try:
+        loaded = loader.get_single_data()
+    finally:
+        loader.dispose()
+    assert [_written(v) for v in data.values()] == [_written(v) for v in loaded.values()]
+
+
+def _plain_type(value):
+    return float if type(value) is WrittenFloat else type(value)
+
+
+def _written(value):
+    if isinstance(value, list):
+        return [_written(v) for v in value]
+    return (type(value), value.text) if type(value) is WrittenFloat else (type(value), value)
+
+
+@pytest.mark.parametrize("line, text, number", [
+    ("yhat[1]: 0.8090", "0.8090", 0.809),
+    ("yhat[1]: -0.02640", "-0.02640", -0.0264),
+    ("yhat[1]: 2.0", "2.0", 2.0),
+    ("yhat[1]: 2", "2", 2.0),
+    ("yhat[1]: -0.0", "-0.0", 0.0),
+    ("yhat[1]: 1.4436e+00", "1.4436e+00", 1.4436),
+    ("yhat[1]: -6.10e-04", "-6.10e-04", -0.00061),
+    ("yhat[1]: .5", ".5", 0.5),             # read by the YAML loader, not line by line
+    ("yhat[1]: 1_000.50", "1_000.50", 1000.5),
+    ("yhat[1]: 0.8090   # rounded", "0.8090", 0.809),
+    ("yhat[1]: '0.8090'", "0.8090", 0.809),  # quoted: text, read as a number
+])
+@pytest.mark.parametrize("more", ["", "nested:\n  - 1\n"])  # the second is read by the YAML loader
+def test_a_number_is_kept_as_written_with_its_trailing_zeros(tmp_path, line, text, number, more):
+    """An answer is the text the student wrote: `0.8090` is shown as `0.8090`, not `0.809`, and the digits
+    a slip must agree with are those written."""
+    path = tmp_path / "s.yaml"
+    path.write_text(f"{line}\n{more}", encoding="utf-8")
+    answer = read_sheet(path, {"yhat[1]"}).answers["yhat[1]"]
+    assert (answer.text, answer.number, type(answer.number)) == (text, number, float)
 
 
 ANSWERS = [
@@ -98,3 +138,24 @@ def test_a_malformed_sheet_names_its_line(tmp_path, text, line):
     where = f"{path}:{line}: malformed YAML: "
     message = str(caught.value)
     assert message.startswith(where) and message[len(where):].strip() and "\n" not in message, message
+
+
+@pytest.mark.parametrize("text", ["g: [0.10, -2.50, 3]", "g:\n  - 0.10\n  - -2.50\n  - 3", "g: [[0.10, -2.50], [3, 1.0e+00]]"])
+def test_a_whole_vector_or_matrix_is_kept_as_written(text):
+    """A list of numbers answering a whole vector or matrix (matrix notation) shows each entry as written."""
+    from derive.grading.sheet import _SheetLoader, read_matrix_answer
+
+    flat = _flat(text + "\n")
+    if flat is None:
+        loader = _SheetLoader(text + "\n")
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
+    else:
+        data = flat[0]
+    answer = read_matrix_answer(data["g"])
+    if "[[" in text:
+        assert (answer.text, answer.values) == ("[[0.10, -2.50], [3, 1.0e+00]]", ((0.1, -2.5), (3.0, 1.0)))
+    else:
+        assert (answer.text, answer.values) == ("[0.10, -2.50, 3]", (0.1, -2.5, 3.0))

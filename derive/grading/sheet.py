@@ -244,10 +244,25 @@ def _flat_value(text):
     return _NOT_FLAT
 
 
+class WrittenFloat(float):
+    """A float read from a sheet, with the text the student wrote for it (`0.8090`, `6.1e-04`): the
+    answer shows it as written, and a slip is matched to the digits written, trailing zeros included."""
+
+    __slots__ = ("text",)
+
+    def __new__(cls, value, text):
+        number = float.__new__(cls, value)
+        number.text = text
+        return number
+
+    def __reduce__(self):
+        return WrittenFloat, (float(self), self.text)
+
+
 def _flat_number(text):
-    """A number _DECIMAL matched, as the YAML loader builds it (a float when it has a point)."""
+    """A number _DECIMAL matched, as the YAML loader builds it (a float when it has a point, with its text)."""
     if "." in text:
-        return float(text)
+        return WrittenFloat(text, text)
     try:
         return int(text)
     except ValueError:  # more digits than Python converts (4300): the text, which reading then judges
@@ -488,7 +503,7 @@ class _SheetLoader(_loader_base()):
     def construct_yaml_float(self, node):
         """A float; text tagged as one that is none (`!!float abc`) is read as text, that item's line."""
         try:
-            return super().construct_yaml_float(node)
+            return WrittenFloat(super().construct_yaml_float(node), node.value)
         except ValueError:
             return self.construct_scalar(node)
 
@@ -533,6 +548,11 @@ def _matrix_text(value):
     """A list answer as written, compactly: `[[0.1, 0.2], [0.3, 0.4]]`."""
     if isinstance(value, list):
         return "[" + ", ".join(_matrix_text(item) for item in value) + "]"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return _as_text(value)  # as written
+        except ValueError:  # an integer of more digits than Python prints
+            return "..."
     return str(value)
 
 
@@ -544,17 +564,25 @@ def read_answer(value, line=None):
         reason = f"{str(value).lower()} is not a number or an expression"
         return Answer(str(value).lower(), problem=reason, line=line, refused=reason)
     if isinstance(value, (int, float)):
-        remembered = (value.__class__, value, line)  # int 1 and float 1.0 are equal keys: the type tells them apart
-        answer = _NUMBER_ANSWERS.get(remembered) if value else None  # 0.0 == -0.0, which are written differently
+        try:
+            text = _as_text(value)
+        except ValueError:  # an integer of more digits than Python prints (4300)
+            reason = f"answer too long (more than {MAX_ANSWER_LENGTH} characters)"
+            return Answer(f"an integer of {value.bit_length()} bits", problem=reason, line=line, refused=reason)
+        remembered = (text, line)
+        answer = _NUMBER_ANSWERS.get(remembered)
         if answer is not None:
             return answer
+        if len(text) > MAX_ANSWER_LENGTH:
+            reason = f"answer too long ({len(text)} characters; at most {MAX_ANSWER_LENGTH})"
+            return Answer(text[:40] + "...", problem=reason, line=line, refused=reason)
         try:
             number = float(value)
         except OverflowError:  # an integer of hundreds of digits
             number = math.inf
         if not math.isfinite(number):
-            return Answer(str(value), problem="not a finite number", line=line)
-        answer = Answer(_as_text(value), number, line=line)
+            return Answer(text, problem="not a finite number", line=line)
+        answer = Answer(text, number, line=line)
         if len(_NUMBER_ANSWERS) >= MAX_REMEMBERED_ANSWERS:
             _NUMBER_ANSWERS.clear()
         _NUMBER_ANSWERS[remembered] = answer
@@ -575,7 +603,10 @@ MAX_REMEMBERED_ANSWERS = 100_000
 
 
 def _as_text(value):
-    return repr(value) if isinstance(value, float) else str(value)
+    """A number's text: as the student wrote it, if it was read from a sheet (WrittenFloat)."""
+    if isinstance(value, float):
+        return value.text if type(value) is WrittenFloat else float.__repr__(value)
+    return int.__repr__(value) if isinstance(value, int) else str(value)
 
 
 # a number as people write it, in ASCII digits: float() also takes `１`, `٣` and `1_000`, which are not
