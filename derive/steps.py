@@ -164,7 +164,33 @@ EXACT = Rounding()
 @functools.lru_cache(maxsize=1 << 16)
 def _half_up(value, decimals):
     """`value` rounded half away from zero to `decimals` places, on its decimal digits (remembered:
-    grading rounds the same numbers again and again)."""
+    grading rounds the same numbers again and again).
+
+    What `_decimal_half_up` computes, found in floats wherever that is certain: the rounded
+    magnitude is floor(|c| 10^d + 1/2) for c the value's decimal digits to 12 places, which moves only
+    where |c| 10^d is a half. The float product |value| 10^d is within `error` of |c| 10^d (one rounding
+    of the product, the value's own, and the 12-decimal cleaning); when it is further than twice that
+    from a half, the floor is the same, and n / 10^d (both exact, the quotient correctly rounded) is
+    the float of the decimal n 10^-d. Otherwise, Decimal decides.
+    """
+    if 0 <= decimals <= 12:
+        scale = _POWERS_OF_TEN[decimals]
+        scaled = abs(value) * scale
+        if scaled < 2.0 ** 52:
+            whole = math.floor(scaled)
+            error = (scaled + abs(value) * scale) * 2.0 ** -52 + 1e-12 * scale
+            if abs(scaled - whole - 0.5) > 2 * error + 1e-300:
+                rounded = whole + (scaled - whole > 0.5)
+                return math.copysign(rounded / scale, value) + 0.0
+    return _decimal_half_up(value, decimals)
+
+
+_POWERS_OF_TEN = [10.0 ** n for n in range(13)]  # exact in binary
+
+
+def _decimal_half_up(value, decimals):
+    """`value` rounded half away from zero to `decimals` places on its decimal digits, in Decimal: its repr,
+    binary noise removed at 12 decimals, then rounded half up."""
     clean = Decimal(repr(value)).quantize(Decimal("1e-12"), rounding=ROUND_HALF_EVEN)
     rounded = clean.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     return float(rounded) + 0.0  # + 0.0 turns -0.0 into 0.0

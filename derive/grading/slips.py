@@ -163,6 +163,7 @@ class SlipContext:
         self.order = {step.key: n for n, step in enumerate(solution)}
         self._factors = {}
         self._shown = []  # the formulas `show` marked, in order
+        self._words = {}  # marked words -> printed
         self._neighbours = {}  # key -> its neighbours
 
     def before(self, key):
@@ -185,13 +186,17 @@ class SlipContext:
         return variant
 
     def words(self, text):
-        """`text` with each formula `show` marked in it printed."""
-        from ..render.formula import text_formula
+        """`text` with each formula `show` marked in it printed (once: a class's reports name the same
+        variants again and again)."""
+        printed = self._words.get(text)
+        if printed is None:
+            from ..render.formula import text_formula
 
-        def printed(mark):
-            formula, extra = self._shown[int(mark[1])]
-            return text_formula(formula, self.symbols if not extra else {**self.symbols, **extra})
-        return _MARK.sub(printed, text)
+            def formula(mark):
+                shown, extra = self._shown[int(mark[1])]
+                return text_formula(shown, self.symbols if not extra else {**self.symbols, **extra})
+            printed = self._words[text] = _MARK.sub(formula, text)
+        return printed
 
     def shown(self, key):
         return self.symbols[key].text
