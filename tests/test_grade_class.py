@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import derive
+
 from derive.api import grade_class
 from derive.cli import cli
 from derive.grading.sheet import read_sheet
@@ -157,6 +159,26 @@ def test_a_list_answers_a_vector_key(tmp_path):
     read = read_sheet(sheet, {"delta[2][1]", "delta[2][2]"})
     assert read.student == "s1234567"
     assert {k: a.number for k, a in read.answers.items()} == {"delta[2][1]": -0.0006, "delta[2][2]": -0.0008}
+
+
+@pytest.mark.parametrize("written, code, detail", [
+    ("[0.809]", "OK", ""),
+    ("[0.8090]", "OK", ""),
+    ("[0.8]", "WRONG", "wrong"),
+    ("[0.809, 0.1]", "UNREADABLE", "a list of 2 answers where one is asked"),
+    ("[]", "UNREADABLE", "an empty list where one answer is asked"),
+    ("[[0.809]]", "UNREADABLE", "a list in a list where one answer is asked"),
+])
+def test_a_list_at_an_item_s_own_key_is_its_answer_or_its_line(tmp_path, written, code, detail):
+    """`yhat[1]: [0.809]` answers yhat[1]; a list of several is that item's line, never a missing answer with
+    warnings about keys the student did not write."""
+    sheet = tmp_path / "s.yaml"
+    sheet.write_text(f"yhat[1]: {written}\nz[1][1]: 2\n", encoding="utf-8")
+    result = derive.grade("lecture-bp-3layer", sheet)
+    verdict = result["yhat[1]"]
+    assert (verdict.code, verdict.detail, result.warnings) == (code, detail, [])
+    assert verdict.answer == written.strip("[]") if code != "UNREADABLE" else verdict.answer == written
+    assert result["z[1][1]"].code == "OK"
 
 
 def test_the_template_lists_every_graded_item_in_order_and_reads_back_as_all_missing(runner, tmp_path):

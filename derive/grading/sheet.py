@@ -128,6 +128,10 @@ def _answer_sheet(data, lines, path, default_student, known_keys):
                 raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=path, line=line)
             answers[key] = read_matrix_answer(value, line)
             continue
+        if isinstance(value, list) and key in known_keys:  # a list where one answer is asked
+            count += 1
+            answers[key] = _list_for_one_item(value, line)
+            continue
         for sub_key, sub_value in (_expand(key, value) if isinstance(value, list) else ((key, value),)):
             count += 1
             if count > MAX_ANSWERS:
@@ -153,6 +157,20 @@ def _answer_sheet(data, lines, path, default_student, known_keys):
 
 
 _ONES = re.compile(r"(?:\[1\])+")
+
+
+def _list_for_one_item(value, line):
+    """The Answer of a list written where one answer is asked: `[0.809]` is 0.809; a list of several, or of
+    lists, is that item's line."""
+    if len(value) == 1 and not isinstance(value[0], (list, dict)):
+        return read_answer(value[0], line)
+    if not value:
+        reason = "an empty list where one answer is asked"
+    elif len(value) == 1:
+        reason = "a list in a list where one answer is asked"
+    else:
+        reason = f"a list of {len(value)} answers where one is asked"
+    return Answer(_matrix_text(value)[:40], problem=reason, line=line, refused=reason)
 
 
 def _is_blank(value):
