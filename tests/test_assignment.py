@@ -135,6 +135,16 @@ def test_every_part_is_graded_as_its_problem_alone_would_grade_that_section(home
                    [(v.key, v.code, v.points) for v in alone.verdicts]
 
 
+def test_a_sections_numbers_are_kept_as_written(two_parts, tmp_path):
+    """A number in a part's section is shown as the student wrote it, trailing zeros included, as in a
+    sheet of that problem alone; a list of one answer at an item's key is that answer there too."""
+    sheet = tmp_path / "ada.yaml"
+    sheet.write_text("forward:\n  z[1][1]: 3.00\n  z[1][2]: [-2.00]\n  z[1][3]: -2.0e+00\n", encoding="utf-8")
+    part = api.grade_assignment(two_parts, sheet)["ada"].parts["forward"]
+    shown = {v.key: (v.answer, v.code) for v in part.verdicts if v.answer}
+    assert shown == {"z[1][1]": ("3.00", "OK"), "z[1][2]": ("-2.00", "OK"), "z[1][3]": ("-2.0e+00", "OK")}
+
+
 def test_totals_are_the_parts_scaled_to_their_points(homework_class):
     homework, right, folder, result = homework_class
     ada, ben = result["ada"], result["ben"]

@@ -93,7 +93,7 @@ def _as_yaml_value(value):
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
-        return float(value)
+        return value if type(value) is WrittenFloat else float(value)  # a sheet's number keeps its text
     if hasattr(value, "tolist"):  # a numpy array or scalar
         return _as_yaml_value(value.tolist())
     if isinstance(value, (list, tuple)):
