@@ -97,3 +97,24 @@ def test_reading_a_class_gives_what_the_yaml_loader_gives(problem, tmp_path):
         loader = _SheetLoader(text)
         assert _flat(text) == (loader.get_single_data(), loader.key_lines)
         assert read_sheet(path, known).answers  # and it is read as a sheet
+
+
+@pytest.mark.parametrize("written, refused", [
+    ("true", True),                      # a boolean is refused with its own reason
+    ("{...}", {"a": 1}),                 # a mapping
+    ("[1, 2]", [1, 2]),                  # a list of two where one answer is asked
+    ("s" * 40 + "...", "s" * 1001),      # an answer too long, shown cut to 40 characters
+])
+@pytest.mark.parametrize("first", ["written", "refused"])
+def test_an_expression_decided_once_is_never_a_refused_answer_s_verdict(problem, written, refused, first):
+    """An expression's verdict is kept for everyone who writes its text; a refused answer shown as the same
+    text still gets its own verdict, whichever comes first in the class."""
+    from derive.grading.sheet import sheet_from_mapping
+
+    grader = Grader(problem)
+    known = set(grader.exact_values)
+    answers = [written, refused] if first == "written" else [refused, written]
+    together = [grader.grade(sheet_from_mapping({"fprime[2]": a}, known))["fprime[2]"] for a in answers]
+    alone = [Grader(problem).grade(sheet_from_mapping({"fprime[2]": a}, known))["fprime[2]"] for a in answers]
+    assert together == alone
+    assert together[0].answer == together[1].answer and together[0].detail != together[1].detail

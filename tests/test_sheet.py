@@ -75,6 +75,25 @@ def test_a_number_is_kept_as_written_with_its_trailing_zeros(tmp_path, line, tex
     assert (answer.text, answer.number, type(answer.number)) == (text, number, float)
 
 
+@pytest.mark.parametrize("other", ["", "id: s2\n", "\n# a comment\nid: s3\n"])
+def test_a_line_read_before_keeps_this_sheet_s_line_number_and_order(tmp_path, other):
+    """A class writes the same lines, each read once: the same line lower on another sheet gives that
+    sheet its own line number, and its answers in its own order, as the YAML loader reads them."""
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text("yhat[1]: 0.8090\nz[1][1]: -0.50\nid: s1\n", encoding="utf-8")
+    second.write_text(f"{other}z[1][1]: -0.50\nyhat[1]: 0.8090\n", encoding="utf-8")
+    known = {"yhat[1]", "z[1][1]"}
+    read_sheet(first, known)
+    sheet = read_sheet(second, known)
+    loader = _SheetLoader(second.read_text(encoding="utf-8"))
+    try:
+        loaded = loader.get_single_data()
+    finally:
+        loader.dispose()
+    assert [(key, answer.text, answer.line) for key, answer in sheet.answers.items()] == [
+        (key, _written(value)[1], loader.key_lines[key]) for key, value in loaded.items() if key != "id"]
+
+
 ANSWERS = [
     (-0.0264, "-0.0264", -0.0264),
     (2, "2", 2.0),

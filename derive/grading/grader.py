@@ -51,6 +51,10 @@ from .config import read_grading
 ANSWER_SECONDS = 10.0  # the time one answer may take to grade, whatever it contains
 MAX_REMEMBERED = 200_000  # numeric verdicts kept at once
 _DIAGNOSED = object()  # remembered in place of a wrong number's verdict: its slip reads more of the sheet
+# the verdicts that are the same for every student who writes the same text, by whether the item is an
+# expression (decided once per text, whatever the rest of the sheet) or a number (whose other verdicts rest
+# on the sheet's earlier numbers); never UNDECIDED, which a busier moment may decide
+_SETTLED = {False: ("OK", "MISSING"), True: ("OK", "WRONG", "MISSING", "UNREADABLE")}
 
 CODES = ("OK", "FT", "SIGN", "ROUNDING", "WRONG", "MISSING", "UNREADABLE", "UNDECIDED")
 RIGHT = ("OK", "FT")
@@ -227,12 +231,12 @@ class Grader:
             answer = answers.get(plan[0])
             same = settled[plan[0]]
             verdict = same.get(answer.text if answer else "")
-            if verdict is None:
+            if verdict is None or (answer is not None and answer.refused):  # a refusal's text is no answer's
                 if answer is not None and answer.number is not None and not plan[1].is_symbolic:
                     verdict = self._numeric_verdict(plan, answer, numbers)
                 else:
                     verdict = self.grade_within_budget(plan, answer, numbers)
-                if verdict.code in ("OK", "MISSING") and not plan[1].is_symbolic:
+                if verdict.code in _SETTLED[plan[1].is_symbolic] and (answer is None or not answer.refused):
                     same[verdict.answer] = verdict  # the same for every student who wrote it
             verdicts.append(verdict)
         return result

@@ -122,30 +122,33 @@ def _answer_sheet(data, lines, path, default_student, known_keys):
             if not _is_blank(value) and (key == "id" or student == default_student):
                 student = str(value)
             continue
-        if isinstance(value, list) and key in getattr(known_keys, "whole", ()):  # a whole vector or matrix
+        if not isinstance(value, list):  # one answer: the common line
+            count += 1
+            if count > MAX_ANSWERS:
+                raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=path, line=line)
+            if key in known_keys:
+                answers[key] = read_answer(value, line)
+            else:
+                under = _unknown_or_shorthand(key, value, line, known_keys, under, unknown, shorthand)
+            continue
+        if key in getattr(known_keys, "whole", ()):  # a whole vector or matrix
             count += len(value)
             if count > MAX_ANSWERS:
                 raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=path, line=line)
             answers[key] = read_matrix_answer(value, line)
             continue
-        if isinstance(value, list) and key in known_keys:  # a list where one answer is asked
+        if key in known_keys:  # a list where one answer is asked
             count += 1
             answers[key] = _list_for_one_item(value, line)
             continue
-        for sub_key, sub_value in (_expand(key, value) if isinstance(value, list) else ((key, value),)):
+        for sub_key, sub_value in _expand(key, value):
             count += 1
             if count > MAX_ANSWERS:
                 raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=path, line=line)
             if sub_key in known_keys:
                 answers[sub_key] = read_answer(sub_value, line)
-                continue
-            if under is None:
-                under = _only_items_under(known_keys)
-            target = under.get(sub_key)
-            if target is not None and _ONES.fullmatch(target[len(sub_key):]):
-                shorthand.append((sub_key, target, sub_value, line))
             else:
-                unknown.append((sub_key, line))
+                under = _unknown_or_shorthand(sub_key, sub_value, line, known_keys, under, unknown, shorthand)
     warnings = []
     for written, target, value, line in shorthand:
         if target in answers:
@@ -154,6 +157,19 @@ def _answer_sheet(data, lines, path, default_student, known_keys):
         else:
             answers[target] = read_answer(value, line)
     return AnswerSheet(path, student, answers, warnings + _unknown_key_warnings(unknown, known_keys))
+
+
+def _unknown_or_shorthand(key, value, line, known_keys, under, unknown, shorthand):
+    """Note a key the problem does not know: a shorthand for the only item under it (`yhat` for `yhat[1]`),
+    or unknown. Returns `under` (_only_items_under, made at the first such key)."""
+    if under is None:
+        under = _only_items_under(known_keys)
+    target = under.get(key)
+    if target is not None and _ONES.fullmatch(target[len(key):]):
+        shorthand.append((key, target, value, line))
+    else:
+        unknown.append((key, line))
+    return under
 
 
 _ONES = re.compile(r"(?:\[1\])+")
@@ -221,27 +237,44 @@ def _flat(text):
     if "\t" in text:
         return None  # YAML refuses some tabs; let it say so
     data, lines = {}, {}
+    remembered = _FLAT_LINES.get
     for number, line in enumerate(text.split("\n"), start=1):
-        stripped = line.rstrip("\r")
-        match = _NUMBER_LINE.fullmatch(stripped)  # the commonest line, `key: -0.0264`, in one match
-        if match is not None and match[1] not in data:
-            data[match[1]] = _flat_number(match[2])
-            lines[match[1]] = number
+        read = remembered(line)  # a class writes the same lines: each is read once
+        if read is None:
+            read = _flat_line(line)
+            if type(read) is tuple and type(read[1]) is not list:  # a list is made anew for each sheet
+                if len(_FLAT_LINES) >= MAX_REMEMBERED_LINES:
+                    _FLAT_LINES.clear()
+                _FLAT_LINES[line] = read
+        if read is _BLANK:
             continue
-        if not stripped.strip() or stripped.lstrip().startswith("#"):
-            continue
-        match = _FLAT_LINE.fullmatch(stripped)
-        if match is None or match["key"] in data:
+        if read is _NOT_FLAT or read[0] in data:
             return None
-        value = _flat_value(match["value"] or "")
-        if value is _NOT_FLAT:
-            return None
-        data[match["key"]] = value
-        lines[match["key"]] = number
+        data[read[0]] = read[1]
+        lines[read[0]] = number
     return (data, lines) if data else None
 
 
+def _flat_line(line):
+    """(key, value) of one line of a flat sheet; _BLANK for a blank or comment line; _NOT_FLAT for any other."""
+    stripped = line.rstrip("\r")
+    match = _NUMBER_LINE.fullmatch(stripped)  # the commonest line, `key: -0.0264`, in one match
+    if match is not None:
+        return match[1], _flat_number(match[2])
+    if not stripped.strip() or stripped.lstrip().startswith("#"):
+        return _BLANK
+    match = _FLAT_LINE.fullmatch(stripped)
+    if match is None:
+        return _NOT_FLAT
+    value = _flat_value(match["value"] or "")
+    return _NOT_FLAT if value is _NOT_FLAT else (match["key"], value)
+
+
 _NOT_FLAT = object()
+_BLANK = object()
+# (key, value) of each line read (its value a number or text, never changed once read), by the line's text
+_FLAT_LINES = {}
+MAX_REMEMBERED_LINES = 100_000
 
 
 def _flat_value(text):
@@ -576,6 +609,10 @@ def _matrix_text(value):
 
 def read_answer(value, line=None):
     """An Answer from a YAML scalar: numbers as they are, text read as a number if it is one."""
+    if type(value) is WrittenFloat:  # the commonest answer, read before on the same line of another sheet
+        answer = _NUMBER_ANSWERS.get((value.text, line))
+        if answer is not None:
+            return answer
     if value is None:
         return Answer("", line=line)
     if isinstance(value, bool):
