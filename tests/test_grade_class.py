@@ -2,16 +2,20 @@
 
 import csv
 import json
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import derive
 
 from derive.api import grade_class
 from derive.cli import cli
+from derive.grading.report import _most_frequent
 from derive.grading.sheet import read_sheet
 from conftest import PROBLEMS
 
@@ -57,6 +61,15 @@ def test_the_summary_counts_outcomes_and_frequent_wrong_answers(runner, class_di
     assert row.endswith("-0.05 (1)")
     row = next(line for line in summary.splitlines() if line.strip().startswith("delta[2][1]"))
     assert row.split()[1:5] == ["0", "1", "0", "1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["-0.05", "0.1", "-0.0011", "0.5", "2", "1-s", "x", ""]),
+                       st.integers(min_value=1, max_value=4)), st.integers(min_value=1, max_value=4))
+def test_the_most_frequent_wrong_answers_are_the_first_by_count_then_by_text(counts, n):
+    """The summary's most frequent wrong answers, whose counts tie often (most are written once): as a
+    full sort by falling count, then by text, would give them."""
+    assert _most_frequent(Counter(counts), n) == sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
 def test_the_csv_gradebook_has_a_row_per_student_and_a_column_per_item(runner, class_dir, tmp_path):

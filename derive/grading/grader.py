@@ -35,6 +35,7 @@ rate) while the correct value is not: such values make later steps trivial.
 """
 
 import math
+import operator
 import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ _DIAGNOSED = object()  # remembered in place of a wrong number's verdict: its sl
 # on the sheet's earlier numbers); never UNDECIDED, which a busier moment may decide
 _SETTLED = {False: ("OK", "MISSING"), True: ("OK", "WRONG", "MISSING", "UNREADABLE")}
 
+_POINTS, _MAX_POINTS = operator.attrgetter("points"), operator.attrgetter("max_points")
 CODES = ("OK", "FT", "SIGN", "ROUNDING", "WRONG", "MISSING", "UNREADABLE", "UNDECIDED")
 RIGHT = ("OK", "FT")
 # each code in words, for readers who have not learnt the codes (a student's feedback page)
@@ -121,11 +123,11 @@ class SheetResult:
 
     @property
     def score(self):
-        return sum(v.points for v in self.verdicts)
+        return sum(map(_POINTS, self.verdicts))
 
     @property
     def max_score(self):
-        return sum(v.max_points for v in self.verdicts)
+        return sum(map(_MAX_POINTS, self.verdicts))
 
     def __getitem__(self, key):
         """The Verdict of the item `key` (`"delta[3][1]"`)."""

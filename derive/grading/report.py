@@ -8,7 +8,9 @@ is written as text.
 
 import csv
 import errno
+import heapq
 import io
+import itertools
 import json
 import operator
 import os
@@ -139,12 +141,8 @@ class ClassResult(Sheets):
     def _summarised(self):
         # A grader hands one Verdict object to every student who wrote the same thing: each distinct
         # object is read once, with the number of sheets that hold it (counted by identity, at C speed).
-        held, objects = Counter(), {}
-        for sheet in self.results:
-            if not sheet.error:
-                verdicts = sheet.verdicts
-                held.update(map(id, verdicts))
-                objects.update(zip(map(id, verdicts), verdicts))
+        verdicts = list(itertools.chain.from_iterable(sheet.verdicts for sheet in self.results if not sheet.error))
+        held, objects = Counter(map(id, verdicts)), dict(zip(map(id, verdicts), verdicts))
         tallies = {key: (Counter(), Counter(), Counter()) for key in self.items}  # codes, wrong answers, slips
         for number, count in held.items():
             verdict = objects[number]
@@ -167,10 +165,19 @@ class ClassResult(Sheets):
                 "wrong": sum(codes[c] for c in WRONG_CODES),
                 "missing": codes["MISSING"],
                 "codes": dict(sorted(codes.items())),
-                "frequent_wrong": sorted(wrong_answers.items(), key=lambda kv: (-kv[1], kv[0]))[:3],
+                "frequent_wrong": _most_frequent(wrong_answers, 3),
                 "slips": dict(sorted(slips.items(), key=lambda kv: (-kv[1], kv[0]))),
             })
         return rows
+
+
+def _most_frequent(counts, n):
+    """The `n` commonest (answer, count) pairs of a Counter, ties in the answers' order: a class's wrong
+    answers are mostly each written once, so only those counted at least as often as the n-th are sorted."""
+    if len(counts) > n:
+        least = heapq.nlargest(n, counts.values())[-1]
+        counts = {answer: count for answer, count in counts.items() if count >= least}
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
 def html_files(result, directory):

@@ -5,11 +5,16 @@ through `visible`, so that control characters show as escapes instead of
 acting on the terminal or the page.
 """
 
+import operator
 import re
 import unicodedata
+from collections import Counter
 
 from ..steps import format_number
 from .printer import SolutionPrinter
+
+
+_CODE = operator.attrgetter("code")
 
 
 class TextReportPrinter(SolutionPrinter):
@@ -32,10 +37,11 @@ class TextReportPrinter(SolutionPrinter):
             if sheet.error:
                 lines.append(f"  {name:<{name_width}}  unreadable: {visible(sheet.error)}")
                 continue
-            codes = [v.code for v in sheet.verdicts]
-            wrong = sum(c not in ("OK", "FT", "MISSING") for c in codes)
+            codes = Counter(map(_CODE, sheet.verdicts))
+            right, carried, missing = codes["OK"], codes["FT"], codes["MISSING"]
+            wrong = len(sheet.verdicts) - right - carried - missing
             lines.append(f"  {name:<{name_width}}  {_score(sheet.score, sheet.max_score):>11}  "
-                         f"{codes.count('OK'):>4} {codes.count('FT'):>4} {wrong:>6} {codes.count('MISSING'):>8}")
+                         f"{right:>4} {carried:>4} {wrong:>6} {missing:>8}")
         lines += self.warnings(result.results)
         lines += self.items(result)
         return "\n".join(lines) + "\n"
