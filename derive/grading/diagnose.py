@@ -59,71 +59,102 @@ class Diagnoser:
         self._own_values = {}  # (key, variant, chain, the student's numbers it reads) -> its value
         self._sorted_deps = {}  # step key -> per variant, the keys it reads, sorted
         self._chain_values = {}  # step key -> the variants' values on the correct chains, sorted
+        self._readers_of = {}  # (step key, keys of the student's numbers) -> the variants reading them
 
     # -- numbers -----------------------------------------------------------------
     def numeric(self, step, answer, text, numbers, tolerance):
-        """The Diagnosis of a wrong number `answer` (written as `text`) to `step`, or None."""
+        """The Diagnosis of a wrong number `answer` (written as `text`) to `step`, or None; `numbers` is the
+        sheet's numbers (the Grader's _Numbers)."""
         if answer == 0:
             return None  # a 0 is as often "I don't know" as a slip, and many variants land on it
         variants, relevant, readers = self._variants(step)
         if not variants:
             return None
         differing = numbers.differing
-        own = tuple((d, differing[d]) for d in relevant if d in differing)
+        if len(differing) < len(relevant):  # the sheet's own numbers a variant reads, in key order
+            own = tuple(sorted(item for item in differing.items() if item[0] in readers))
+        else:
+            own = tuple((d, differing[d]) for d in relevant if d in differing)
         cache_key = (step.key, answer, text, own)
         if cache_key not in self._cache:
             if len(self._cache) >= MAX_REMEMBERED:
                 self._cache.clear()
             self._cache[cache_key] = self._explain(step, answer, _half_unit(text), dict(own), variants, readers,
-                                                   tolerance)
+                                                   tolerance, numbers)
         return self._cache[cache_key]
 
     def reads(self, step):
         """The keys whose numbers a diagnosis of `step` reads, sorted."""
         return self._variants(step)[1]
 
-    def _explain(self, step, answer, half_unit, own, variants, readers, tolerance):
+    def _explain(self, step, answer, half_unit, own, variants, readers, tolerance, numbers):
         copied = answer in self.grader.given_numbers  # a copied given
-        # On each chain with the student's own numbers standing in: the environment, and the right value there
-        # (what follow-through would accept; a variant landing on it explains nothing).
-        mixed = []
-        if own:
+        # Each correct chain with the student's own numbers standing in: the variants that read them are
+        # evaluated there. The sheet's numbers stand in for the correct ones in one environment per chain
+        # for all its items: a variant reads only numbers of `own` (the sheet's, for the keys variants read).
+        mixed = numbers.mixed if own else ()
+        if own and not mixed:
+            differing = numbers.differing
             for chain, (values, rounding) in enumerate(self._chains()):
-                env = dict(values)  # a copy: each variant's look-ups are then plain ones
+                env = dict(values)
+                env.update(differing)
+                mixed.append((chain, env, values, rounding))
+        rights = {}
+
+        def right_on(chain):
+            """The step's right value on chain `chain` with the student's own numbers (`own`) standing in:
+            what follow-through would accept, so a variant landing on it explains nothing. None where
+            the step cannot be evaluated there: that chain then explains nothing."""
+            if chain not in rights:
+                _, _, values, rounding = mixed[chain]
+                env = dict(values)
                 env.update(own)
                 try:
-                    mixed.append((chain, env, rounding, rounding.apply(_evaluate(step.formula, env))))
+                    rights[chain] = rounding.apply(_evaluate(step.formula, env))
                 except UNREADABLE:
-                    continue
-
-        def matches(value, right):
-            return (abs(answer - value) <= half_unit + 1e-12 * abs(value) and tolerance.accepts(answer, value)
-                    and not tolerance.accepts(right, value))
+                    rights[chain] = None
+            return rights[chain]
 
         near = self._near(step, variants, answer, half_unit)
         # the only variants that can explain the answer: those near it on a correct chain, and those reading
         # one of the student's own numbers; tried in the catalogue's order, the first rule to explain names it
-        reading = set().union(*(readers[d] for d in own)) if mixed else ()
+        order, reading = self._reading(step.key, own, readers) if own else ((), ())
+        if near:
+            order = sorted(near.union(order))
         key, sorted_deps, remembered = step.key, self._sorted_deps[step.key], self._own_values.get
         explained = {}
-        for n in sorted(near.union(reading)):
+        for n in order:
             code, variant, deps, on_chains = variants[n]
             if code in explained or (copied and variant.places is not None):
                 continue  # a copied given is no rounding slip
-            hit = n in near and any(matches(value, right) for value, right in on_chains)
+            hit = n in near and any(_matches(answer, value, right, half_unit, tolerance) for value, right in on_chains)
             if not hit and n in reading:
                 mine = tuple(map(own.get, sorted_deps[n]))  # a class repeats its wrong numbers: remembered
-                for chain, env, rounding, right in mixed:
+                for chain, env, _, rounding in mixed:
                     memo = (key, n, chain, mine)
                     value = remembered(memo, _UNKNOWN)
                     if value is _UNKNOWN:
                         value = self._on_own(memo, variant, env, rounding, deps)
-                    if value is not None and matches(value, right):
-                        hit = True
-                        break
+                    if value is not None and abs(answer - value) <= half_unit + 1e-12 * abs(value):  # else no match
+                        right = right_on(chain)
+                        if right is not None and _matches(answer, value, right, half_unit, tolerance):
+                            hit = True
+                            break
             if hit:
                 explained[code] = variant
         return _diagnosis(explained)
+
+    def _reading(self, key, own, readers):
+        """(in order, as a set) the numbers of the variants of step `key` that read one of the student's numbers
+        (`own`): a class repeats which of its numbers differ, so each such set of keys is looked up once."""
+        keys = tuple(own)
+        found = self._readers_of.get((key, keys))
+        if found is None:
+            if len(self._readers_of) >= MAX_REMEMBERED:
+                self._readers_of.clear()
+            numbers = set().union(*(readers[d] for d in keys))
+            found = self._readers_of[(key, keys)] = (tuple(sorted(numbers)), frozenset(numbers))
+        return found
 
     def _near(self, step, variants, answer, half_unit):
         """The numbers of the variants that may land, on some correct chain, within `half_unit` of the
@@ -281,6 +312,13 @@ def _last_digit(text):
     except (InvalidOperation, ValueError, AttributeError):
         return None
     return exponent if isinstance(exponent, int) else None
+
+
+def _matches(answer, value, right, half_unit, tolerance):
+    """A variant's value explains the answer: it agrees with it to the digits written and within the
+    tolerance, while the right value there (`right`) is not within the tolerance of it."""
+    return (abs(answer - value) <= half_unit + 1e-12 * abs(value) and tolerance.accepts(answer, value)
+            and not tolerance.accepts(right, value))
 
 
 def _diagnosis(explained):

@@ -531,12 +531,14 @@ class Grader:
 
 class _Numbers(dict):
     """One sheet's numbers (key -> value), with what grading its items shares, found once per sheet:
-    `differing`, the numbers that are not the correct values, and `implied` (chain decimals -> _Implied)."""
+    `differing`, the numbers that are not the correct values, `implied` (chain decimals -> _Implied), and
+    `mixed`, the correct chains with the sheet's own numbers standing in, where the slips are sought."""
 
     def __init__(self, grader, numbers):
         super().__init__(numbers)
         self.grader = grader
         self.implied = {}
+        self.mixed = []  # per correct chain: its values with this sheet's own numbers standing in (diagnose)
         self._differing = None
 
     @property
