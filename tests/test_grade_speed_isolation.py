@@ -1,8 +1,9 @@
 """A class shared among grading children: the same results, in the same order, as one child gives,
-each task still within its own budget, a failure still that task's line."""
+each task still within its own budget, a failure still that task's line; a child held up grades fewer."""
 
 import dataclasses
 import os
+import time
 
 import pytest
 
@@ -50,7 +51,26 @@ def test_one_child_s_failures_are_its_tasks_lines():
 def test_two_children_share_a_class():
     pids = run_isolated(list(range(8)), lambda task: os.getpid(), failed, BUDGET, workers=2)
     assert len(set(pids)) == 2 and os.getpid() not in pids
-    assert pids[0::2] == [pids[0]] * 4 and pids[1::2] == [pids[1]] * 4  # task i goes to child i mod 2
+
+
+def slow_first(task):
+    time.sleep(1.0 if task == 0 else 0.01)
+    return os.getpid()
+
+
+def test_a_child_held_up_by_a_slow_sheet_leaves_the_rest_to_the_other():
+    """Sheets are handed out as children finish: while one child grades a slow sheet, the other grades
+    nearly all the rest (handed out by turns, each child would grade half)."""
+    pids = run_isolated(list(range(41)), slow_first, failed, BUDGET, workers=2)
+    slow = pids.count(pids[0])
+    assert len(set(pids)) == 2 and slow <= 4 and pids.count(next(p for p in pids if p != pids[0])) == 41 - slow
+
+
+def test_the_tasks_a_dead_child_held_go_to_the_next_child():
+    """A child that dies holds more than the task that killed it: those others are graded all the same."""
+    tasks = [1, 2, 3, "exit", 4, 5, 6, 7, 8, 9, 10, "exit", 11]
+    results = run_isolated(tasks, work, failed, BUDGET, workers=2)
+    assert [r[:2] for r in results] == [("failed" if t == "exit" else "done", t) for t in tasks]
 
 
 def test_a_single_task_needs_a_single_child():

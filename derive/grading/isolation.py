@@ -4,12 +4,13 @@ Limits inside the process bound most work (derive.symbolic.limits), but not
 all of it: a C routine a timer signal cannot interrupt, a structure that
 grows past the machine's memory, a bug of derive's that ends the
 interpreter. So a class is graded in forked child processes (one per core,
-at most two), which already hold the solved problem: each takes every
-other sheet in order, the parent reads back each result, and watches each
-child's clock. A sheet that takes longer than its budget has its child
-killed; one whose child runs out of its memory budget or dies gets a line
-saying so; either way a new child carries on with that child's next sheet,
-and every sheet has its result, in sheet order.
+at most two), which already hold the solved problem. The parent hands each
+child the next sheets as it finishes the last ones (a child slowed by a hard
+sheet, or by a busy machine, takes fewer, and both finish together), reads
+back each result, and watches each child's clock. A sheet that takes longer
+than its budget has its child killed; one whose child runs out of its memory
+budget or dies gets a line saying so; either way a new child carries on with
+the sheets that child held, and every sheet has its result, in sheet order.
 
 Where there is no fork (Windows) the sheets are graded in this process,
 each still under the per-answer time limit, a failure of any kind still
@@ -25,12 +26,14 @@ import signal
 import struct
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass
 
 SHEET_SECONDS = 120.0
 MEMORY_BYTES = 2 * 1024 ** 3  # address space a child may add to what it starts with
 _HEADER = struct.Struct("<Q")  # a message's length, with _FRESH set on the first message of a new pickler
 _FRESH = 1 << 63
+_INDEX = struct.Struct("<I")  # a task's number, as the parent hands it to a child
 
 
 @dataclass(frozen=True)
@@ -49,32 +52,31 @@ def run_isolated(tasks, work, failed, budget=Budget(), workers=None):
     instead, computed in this process. An exception `work` raises is its
     task's failure too ("internal error: ..."): one task never stops the rest.
     The tasks are shared among `workers` children (by default one per core,
-    at most WORKERS), task i going to child i mod workers; the results are
-    in task order whatever the number of children.
+    at most WORKERS), each handed the next tasks in order as it finishes
+    its last; the results are in task order whatever the number of children.
     """
     tasks = list(tasks)
     if not hasattr(os, "fork"):
         return [_in_process(task, work, failed) for task in tasks]
     workers = max(1, min(len(tasks), workers or _cores()))
-    lanes = [_Lane(list(range(start, len(tasks), workers)), tasks, work, failed, budget)
-             for start in range(workers)]
+    pool = _Pool(tasks, work, failed, budget)
+    lanes = [_Lane(pool) for _ in range(workers)]
+    pool.lanes = lanes
     collecting = gc.isenabled()
     gc.disable()  # the results are plain data that grows by the thousand: collecting it often costs and frees nothing
     try:
-        _run_lanes(lanes)
+        _run_lanes(pool)
     finally:
         for lane in lanes:
             lane.stop()
         if collecting:
             gc.enable()
-    results = [None] * len(tasks)
-    for lane in lanes:
-        for index, result in zip(lane.indices, lane.results):
-            results[index] = result
-    return results
+    return pool.results
 
 
 GATHER_SECONDS = 0.004  # how long the parent lets results gather before reading what has come
+AHEAD_SECONDS = 0.02  # the work a child is handed beyond its current task: it never waits for the parent
+MAX_AHEAD = 64  # tasks a child holds at once, at most (they go back to the others if it dies)
 WORKERS = 2  # grading children at most: the gain of a third is small beside the memory it holds
 
 
@@ -95,15 +97,36 @@ def _in_process(task, work, failed):
         return failed(task, f"grading stopped: internal error ({type(error).__name__})")
 
 
-def _run_lanes(lanes):
+class _Pool:
+    """The tasks of a class: those not yet handed to a child (`pending`, in order), the results found
+    (`results`, in task order), and how long a task takes, which sets how many a child is handed ahead."""
+
+    def __init__(self, tasks, work, failed, budget):
+        self.tasks, self.work, self.failed, self.budget = tasks, work, failed, budget
+        self.pending = deque(range(len(tasks)))
+        self.results = [None] * len(tasks)
+        self.remaining = len(tasks)
+        self.lanes = []
+        self.seconds, self.timed = 0.0, 0
+
+    def record(self, index, result):
+        self.results[index] = result
+        self.remaining -= 1
+
+    def ahead(self):
+        """How many tasks a child holds: its current one, and enough to keep it busy for AHEAD_SECONDS."""
+        if not self.timed:
+            return 2
+        return max(2, min(MAX_AHEAD, int(AHEAD_SECONDS * self.timed / max(self.seconds, 1e-9)) + 1))
+
+
+def _run_lanes(pool):
     """Read every lane's results as they come, each task within its time budget, until all are done."""
-    while True:
-        running = [lane for lane in lanes if not lane.done]
-        if not running:
-            return
-        for lane in running:
-            if lane.pid is None:
+    while pool.remaining:
+        for lane in pool.lanes:
+            if lane.pid is None and pool.pending:
                 lane.start()
+        running = [lane for lane in pool.lanes if lane.pid is not None]
         now = time.monotonic()
         wait = max(0.0, min(lane.deadline - now for lane in running))
         ready, _, _ = select.select([lane.fd for lane in running], [], [], wait)
@@ -119,79 +142,111 @@ def _run_lanes(lanes):
 
 
 class _Lane:
-    """The tasks of one line of children: tasks[i] for i in `indices`, graded in order, a new child
-    taking over after a task that ends its child; `results` in the same order."""
+    """One line of children: the tasks its child holds (`held`, in the order it grades them), a new child
+    taking over after a task that ends its child, the tasks that child held going back to the pool."""
 
-    def __init__(self, indices, tasks, work, failed, budget):
-        self.indices, self.tasks, self.work, self.failed, self.budget = indices, tasks, work, failed, budget
-        self.results = []
-        self.pid = self.fd = self.reader = None
-        self.deadline = 0.0
-
-    @property
-    def done(self):
-        return len(self.results) == len(self.indices)
-
-    @property
-    def task(self):
-        return self.tasks[self.indices[len(self.results)]]
+    def __init__(self, pool):
+        self.pool = pool
+        self.held = deque()
+        self.pid = self.fd = self.orders = self.reader = None
+        self.deadline = self.since = 0.0
 
     def start(self):
-        """A child for the tasks from the current one on."""
+        """A child, handed the next tasks."""
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
+        orders_read, orders_write = os.pipe()
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: never returns
             os.close(read_end)
-            _child([self.tasks[i] for i in self.indices[len(self.results):]], self.work, write_end, self.budget)
+            os.close(orders_write)
+            # the other lanes' pipes: a child holding one would keep the other's child from seeing its end
+            inherited = [fd for lane in self.pool.lanes if lane is not self for fd in (lane.fd, lane.orders)
+                         if fd is not None]
+            _child(self.pool, orders_read, write_end, inherited)
         os.close(write_end)
-        self.pid, self.fd, self.reader = pid, read_end, _Reader()
-        self.deadline = time.monotonic() + self.budget.sheet_seconds
+        os.close(orders_read)
+        self.pid, self.fd, self.orders, self.reader = pid, read_end, orders_write, _Reader()
+        self.deadline = self.since = time.monotonic()
+        self.deadline += self.pool.budget.sheet_seconds
+        self.hand_out()
+
+    def hand_out(self):
+        """Hand the child the next tasks, up to what it should hold; end it when it has nothing left to do."""
+        pool = self.pool
+        count = min(pool.ahead() - len(self.held), len(pool.pending))
+        if count > 0:
+            given = [pool.pending.popleft() for _ in range(count)]
+            self.held.extend(given)
+            try:
+                os.write(self.orders, b"".join(map(_INDEX.pack, given)))
+            except OSError:
+                pass  # the child has ended: reading its pipe says how, and its tasks go back
+        elif not self.held:
+            self.stop()
 
     def receive(self):
-        """Read what the child sent: each whole message is its task's result; the end of the pipe before
-        the last task, the current task's failure."""
+        """Read what the child sent: each whole message is the result of the first task it holds; the end
+        of the pipe while it holds a task, that task's failure."""
         chunk = os.read(self.fd, 1 << 16)
         if not chunk:
             status = _reap(self.pid)
             self._close()
             self.pid = None
-            self.results.append(self.failed(self.task, f"grading stopped: {status}"))
+            self._lost(f"grading stopped: {status}")
             return
-        for kind, payload in self.reader.feed(chunk):
-            self.results.append(payload if kind == "done" else self.failed(self.task, payload))
-            self.deadline = time.monotonic() + self.budget.sheet_seconds
-        if self.done:
-            self.stop()
+        pool, now = self.pool, time.monotonic()
+        messages = self.reader.feed(chunk)
+        for kind, payload in messages:
+            index = self.held.popleft()
+            pool.record(index, payload if kind == "done" else pool.failed(pool.tasks[index], payload))
+        if messages:
+            pool.seconds += now - self.since
+            pool.timed += len(messages)
+            self.since = now
+            self.deadline = now + pool.budget.sheet_seconds
+        self.hand_out()
 
     def over_time(self):
         _kill(self.pid)
         self.stop()
-        self.results.append(self.failed(self.task, f"grading stopped: over the time budget of "
-                                                   f"{self.budget.sheet_seconds:g} s"))
+        self._lost(f"grading stopped: over the time budget of {self.pool.budget.sheet_seconds:g} s")
+
+    def _lost(self, reason):
+        """The child ended while grading its first task: that task fails; the others it held go back first."""
+        if self.held:
+            index = self.held.popleft()
+            self.pool.record(index, self.pool.failed(self.pool.tasks[index], reason))
+            self.pool.pending.extendleft(reversed(self.held))
+            self.held.clear()
 
     def stop(self):
-        """End this lane's child, if it has one."""
+        """End this lane's child, if it has one: at once if it holds tasks, else as its orders end."""
         if self.pid is not None:
-            if not self.done:
+            if self.held:
                 _kill(self.pid)
             self._close()
             _reap(self.pid)
             self.pid = None
 
     def _close(self):
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+        for name in ("orders", "fd"):
+            fd = getattr(self, name)
+            if fd is not None:
+                os.close(fd)
+                setattr(self, name, None)
 
 
-def _child(tasks, work, write_end, budget):
-    """Grade the tasks, sending each result; exit without running the parent's clean-up."""
+def _child(pool, orders, write_end, inherited):
+    """Grade the tasks the parent hands out (their numbers, on `orders`), sending each result, until the
+    orders end; exit without running the parent's clean-up."""
     code = 0
     try:
         import faulthandler
 
+        for fd in inherited:
+            os.close(fd)
         faulthandler.disable()  # a sheet that crashes its process is reported as its line, not a dump
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         # what the child starts with (the solved problem, the parent's modules) lives as long as it does:
@@ -201,24 +256,33 @@ def _child(tasks, work, write_end, budget):
         # grading leaves little cyclic garbage (what a sheet makes is freed as its last reference goes): the
         # youngest generation is collected every 50,000 allocations rather than 700, a tenth of the collector's time
         gc.set_threshold(50_000, 10, 10)
+        budget, tasks, work = pool.budget, pool.tasks, pool.work
         # made before the cap: when a task runs out of memory, its line must not need any more
         over_memory = ("failed", f"grading stopped: over the memory budget of {budget.memory_bytes // 2 ** 20} MB")
         _limit_memory(budget.memory_bytes)
         sent = _Sent()
-        with os.fdopen(write_end, "wb") as out:
-            for task in tasks:
-                try:
-                    message = ("done", work(task))
-                except MemoryError:
-                    message = over_memory  # what the task holds is freed as this clause ends
-                except Exception as error:  # a bug of derive's: this task's line says so
-                    message = ("failed", f"grading stopped: internal error ({type(error).__name__})")
-                try:
-                    data = sent.frame(message)
-                except Exception as error:  # the pickler is new: it knows nothing the parent does not
-                    data = sent.frame(("failed", f"grading stopped: internal error ({type(error).__name__})"))
-                out.write(data)
-                out.flush()
+        received = b""
+        with os.fdopen(write_end, "wb") as out, os.fdopen(orders, "rb", buffering=0) as inbox:
+            while True:
+                chunk = inbox.read(1 << 12)
+                if not chunk:
+                    break  # no more orders
+                received += chunk
+                whole = len(received) - len(received) % _INDEX.size
+                for (index,) in _INDEX.iter_unpack(received[:whole]):
+                    try:
+                        message = ("done", work(tasks[index]))
+                    except MemoryError:
+                        message = over_memory  # what the task holds is freed as this clause ends
+                    except Exception as error:  # a bug of derive's: this task's line says so
+                        message = ("failed", f"grading stopped: internal error ({type(error).__name__})")
+                    try:
+                        data = sent.frame(message)
+                    except Exception as error:  # the pickler is new: it knows nothing the parent does not
+                        data = sent.frame(("failed", f"grading stopped: internal error ({type(error).__name__})"))
+                    out.write(data)
+                    out.flush()
+                received = received[whole:]
     except BaseException:
         code = 1
     finally:
