@@ -206,6 +206,9 @@ class Grader:
         self._numbers = {}  # (key, answer, the student's numbers it rests on) -> its verdict
         # per item: answer text -> the verdict of an answer right or missing for everyone who wrote it
         self._settled = {key: {} for key in self.items}
+        # per item, as a sheet is walked: its key, its settled verdicts, whether it is an expression, its plan
+        self._walk = [(plan[0], self._settled[plan[0]], plan[1].is_symbolic, plan) for plan in self._plan]
+        self._is_close = {}  # (key, number) -> whether it is the correct value (_close), for _Numbers.differing
         self._ancestors = {}  # key -> the steps it rests on, in order (follow-through over skipped steps)
         # per item, the inputs a sheet must give for its verdict to rest on the sheet's numbers alone
         self._inputs = {} if matrix else {key: tuple(d for d in self.exact[key].deps if not self.exact[d].is_given)
@@ -228,17 +231,16 @@ class Grader:
             return self.matrix.grade(sheet)
         result = SheetResult(sheet.student, sheet.path, warnings=list(sheet.warnings), solution=self.exact)
         numbers = _Numbers(self, {key: a.number for key, a in sheet.answers.items() if a.number is not None})
-        answers, settled, verdicts = sheet.answers, self._settled, result.verdicts
-        for plan in self._plan:
-            answer = answers.get(plan[0])
-            same = settled[plan[0]]
-            verdict = same.get(answer.text if answer else "")
+        answers, verdicts = sheet.answers, result.verdicts
+        for key, same, symbolic, plan in self._walk:
+            answer = answers.get(key)
+            verdict = same.get(answer.text if answer is not None else "")
             if verdict is None or (answer is not None and answer.refused):  # a refusal's text is no answer's
-                if answer is not None and answer.number is not None and not plan[1].is_symbolic:
+                if answer is not None and answer.number is not None and not symbolic:
                     verdict = self._numeric_verdict(plan, answer, numbers)
                 else:
                     verdict = self.grade_within_budget(plan, answer, numbers)
-                if verdict.code in _SETTLED[plan[1].is_symbolic] and (answer is None or not answer.refused):
+                if verdict.code in _SETTLED[symbolic] and (answer is None or not answer.refused):
                     same[verdict.answer] = verdict  # the same for every student who wrote it
             verdicts.append(verdict)
         return result
@@ -546,8 +548,17 @@ class _Numbers(dict):
         """{key: value} of the student's own numbers: those that are not the correct value (exact, or the
         problem's rounded chain), on which follow-through and the slips rest."""
         if self._differing is None:
-            close, numeric = self.grader._close, self.grader.numeric_keys
-            self._differing = {k: v for k, v in self.items() if k in numeric and not close(k, v)}
+            grader = self.grader
+            remembered, differing = grader._is_close, {}
+            for item in self.items():  # a class writes the same numbers: each is judged once
+                close = remembered.get(item)
+                if close is None:
+                    if len(remembered) >= MAX_REMEMBERED:
+                        remembered.clear()
+                    close = remembered[item] = item[0] not in grader.numeric_keys or grader._close(*item)
+                if not close:
+                    differing[item[0]] = item[1]
+            self._differing = differing
         return self._differing
 
 
