@@ -34,6 +34,7 @@ rest on is 0 or a copy of a given number (an input, a weight, the learning
 rate) while the correct value is not: such values make later steps trivial.
 """
 
+import itertools
 import math
 import operator
 import threading
@@ -580,7 +581,7 @@ class _Implied(dict):
         for key in keys:
             if key in self:
                 continue
-            for k in self.grader.ancestors(key) + [key]:
+            for k in itertools.chain(self.grader.ancestors(key), (key,)):
                 if k in self:
                     continue
                 step = solution[k]

@@ -71,12 +71,18 @@ class Variant:
     def evaluate(self, env, rounding, deps=()):
         """The variant's value on `env` (key -> number; `deps`, the keys it reads), rounded as the problem rounds."""
         if self.places is not None and self.inputs:
-            coarse = RoundTo(self.places)
+            coarse = _round_to(self.places)
             env = {key: coarse.apply(float(env[key])) for key in deps}
         value = rounding.apply(evaluate_formula(self.formula, env))
         if self.places is not None and not self.inputs:
-            value = RoundTo(self.places).apply(value)
+            value = _round_to(self.places).apply(value)
         return value
+
+
+@functools.lru_cache(maxsize=None)
+def _round_to(places):
+    """The Rounding to `places` decimals (one per number of places: variants are evaluated by the thousand)."""
+    return RoundTo(places)
 
 
 @dataclass(frozen=True)
