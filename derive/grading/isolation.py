@@ -75,8 +75,10 @@ def run_isolated(tasks, work, failed, budget=Budget(), workers=None):
 
 
 GATHER_SECONDS = 0.004  # how long the parent lets results gather before reading what has come
-AHEAD_SECONDS = 0.02  # the work a child is handed beyond its current task: it never waits for the parent
-MAX_AHEAD = 64  # tasks a child holds at once, at most (they go back to the others if it dies)
+# the work a child holds: enough that it never waits for a parent that the children's own work keeps off the
+# cores for a while, little enough that the children finish together (within about this much of each other)
+AHEAD_SECONDS = 0.25
+MAX_AHEAD = 1024  # tasks a child holds at once, at most (they go back to the pool if it dies)
 WORKERS = 2  # grading children at most: the gain of a third is small beside the memory it holds
 
 
@@ -107,7 +109,7 @@ class _Pool:
         self.results = [None] * len(tasks)
         self.remaining = len(tasks)
         self.lanes = []
-        self.seconds, self.timed = 0.0, 0
+        self.task_seconds = None  # how long a task takes: a moving average over the results as they come
 
     def record(self, index, result):
         self.results[index] = result
@@ -115,9 +117,13 @@ class _Pool:
 
     def ahead(self):
         """How many tasks a child holds: its current one, and enough to keep it busy for AHEAD_SECONDS."""
-        if not self.timed:
+        if self.task_seconds is None:
             return 2
-        return max(2, min(MAX_AHEAD, int(AHEAD_SECONDS * self.timed / max(self.seconds, 1e-9)) + 1))
+        return max(2, min(MAX_AHEAD, int(AHEAD_SECONDS / max(self.task_seconds, 1e-6)) + 1))
+
+    def timed(self, seconds):
+        """Note how long a child took for a task."""
+        self.task_seconds = seconds if self.task_seconds is None else 0.9 * self.task_seconds + 0.1 * seconds
 
 
 def _run_lanes(pool):
@@ -149,7 +155,7 @@ class _Lane:
         self.pool = pool
         self.held = deque()
         self.pid = self.fd = self.orders = self.reader = None
-        self.deadline = self.since = 0.0
+        self.deadline = 0.0
 
     def start(self):
         """A child, handed the next tasks."""
@@ -168,15 +174,16 @@ class _Lane:
         os.close(write_end)
         os.close(orders_read)
         self.pid, self.fd, self.orders, self.reader = pid, read_end, orders_write, _Reader()
-        self.deadline = self.since = time.monotonic()
-        self.deadline += self.pool.budget.sheet_seconds
+        self.deadline = time.monotonic() + self.pool.budget.sheet_seconds
         self.hand_out()
 
     def hand_out(self):
-        """Hand the child the next tasks, up to what it should hold; end it when it has nothing left to do."""
+        """Hand the child the next tasks, up to what it should hold, once it holds half of that or less; end
+        it when it has nothing left to do."""
         pool = self.pool
-        count = min(pool.ahead() - len(self.held), len(pool.pending))
-        if count > 0:
+        ahead = pool.ahead()
+        count = min(ahead - len(self.held), len(pool.pending))
+        if count > 0 and len(self.held) <= ahead // 2:
             given = [pool.pending.popleft() for _ in range(count)]
             self.held.extend(given)
             try:
@@ -198,13 +205,11 @@ class _Lane:
             return
         pool, now = self.pool, time.monotonic()
         messages = self.reader.feed(chunk)
-        for kind, payload in messages:
+        for kind, payload, seconds in messages:
             index = self.held.popleft()
             pool.record(index, payload if kind == "done" else pool.failed(pool.tasks[index], payload))
+            pool.timed(seconds)
         if messages:
-            pool.seconds += now - self.since
-            pool.timed += len(messages)
-            self.since = now
             self.deadline = now + pool.budget.sheet_seconds
         self.hand_out()
 
@@ -258,7 +263,7 @@ def _child(pool, orders, write_end, inherited):
         gc.set_threshold(50_000, 10, 10)
         budget, tasks, work = pool.budget, pool.tasks, pool.work
         # made before the cap: when a task runs out of memory, its line must not need any more
-        over_memory = ("failed", f"grading stopped: over the memory budget of {budget.memory_bytes // 2 ** 20} MB")
+        over_memory = f"grading stopped: over the memory budget of {budget.memory_bytes // 2 ** 20} MB"
         _limit_memory(budget.memory_bytes)
         sent = _Sent()
         received = b""
@@ -270,16 +275,19 @@ def _child(pool, orders, write_end, inherited):
                 received += chunk
                 whole = len(received) - len(received) % _INDEX.size
                 for (index,) in _INDEX.iter_unpack(received[:whole]):
+                    start = time.perf_counter()  # how long a task takes, for the parent to hand out enough
                     try:
-                        message = ("done", work(tasks[index]))
+                        kind, payload = "done", work(tasks[index])
                     except MemoryError:
-                        message = over_memory  # what the task holds is freed as this clause ends
+                        kind, payload = "failed", over_memory  # what the task holds is freed as this clause ends
                     except Exception as error:  # a bug of derive's: this task's line says so
-                        message = ("failed", f"grading stopped: internal error ({type(error).__name__})")
+                        kind, payload = "failed", f"grading stopped: internal error ({type(error).__name__})"
+                    seconds = time.perf_counter() - start
                     try:
-                        data = sent.frame(message)
+                        data = sent.frame((kind, payload, seconds))
                     except Exception as error:  # the pickler is new: it knows nothing the parent does not
-                        data = sent.frame(("failed", f"grading stopped: internal error ({type(error).__name__})"))
+                        data = sent.frame(("failed", f"grading stopped: internal error ({type(error).__name__})",
+                                           seconds))
                     out.write(data)
                     out.flush()
                 received = received[whole:]
