@@ -74,7 +74,8 @@ def run_isolated(tasks, work, failed, budget=Budget(), workers=None):
     return pool.results
 
 
-GATHER_SECONDS = 0.004  # how long the parent lets results gather before reading what has come
+GATHER_SECONDS = 0.02  # how long the parent lets results gather before reading what has come
+PIPE_BYTES = 1 << 20  # a child's results pipe, where the system allows: some 1,000 results gather without blocking it
 # the work a child holds: enough that it never waits for a parent that the children's own work keeps off the
 # cores for a while, little enough that the children finish together (within about this much of each other)
 AHEAD_SECONDS = 0.25
@@ -137,8 +138,9 @@ def _run_lanes(pool):
         wait = max(0.0, min(lane.deadline - now for lane in running))
         ready, _, _ = select.select([lane.fd for lane in running], [], [], wait)
         if ready:
-            # a child sends a result every millisecond or so: waking for each one costs the parent more than
-            # reading them a few at a time (a pipe holds some 60 results, and each deadline moves on by this much)
+            # a child sends a result every millisecond or so: waking for each one costs the parent (and the
+            # children, whose cores it takes) more than reading them a few dozen at a time; a deadline is then
+            # noticed this much later, a result read this much later
             time.sleep(GATHER_SECONDS)
         for lane in running:
             if lane.fd in ready:
@@ -163,6 +165,7 @@ class _Lane:
             stream.flush()
         orders_read, orders_write = os.pipe()
         read_end, write_end = os.pipe()
+        _widen(write_end)
         pid = os.fork()
         if pid == 0:  # the child: never returns
             os.close(read_end)
@@ -196,7 +199,7 @@ class _Lane:
     def receive(self):
         """Read what the child sent: each whole message is the result of the first task it holds; the end
         of the pipe while it holds a task, that task's failure."""
-        chunk = os.read(self.fd, 1 << 16)
+        chunk = os.read(self.fd, PIPE_BYTES)
         if not chunk:
             status = _reap(self.pid)
             self._close()
@@ -295,6 +298,17 @@ def _child(pool, orders, write_end, inherited):
         code = 1
     finally:
         os._exit(code)
+
+
+def _widen(fd):
+    """Give a pipe PIPE_BYTES of buffer where the system allows (Linux), so that a child never waits for
+    the parent to read its results; elsewhere it keeps the system's size."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 def _limit_memory(extra):
