@@ -31,25 +31,33 @@ a round too small to show above that is compared by the Python calls it makes, c
   values evaluated only for the steps a follow-through needs, slip variants tried only where they can
   explain, calculations made only for reports that show them, one pickler whose memo lasts between the
   grading children and the parent, the class summary counted by distinct verdict;
-- the latest round, 540-710 sheets/s, the class 240-300, one process 7.1-10.4 s, ratio 40-47x, on a
-  slower day of the machine, where the old code measured within the same spread: hot formulas compiled
-  to bytecode (0.52 us a step formula, against 1.18 us node by node), a sheet's own numbers found once
-  per sheet, variant words printed only when a report shows them, an activation's derivative and a key's
-  neighbours found once, each expected expression printed once for its points' seed. Counted, as timing
-  could not tell the rounds apart: Python calls for 1,000 diverse sheets 3.55 -> 3.22 million, for a
-  100-sheet class 1.21 -> 1.01 million, for a sheet once the class's forms are known 1,780 -> 1,547;
-  the slips' set-up for the 37 steps 551,000 -> 375,000.
+- a round before, 540-710 sheets/s, the class 240-300, one process 7.1-10.4 s, ratio 40-47x: hot
+  formulas compiled to bytecode, a sheet's own numbers found once per sheet, variant words printed only
+  when a report shows them, an activation's derivative and a key's neighbours found once, each expected
+  expression printed once for its points' seed (Python calls for 1,000 diverse sheets 3.55 -> 3.22 million,
+  for a 100-sheet class 1.21 -> 1.01 million);
+- the latest round, 716-863 sheets/s, the class 349-408, one process 5.8-7.4 s (interleaved with the code
+  before it, 6.3-7.0 s against 8.4-9.6 s), ratio 43-47x, reading 0.07-0.10 s per 1,000 sheets (was 0.15):
+  a sheet's lines each read once for a class, an expression's verdict kept for everyone who writes its
+  text, a sheet's own numbers standing in for the correct ones in one environment per chain for all its
+  items, the right value there computed only where a variant lands, the class report counted in one pass;
+  the parent reading results every 20 ms from 1 MB pipes instead of waking for each, and handing each child
+  the next sheets as it finishes (about 0.25 s of them), so that a child on a slower core or held up by a
+  hard sheet grades fewer. Counted: Python calls for 1,000 diverse sheets from cold 3.12 -> 2.53 million,
+  a 100-sheet class 0.70 -> 0.65 million, grading 1,000 more sheets once the class's forms are known 1.50 -> 1.33
+  million, reading 1,000 sheets 0.68 -> 0.33 million; one `derive grade` over 10,000 sheets, 13-15 s of
+  CPU -> 10-12 s.
 Not met: 2,000 sheets/s with the slips named, on diverse sheets and on a 100-sheet class, and < 5 s.
-Where the time goes, for 1,000 diverse sheets (about 1.5 s of CPU): SymPy work done once per problem,
-0.35-0.4 s (each slip rule's rewriting of each of the 37 steps, 0.15-0.2 s; each of the 15 distinct
-expressions decided, 13 ms apiece); reading, 0.15-0.2 s; naming slips, about 0.45 s (3 to 4 wrong
-numbers a sheet, each tried against the variants that read the student's own numbers, 14 a step on
-average); the rest, 0.5 s. At 2,000 sheets/s the whole budget is 0.5 s, and a 100-sheet class's
-0.05 s is an eighth of the per-problem set-up alone: the targets need the numbers of a class graded
-item by item as arrays rather than sheet by sheet, and a per-problem set-up kept between runs or
-made several times cheaper. One `derive grade` over 10,000 sheets: the parent 3 s of CPU (start-up
-0.7 s, receiving the results 1.2-1.6 s, the report 0.36 s), the two children 12.5 s, on two cores that
-give 1.4x.
+Where the time goes, for one of the two grading children of a 10,000-sheet run (5,000 sheets, about 4 s
+of CPU): the set-up made once per problem, about 0.4 s (the 15 distinct expressions decided, 0.19 s; the
+slip variants of the 37 steps, 0.11 s; the words of ambiguous slips, 0.09 s); reading, 0.8-1.0 s (twice
+what reading alone takes: grading between sheets leaves the caches cold); naming slips, about 1.1 s (3.6
+wrong numbers a sheet, each tried against some 8 variants that read the student's own numbers, 2.7 of
+them evaluated anew); the rest of grading, about 1.5 s; sending the results, 0.2 s; the collector 0.26 s
+of all these. The parent: start-up 0.5 s (SymPy's import 0.36 s), receiving 0.6-0.7 s, the report
+0.4-0.6 s. A 100-sheet class's budget at 2,000 sheets/s, 0.05 s, is an eighth of the per-problem set-up
+alone: the in-process targets need that set-up kept between runs, or made several times cheaper, and the
+numbers of a class graded item by item as arrays rather than sheet by sheet.
 Usage: python bench/grade.py [--sheets N] [--class-sheets N] [--baseline-sample N] [--repeats N]
 """
 
