@@ -122,26 +122,21 @@ def _answer_sheet(data, lines, path, default_student, known_keys):
             if not _is_blank(value) and (key == "id" or student == default_student):
                 student = str(value)
             continue
-        if not isinstance(value, list):  # one answer: the common line
-            count += 1
-            if count > MAX_ANSWERS:
-                raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=path, line=line)
-            if key in known_keys:
-                answers[key] = read_answer(value, line)
-            else:
-                under = _unknown_or_shorthand(key, value, line, known_keys, under, unknown, shorthand)
-            continue
-        if key in getattr(known_keys, "whole", ()):  # a whole vector or matrix
-            count += len(value)
-            if count > MAX_ANSWERS:
-                raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=path, line=line)
-            answers[key] = read_matrix_answer(value, line)
-            continue
-        if key in known_keys:  # a list where one answer is asked
-            count += 1
-            answers[key] = _list_for_one_item(value, line)
-            continue
-        for sub_key, sub_value in _expand(key, value):
+        if isinstance(value, list):
+            if key in getattr(known_keys, "whole", ()):  # a whole vector or matrix
+                count += len(value)
+                if count > MAX_ANSWERS:
+                    raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=path, line=line)
+                answers[key] = read_matrix_answer(value, line)
+                continue
+            if key in known_keys:  # a list where one answer is asked
+                count += 1
+                answers[key] = _list_for_one_item(value, line)
+                continue
+            pairs = _expand(key, value)  # a list spread over the key's next index
+        else:
+            pairs = ((key, value),)  # one answer: the common line
+        for sub_key, sub_value in pairs:
             count += 1
             if count > MAX_ANSWERS:
                 raise AnswerSheetError(f"too many answers (more than {MAX_ANSWERS})", path=path, line=line)
