@@ -79,7 +79,9 @@ PIPE_BYTES = 1 << 20  # a child's results pipe, where the system allows: some 1,
 # the work a child holds: enough that it never waits for a parent that the children's own work keeps off the
 # cores for a while, little enough that the children finish together (within about this much of each other)
 AHEAD_SECONDS = 0.25
-MAX_AHEAD = 1024  # tasks a child holds at once, at most (they go back to the pool if it dies)
+# tasks a child holds at once, at most (they go back to the pool if it dies): their numbers, 4 bytes each,
+# are then at most PIPE_BUF (4,096) bytes, which a pipe takes in one write, whole
+MAX_AHEAD = 1024
 WORKERS = 2  # grading children at most: the gain of a third is small beside the memory it holds
 
 
