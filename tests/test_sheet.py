@@ -94,6 +94,20 @@ def test_a_line_read_before_keeps_this_sheet_s_line_number_and_order(tmp_path, o
         (key, _written(value)[1], loader.key_lines[key]) for key, value in loaded.items() if key != "id"]
 
 
+def test_a_long_line_is_read_every_time_never_remembered(tmp_path):
+    """A class's lines are remembered, but a hostile sheet's long ones (up to the 1 MB a sheet may hold,
+    each different) are not: memory stays bounded however many such sheets a class holds."""
+    from derive.grading import sheet as sheets
+
+    for n in range(3):
+        path = tmp_path / f"s{n}.yaml"
+        path.write_text(f'yhat[1]: "{n}{"x" * 100_000}"\nz[1][1]: 0.5\n', encoding="utf-8")
+        answers = read_sheet(path, {"yhat[1]", "z[1][1]"}).answers
+        assert answers["yhat[1]"].refused.startswith("answer too long") and answers["z[1][1]"].number == 0.5
+    assert not any(len(line) > 100_000 for line in sheets._FLAT_LINES)
+    assert "z[1][1]: 0.5" in sheets._FLAT_LINES
+
+
 ANSWERS = [
     (-0.0264, "-0.0264", -0.0264),
     (2, "2", 2.0),

@@ -17,6 +17,7 @@ each still under the per-answer time limit, a failure of any kind still
 becoming that sheet's line.
 """
 
+import contextlib
 import gc
 import io
 import os
@@ -191,10 +192,8 @@ class _Lane:
         if count > 0 and len(self.held) <= ahead // 2:
             given = [pool.pending.popleft() for _ in range(count)]
             self.held.extend(given)
-            try:
+            with contextlib.suppress(OSError):  # the child has ended: reading its pipe says how, its tasks go back
                 os.write(self.orders, b"".join(map(_INDEX.pack, given)))
-            except OSError:
-                pass  # the child has ended: reading its pipe says how, and its tasks go back
         elif not self.held:
             self.stop()
 
@@ -305,12 +304,10 @@ def _child(pool, orders, write_end, inherited):
 def _widen(fd):
     """Give a pipe PIPE_BYTES of buffer where the system allows (Linux), so that a child never waits for
     the parent to read its results; elsewhere it keeps the system's size."""
-    try:
+    with contextlib.suppress(ImportError, AttributeError, OSError):
         import fcntl
 
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    except (ImportError, AttributeError, OSError):
-        pass
 
 
 def _limit_memory(extra):

@@ -237,7 +237,9 @@ def _flat(text):
         read = remembered(line)  # a class writes the same lines: each is read once
         if read is None:
             read = _flat_line(line)
-            if type(read) is tuple and type(read[1]) is not list:  # a list is made anew for each sheet
+            # remembered: a short line (a hostile class's long ones would fill memory) not holding a list
+            # (made anew for each sheet)
+            if type(read) is tuple and len(line) <= MAX_REMEMBERED_LINE and type(read[1]) is not list:
                 if len(_FLAT_LINES) >= MAX_REMEMBERED_LINES:
                     _FLAT_LINES.clear()
                 _FLAT_LINES[line] = read
@@ -270,6 +272,7 @@ _BLANK = object()
 # (key, value) of each line read (its value a number or text, never changed once read), by the line's text
 _FLAT_LINES = {}
 MAX_REMEMBERED_LINES = 100_000
+MAX_REMEMBERED_LINE = 200  # characters: a line longer than any a class writes by hand is read every time
 
 
 def _flat_value(text):
