@@ -63,6 +63,21 @@ def test_the_summary_counts_outcomes_and_frequent_wrong_answers(runner, class_di
     assert row.split()[1:5] == ["0", "1", "0", "1"]
 
 
+def test_a_long_wrong_answer_is_cut_in_the_printed_summary_and_kept_whole_in_the_data(tmp_path):
+    """One student's 300-character answer leaves the class summary's table readable: 40 characters and
+    `...` there (text, Markdown, LaTeX); whole in `summary()` and in the student's verdict."""
+    long = "s*" * 150 + "1"
+    for name, answer in (("ann", long), ("ben", "1-s")):
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump({"fprime[2]": answer}), encoding="utf-8")
+    result = grade_class(LECTURE, tmp_path, calculations=False)
+    cut = long[:40] + "..."
+    row = next(line for line in result.to_text().splitlines() if line.strip().startswith("fprime[2]"))
+    assert row.endswith(f"1-s (1), {cut} (1)")
+    assert f"`{cut}` (1)" in result.to_markdown() and rf"\texttt{{{cut}}} (1)" in result.to_latex()
+    row = next(row for row in result.summary() if row["key"] == "fprime[2]")
+    assert (long, 1) in row["frequent_wrong"] and result.results[0]["fprime[2]"].answer == long
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(["-0.05", "0.1", "-0.0011", "0.5", "2", "1-s", "x", ""]),
                        st.integers(min_value=1, max_value=4)), st.integers(min_value=1, max_value=4))

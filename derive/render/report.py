@@ -61,7 +61,7 @@ class TextReportPrinter(SolutionPrinter):
         key_width = max([len("item")] + [len(visible(k)) for k in result.items])
         lines.append(f"  {'item':<{key_width}}  {'right':>5} {'FT':>4} {'wrong':>6} {'missing':>8}  most frequent wrong answers")
         for row in result.summary():
-            frequent = ", ".join(f"{visible(answer)} ({count})" for answer, count in row["frequent_wrong"])
+            frequent = ", ".join(f"{visible(_cut(answer))} ({count})" for answer, count in row["frequent_wrong"])
             lines.append(f"  {visible(row['key']):<{key_width}}  {row['right']:>5} {row['follow_through']:>4} "
                          f"{row['wrong']:>6} {row['missing']:>8}  {frequent}".rstrip())
         return lines + self.slips(result)
@@ -189,6 +189,12 @@ def slip_lines(result):
     return lines
 
 
+def _cut(answer, width=40):
+    """A wrong answer as a class summary lists it: cut to `width` characters (as a refused answer is), so
+    that one long answer leaves the table readable; `ClassResult.summary()` and each verdict keep it whole."""
+    return answer if len(answer) <= width else answer[:width] + "..."
+
+
 def _score(points, max_points):
     return f"{format_number(points)}/{format_number(max_points)}"
 
@@ -243,7 +249,7 @@ class MarkdownReportPrinter(SolutionPrinter):
                   "| item | right | FT | wrong | missing | most frequent wrong answers |",
                   "| --- | ---: | ---: | ---: | ---: | --- |"]
         for row in result.summary():
-            frequent = ", ".join(f"{_code(answer)} ({count})" for answer, count in row["frequent_wrong"])
+            frequent = ", ".join(f"{_code(_cut(answer))} ({count})" for answer, count in row["frequent_wrong"])
             lines.append(f"| {self.item(row['key'])} | {row['right']} | {row['follow_through']} | {row['wrong']} "
                          f"| {row['missing']} | {frequent} |")
         slips = slip_lines(result)
@@ -376,7 +382,7 @@ class LatexReportPrinter(SolutionPrinter):
                   r">{\raggedright\arraybackslash}p{5.5cm}@{}}",
                   r"item & right & FT & wrong & missing & most frequent wrong answers \\ \hline \endhead"]
         for row in result.summary():
-            frequent = ", ".join(f"{_literal(answer)} ({count})" for answer, count in row["frequent_wrong"])
+            frequent = ", ".join(f"{_literal(_cut(answer))} ({count})" for answer, count in row["frequent_wrong"])
             lines.append(f"{self.item(row['key'])} & {row['right']} & {row['follow_through']} & {row['wrong']} & "
                          f"{row['missing']} & {frequent} \\\\")
         lines.append(r"\end{longtable}")
