@@ -142,10 +142,11 @@ class ClassResult(Sheets):
         # A grader hands one Verdict object to every student who wrote the same thing: each distinct
         # object is read once, with the number of sheets that hold it (counted by identity, at C speed).
         verdicts = list(itertools.chain.from_iterable(sheet.verdicts for sheet in self.results if not sheet.error))
-        held, objects = Counter(map(id, verdicts)), dict(zip(map(id, verdicts), verdicts))
+        numbers = list(map(id, verdicts))
+        # both by identity, in the order each object first comes: the counts and the objects pair up
+        held, objects = Counter(numbers), dict(zip(numbers, verdicts))
         tallies = {key: (Counter(), Counter(), Counter()) for key in self.items}  # codes, wrong answers, slips
-        for number, count in held.items():
-            verdict = objects[number]
+        for count, verdict in zip(held.values(), objects.values()):
             tally = tallies.get(verdict.key)
             if tally is None:
                 continue
