@@ -25,7 +25,8 @@ sheets/s in-process with the slips named, on the diverse sheets and on the
 sheets; one `derive grade` over 10,000 sheets in < 5 s.
 
 Measured on the 2-core machine (a shared one: the same code measures up to 25% apart run to run, so
-a round too small to show above that is compared by the Python calls it makes, counted by cProfile):
+a round too small to show above that is compared by the Python calls it makes, counted by cProfile, or the
+instructions it runs, counted by valgrind):
 - an earlier round, 735 -> 995 sheets/s with the slips named, the 100-sheet class 276 -> 437, one
   `derive grade` over 10,000 sheets 8.1 -> 7.3 s: numbers graded without a per-answer timer, implied
   values evaluated only for the steps a follow-through needs, slip variants tried only where they can
@@ -36,7 +37,7 @@ a round too small to show above that is compared by the Python calls it makes, c
   when a report shows them, an activation's derivative and a key's neighbours found once, each expected
   expression printed once for its points' seed (Python calls for 1,000 diverse sheets 3.55 -> 3.22 million,
   for a 100-sheet class 1.21 -> 1.01 million);
-- the latest round, 716-863 sheets/s, the class 349-408, one process 5.8-7.4 s (interleaved with the code
+- the round before the latest, 716-863 sheets/s, the class 349-408, one process 5.8-7.4 s (interleaved with the code
   before it, 6.3-7.0 s against 8.4-9.6 s), ratio 43-47x, reading 0.07-0.10 s per 1,000 sheets (was 0.15):
   a sheet's lines each read once for a class, an expression's verdict kept for everyone who writes its
   text, a sheet's own numbers standing in for the correct ones in one environment per chain for all its
@@ -46,18 +47,32 @@ a round too small to show above that is compared by the Python calls it makes, c
   hard sheet grades fewer. Counted: Python calls for 1,000 diverse sheets from cold 3.12 -> 2.53 million,
   a 100-sheet class 0.70 -> 0.65 million, grading 1,000 more sheets once the class's forms are known 1.50 -> 1.33
   million, reading 1,000 sheets 0.68 -> 0.33 million; one `derive grade` over 10,000 sheets, 13-15 s of
-  CPU -> 10-12 s.
-Not met: 2,000 sheets/s with the slips named, on diverse sheets and on a 100-sheet class, and < 5 s.
-Where the time goes, for one of the two grading children of a 10,000-sheet run (5,000 sheets, about 4 s
-of CPU): the set-up made once per problem, about 0.4 s (the 15 distinct expressions decided, 0.19 s; the
-slip variants of the 37 steps, 0.11 s; the words of ambiguous slips, 0.09 s); reading, 0.8-1.0 s (twice
-what reading alone takes: grading between sheets leaves the caches cold); naming slips, about 1.1 s (3.6
-wrong numbers a sheet, each tried against some 8 variants that read the student's own numbers, 2.7 of
-them evaluated anew); the rest of grading, about 1.5 s; sending the results, 0.2 s; the collector 0.26 s
-of all these. The parent: start-up 0.5 s (SymPy's import 0.36 s), receiving 0.6-0.7 s, the report
-0.4-0.6 s. A 100-sheet class's budget at 2,000 sheets/s, 0.05 s, is an eighth of the per-problem set-up
-alone: the in-process targets need that set-up kept between runs, or made several times cheaper, and the
-numbers of a class graded item by item as arrays rather than sheet by sheet.
+  CPU -> 10-12 s;
+- the latest round, one `derive grade` over 10,000 sheets, 8 runs interleaved with the code before it:
+  median 5.95 -> 5.42 s, fastest 5.21 -> 5.00 s (the same output, byte for byte): the collector. After
+  the grading children are done, the parent's first collection walked every object of every verdict
+  received (0.12 s), the reports' collections walked them again, and the collection at exit walked the
+  whole heap (0.15 s); `derive grade` now keeps the collector off while the results come in and then
+  freezes them, and exits without that last walk (0.05 s). A grading child collected the class's
+  remembered values 7 times per 5,000 sheets (0.07-0.1 s); it now waits for a million more live objects,
+  which grading 5,000 sheets does not reach. Tried and measured to gain nothing (instructions counted by
+  valgrind, the same in every run): a step's slip variants compiled into one function evaluating all of
+  them (+12% instructions: most variant values on a student's numbers are remembered from other students,
+  which one call for all gives up); variants compiled to bytecode after 150 evaluations instead of 1,000
+  (-0.5%); sheets read in batches ahead of grading (the same instructions and simulated cache misses).
+Not met: 2,000 sheets/s with the slips named, on diverse sheets and on a 100-sheet class, and < 5 s (met by
+the fastest runs only).
+Where the time goes, for one of the two grading children of a 10,000-sheet run (5,000 sheets, 3.8-4.5 s of
+CPU, timed inside the child's loop): reading, 0.96-1.05 s; naming slips, 0.99-1.11 s (18,386 wrong numbers
+searched, 54-60 us each: some 7 variants tried each, 2.8 of them evaluated anew); the 15 distinct
+expressions decided, 0.23 s; the slip variants of the 37 steps, 0.09-0.11 s; the rest of grading, about
+1.8 s; the collector, now nothing. The parent: start-up 0.43-0.53 s (its imports 0.32-0.41 s, SymPy's most
+of them), receiving 0.3 s of CPU while the children work, the report 0.33-0.5 s (the per-item summary 0.2 s,
+a line per student 0.2 s). In process, with the collector as Python sets it, its full collections take
+0.05-0.1 s of 1,000 sheets. A 100-sheet class's budget at 2,000 sheets/s, 0.05 s, is a sixth of the
+per-problem set-up alone (0.3 s from cold: the expressions decided, the slip variants made): the
+in-process targets need that set-up kept between runs, or made several times cheaper, and the slips of a
+class sought item by item as arrays rather than sheet by sheet.
 Usage: python bench/grade.py [--sheets N] [--class-sheets N] [--baseline-sample N] [--repeats N]
 """
 

@@ -196,13 +196,17 @@ def grade(problem, sheets, csv_path, json_path, gradescope_path, variants_dir, s
         raise click.exceptions.Exit(1)
 
 
+_OWN_PROCESS = False  # derive runs as its own process (`main`), which ends when the command does
+
+
 def _kept(grade, *args, **kwargs):
     """`grade(*args, **kwargs)`, a class's grading in child processes, its results kept to the end of this
     process: the collector stays off while they come in and then leaves them be (frozen), instead of
     walking every object of every verdict once it is on again (a tenth of a second for 10,000 sheets) and
-    again as the reports are made. Where there is no fork, the sheets are graded in this process, and the
-    collector runs as usual."""
-    if not hasattr(os, "fork"):
+    again as the reports are made. Only in derive's own process (`main`), which ends after the command:
+    called from Python (click's test runner), and where there is no fork (the sheets are then graded in
+    this process), the collector runs as usual."""
+    if not (_OWN_PROCESS and hasattr(os, "fork")):
         return grade(*args, **kwargs)
     collecting = gc.isenabled()
     gc.disable()
@@ -282,6 +286,8 @@ def schema(kind):
 
 def main():
     """Console-script entry point."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
     try:
         cli(prog_name="derive")
     finally:
