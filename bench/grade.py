@@ -49,7 +49,8 @@ instructions it runs, counted by valgrind):
   million, reading 1,000 sheets 0.68 -> 0.33 million; one `derive grade` over 10,000 sheets, 13-15 s of
   CPU -> 10-12 s;
 - the latest round, one `derive grade` over 10,000 sheets, 8 runs interleaved with the code before it:
-  median 5.95 -> 5.42 s, fastest 5.21 -> 5.00 s (the same output, byte for byte): the collector. After
+  median 5.95 -> 5.42 s, fastest 5.21 -> 5.00 s (the same output, byte for byte; in this benchmark, 5.15 and
+  5.21 s in two runs at a quiet time, 6.74 s at a busy one): the collector. After
   the grading children are done, the parent's first collection walked every object of every verdict
   received (0.12 s), the reports' collections walked them again, and the collection at exit walked the
   whole heap (0.15 s); `derive grade` now keeps the collector off while the results come in and then
