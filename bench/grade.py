@@ -1,7 +1,7 @@
 """Grading speed at course scale: diverse generated answer sheets of the lecture problem.
 
-Prints, in one run (each in-process figure the median of --repeats runs,
-each run with a fresh Grader, so nothing is cached from an earlier run):
+Prints, in one run (each figure the median of --repeats runs, each in-process
+run with a fresh Grader, so nothing is cached from an earlier run):
 - sheets per second graded in-process with the slips named (reading each
   sheet file and grading it), on --sheets diverse sheets and on a 100-sheet
   class, and without naming the slips;
@@ -12,7 +12,7 @@ each run with a fresh Grader, so nothing is cached from an earlier run):
 - reading alone, per 1,000 sheets, for --sheets and for --class-sheets
   sheets (linear when the two agree);
 - the wall time of one `derive grade` process over --class-sheets sheets,
-  start-up and the report included.
+  start-up and the report included (and the fastest of the runs).
 
 The sheets are what a class writes: numbers with 3 to 8 decimals or an
 exponent, the exact chain, the lecture's rounded chain, a wrong early value
@@ -259,10 +259,12 @@ def main():
         ratios = [slips / naive for slips, naive in zip(runs["slips"], runs["naive"])]
         median = {name: statistics.median(values) for name, values in runs.items()}
 
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "derive", "grade", str(PROBLEM), str(folder)],
-                       stdout=subprocess.DEVNULL, check=False)
-        whole = time.perf_counter() - start
+        wholes = []
+        for _ in range(args.repeats):  # one run's wall time on a shared machine is as much the others' as ours
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "derive", "grade", str(PROBLEM), str(folder)],
+                           stdout=subprocess.DEVNULL, check=False)
+            wholes.append(time.perf_counter() - start)
     finally:
         shutil.rmtree(folder)
     print(f"sheets:      {len(paths):8d}          ({distinct} distinct answers; medians of {args.repeats} runs, "
@@ -278,7 +280,8 @@ def main():
     print(f"ratio:       {statistics.median(ratios):8.1f}x        (derive / baseline in the same run; target >= 20x)")
     print(f"reading:     {median['read']:8.3f} s        per 1,000 sheets, of {len(paths)}")
     print(f"             {median['read all']:8.3f} s        per 1,000 sheets, of {len(everything)} (linear: the same)")
-    print(f"one process: {whole:8.2f} s        (derive grade on {len(everything)} sheets; target < 5 s)")
+    print(f"one process: {statistics.median(wholes):8.2f} s        (derive grade on {len(everything)} sheets, wall time, "
+          f"the median of {len(wholes)} runs, the fastest {min(wholes):.2f} s; target < 5 s)")
 
 
 if __name__ == "__main__":
