@@ -123,6 +123,30 @@ def test_rounding_slips_are_named(tmp_path, key, slipped, words):
     assert words in verdict.slip_detail
 
 
+OWN_Z = 2.34  # z³₁ as one class writes it, wrongly: ŷ is then rounded on it, each sheet its own way
+OWN_ROUNDING = [
+    (lambda: round(sigmoid(OWN_Z), 2), "rounded to 2 decimals"),
+    (lambda: round(sigmoid(OWN_Z), 1), "rounded to 1 decimal"),
+    (lambda: round(sigmoid(OWN_Z), 3), "rounded to 3 decimals"),
+    (lambda: f"{sigmoid(round(OWN_Z, 1)):.4f}", "computed from values rounded to 1 decimal"),
+]
+
+
+@pytest.mark.parametrize("order", [1, -1], ids=["in order", "reversed"])
+def test_rounding_slips_on_the_student_s_own_number_each_round_their_own_way(tmp_path, order):
+    # One grader for the class, which remembers each variant's value on a wrong number many students share:
+    # each sheet's rounding of ŷ on that number is named as that sheet's own, whichever sheet comes first.
+    problem = load(tmp_path, LECTURE)
+    grader = Grader(problem)
+    values = {k: v for k, v in engine_values(problem.spec).items() if k in grader.items}
+    for n, (slipped, words) in list(enumerate(OWN_ROUNDING))[::order]:
+        changed = {"z[3][1]": repr(OWN_Z), "yhat[1]": str(slipped())}
+        path = sheet_with(tmp_path, values, changed, name=f"student{n}")
+        verdict = grader.grade(read_sheet(path, set(grader.exact_values)))["yhat[1]"]
+        assert (verdict.slip, verdict.slip_codes) == ("rounding", ("rounding",)), verdict.slip_detail
+        assert verdict.slip_detail.endswith(words) or f"{words}:" in verdict.slip_detail, verdict.slip_detail
+
+
 def test_the_derivative_taken_at_the_activation_in_a_derivative_written_in_z(tmp_path):
     # softplus′(z) = σ(z) is written in z: σ(h) there, h = softplus(z), is f′(h) for f′(z).
     # hw1-relu with a softplus hidden layer: weights (to-from) [[1, 1], [1, -1]], output weights (0.4, 0.3).
