@@ -49,8 +49,9 @@ instructions it runs, counted by valgrind):
   million, reading 1,000 sheets 0.68 -> 0.33 million; one `derive grade` over 10,000 sheets, 13-15 s of
   CPU -> 10-12 s;
 - the latest round, one `derive grade` over 10,000 sheets, 8 runs interleaved with the code before it:
-  median 5.95 -> 5.42 s, fastest 5.21 -> 5.00 s (the same output, byte for byte; in this benchmark, 5.15 and
-  5.21 s in two runs at a quiet time, 6.74 s at a busy one): the collector. After
+  median 5.85 -> 5.49 s, fastest 5.02 -> 4.59 s, both with their modules' bytecode compiled (the same output,
+  byte for byte; in this benchmark, a median of 4.98 s and a fastest of 4.68 s at a quiet time, single runs
+  of 5.15, 5.21 and 6.74 s at busier ones): the collector. After
   the grading children are done, the parent's first collection walked every object of every verdict
   received (0.12 s), the reports' collections walked them again, and the collection at exit walked the
   whole heap (0.15 s); `derive grade` now keeps the collector off while the results come in and then
@@ -58,11 +59,13 @@ instructions it runs, counted by valgrind):
   remembered values 7 times per 5,000 sheets (0.07-0.1 s); it now waits for a million more live objects,
   which grading 5,000 sheets does not reach. Tried and measured to gain nothing (instructions counted by
   valgrind, the same in every run): a step's slip variants compiled into one function evaluating all of
-  them (+12% instructions: most variant values on a student's numbers are remembered from other students,
-  which one call for all gives up); variants compiled to bytecode after 150 evaluations instead of 1,000
+  them (some 10% more instructions: most variant values on a student's numbers are remembered from other students,
+  which one call for all gives up); the variants that round one formula's result to different places
+  sharing its value before rounding (+1.2%: the lookups cost what the evaluations saved); variants
+  compiled to bytecode after 150 evaluations instead of 1,000
   (-0.5%); sheets read in batches ahead of grading (the same instructions and simulated cache misses);
   each chain's variant values kept sorted per set of a student's differing numbers, searched by bisection
-  (-0.07%: a third of the searches repeat such a set); exp(k x) written t^k before SymPy cancels a right
+  (no fewer instructions: a third of the searches repeat such a set); exp(k x) written t^k before SymPy cancels a right
   expression's difference (slower once SymPy's own cache serves the present path).
 Not met: 2,000 sheets/s with the slips named, on diverse sheets and on a 100-sheet class, and < 5 s (met by
 the fastest runs only).
