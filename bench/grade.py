@@ -99,6 +99,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from derive import api  # noqa: E402
 from derive.grading.grader import Grader  # noqa: E402
 from derive.grading.sheet import read_sheet  # noqa: E402
 from derive.problem import load_problem  # noqa: E402
@@ -186,6 +187,23 @@ def grade_all(problem, paths, diagnose=True, calculations=False):
     return [grader.grade(read_sheet(path, known)) for path in paths]
 
 
+def grade_calls(paths):
+    """Each sheet graded by its own `derive.grade` call, as a script grading a class one call per sheet
+    does: the first call makes the problem's set-up (inside the timing), the others reuse it. Each verdict
+    has its calculation, as `derive.grade` gives one sheet."""
+    api._KEPT.clear()
+    for path in paths:
+        api.grade(str(PROBLEM), path)
+
+
+def grade_each_anew(problem, paths):
+    """The same, with the problem's set-up made anew for every sheet (as `derive.grade` did before it kept
+    it): the fair baseline of `grade_calls`."""
+    for path in paths:
+        grader = Grader(problem)
+        grader.grade(read_sheet(path, grader.known_keys))
+
+
 def grade_more(problem, warm, paths):
     """Sheets graded by a Grader that has graded a class already (`warm`): the cost of one sheet more."""
     grader = Grader(problem, calculations=False)
@@ -254,13 +272,17 @@ def main():
         sample = paths[:args.baseline_sample]
         distinct = distinct_answers(paths, known)
         more = everything[args.sheets:2 * args.sheets] or paths
-        runs = {name: [] for name in ("slips", "calculations", "alone", "class", "more", "naive", "read", "read all")}
+        anew = small[:args.baseline_sample // 5 or 1]
+        runs = {name: [] for name in ("slips", "calculations", "alone", "class", "more", "calls", "anew", "naive",
+                                      "read", "read all")}
         for _ in range(args.repeats):  # interleaved, so a busy moment of the machine touches each alike
             runs["slips"].append(len(paths) / timed(grade_all, problem, paths))
             runs["calculations"].append(len(paths) / timed(grade_all, problem, paths, True, True))
             runs["alone"].append(len(paths) / timed(grade_all, problem, paths, False))
             runs["class"].append(len(small) / timed(grade_all, problem, small))
             runs["more"].append(grade_more(problem, paths, more))
+            runs["calls"].append(len(small) / timed(grade_calls, small))
+            runs["anew"].append(len(anew) / timed(grade_each_anew, problem, anew))
             runs["naive"].append(len(sample) / timed(naive_grade, problem, sample))
             runs["read"].append(timed(read_all, known, paths) * 1000 / len(paths))
             runs["read all"].append(timed(read_all, known, everything) * 1000 / len(everything))
@@ -287,6 +309,9 @@ def main():
     print(f"class:       {median['class']:8.0f} sheets/s  (a 100-sheet class, with the slips named; target >= 2000)")
     print(f"one more:    {median['more']:8.0f} sheets/s  ({len(more)} other sheets, after the {len(paths)}: "
           "the cost of a sheet once the class's forms are known)")
+    print(f"one call:    {median['calls']:8.0f} sheets/s  (the 100-sheet class, one derive.grade call per sheet: "
+          f"{statistics.median(c / a for c, a in zip(runs['calls'], runs['anew'])):.0f}x the set-up made anew per "
+          f"call, {median['anew']:.1f} sheets/s on {len(anew)} of them)")
     print(f"naive:       {median['naive']:8.1f} sheets/s  (fair baseline, a sample of {len(sample)} of the same sheets)")
     print(f"ratio:       {statistics.median(ratios):8.1f}x        (derive / baseline in the same run; target >= 20x)")
     print(f"reading:     {median['read']:8.3f} s        per 1,000 sheets, of {len(paths)}")

@@ -6,14 +6,18 @@ read as the same YAML sheet would be. The command line calls these same
 functions, so a script and `derive grade` mark a sheet alike.
 """
 
+import hashlib
 import os
+import stat
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import DeriveError
 from .grading.grader import Grader, SheetResult
 from .grading.sheet import read_sheet, sheet_from_mapping, sheet_paths
-from .problem import Problem, find_problem, load_problem
+from .problem import MAX_FILE_BYTES, Problem, find_problem, load_problem
 from .vary.variants import MAX_DRAWS, SAFE_ID, VariantGraders, make_variants, read_roster
 
 
@@ -25,12 +29,20 @@ def grade(problem, sheet, variants=None, student="sheet"):
     without an `id`. With `variants`, a directory written by
     `write_variants`, the sheet is marked against its student's own
     variant. A sheet that cannot be read raises AnswerSheetError.
+
+    The problem's set-up (its solution and grading, then its slip variants
+    and each distinct expression decided) is kept between calls for the
+    KEPT_GRADERS problems graded last, so that a script grading a class one
+    call per sheet pays it once: a file is known again by its bytes (an
+    edited file is read anew), a Problem by identity. The result is the
+    same as from a fresh start; calls from several threads take turns.
     """
-    grader = Grader(_loaded(problem))
-    answers = _read(sheet, grader.known_keys, student)
-    if variants is not None:
-        grader = VariantGraders(grader, variants).for_sheet(answers)
-    return grader.grade(answers)
+    grader, lock = _KEPT.grader(problem)
+    with lock:
+        answers = _read(sheet, grader.known_keys, student)
+        if variants is not None:
+            grader = VariantGraders(grader, variants).for_sheet(answers)
+        return grader.grade(answers)
 
 
 def grade_class(problem, sheets, variants=None, calculations=True):
@@ -149,3 +161,63 @@ def _checked_ids(students):
     if not ids:
         raise DeriveError("no students")
     return ids
+
+
+KEPT_GRADERS = 8  # problems whose Grader `grade` keeps between calls
+
+
+class _KeptGraders:
+    """The Graders `grade` made for the KEPT_GRADERS problems it graded last, each with a lock (a Grader's
+    memos are not for two threads at once). Making a Grader is a problem's set-up: 0.1-0.5 s with what it
+    then learns from its first sheets, against about a millisecond for a sheet once it is made."""
+
+    def __init__(self):
+        self._graders = OrderedDict()  # key -> (the Problem it stands for, or None for a file; Grader; lock)
+        self._lock = threading.Lock()
+
+    def grader(self, problem):
+        """(the Grader of `problem`, its lock): kept, or made and kept."""
+        # outside the main thread no time limit can be set, so SymPy proves nothing there and the numbers
+        # decide an expression (derive.grading.equivalence): those verdicts are kept apart
+        main = threading.current_thread() is threading.main_thread()
+        if isinstance(problem, Problem):
+            key, held = (main, "problem", id(problem)), problem  # held, so that its id is no other object's
+        else:
+            path = find_problem(problem)
+            digest = _digest(path)
+            if digest is None:
+                return Grader(load_problem(path)), threading.Lock()  # load_problem says why, at the file
+            key, held = (main, "file", digest), None
+        with self._lock:
+            kept = self._graders.get(key)
+            if kept is not None and kept[0] is held:
+                self._graders.move_to_end(key)
+                return kept[1], kept[2]
+        made = Grader(held if held is not None else load_problem(path)), threading.Lock()
+        if held is None and _digest(path) != digest:
+            return made  # the file changed while it was read: graded as read, not kept under the old bytes
+        with self._lock:
+            self._graders[key] = (held, *made)
+            while len(self._graders) > KEPT_GRADERS:
+                self._graders.popitem(last=False)
+        return made
+
+    def clear(self):
+        with self._lock:
+            self._graders.clear()
+
+
+_KEPT = _KeptGraders()
+
+
+def _digest(path):
+    """(device, inode, SHA-256 of the bytes) of a problem file, None if it is no regular file that can be
+    read: the same file however its path is written, known to have changed when its bytes have."""
+    try:
+        found = os.stat(path)
+        if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_FILE_BYTES:
+            return None
+        with open(path, "rb") as file:
+            return found.st_dev, found.st_ino, hashlib.sha256(file.read(MAX_FILE_BYTES + 1)).digest()
+    except OSError:
+        return None

@@ -1,11 +1,17 @@
 """What makes grading a class fast changes no verdict: a number's verdict remembered with the numbers it
 rests on, an expression decided once however it is spaced, numbers with exponents read without the YAML
-loader. Each sheet of a class graded by one Grader gets the verdicts a fresh Grader gives it."""
+loader, a problem's Grader kept between `derive.grade` calls. Each sheet of a class graded by one Grader
+gets the verdicts a fresh Grader gives it."""
 
 import random
+import shutil
+import threading
 
 import pytest
 
+import derive
+from derive import api
+from derive.grading import grader as grader_module
 from derive.grading.grader import Grader
 from derive.grading.sheet import _SheetLoader, _flat, read_sheet
 from derive.problem import load_problem
@@ -57,6 +63,81 @@ def test_a_class_graded_by_one_grader_gets_each_sheet_s_fresh_verdicts(problem, 
     assert {v.code for r in together for v in r.verdicts} >= {"OK", "FT", "WRONG", "SIGN", "MISSING", "UNREADABLE"}
     if diagnose:
         assert any(v.slip for r in together for v in r.verdicts)
+
+
+def test_a_grader_whose_memos_fill_up_forgets_and_still_gives_fresh_verdicts(problem, tmp_path, monkeypatch):
+    monkeypatch.setattr(grader_module, "MAX_REMEMBERED", 3)  # every memo cleared again and again
+    grader = Grader(problem)
+    known = set(grader.exact_values)
+    paths = class_sheets(grader, tmp_path)
+    together = [grader.grade(read_sheet(path, known)) for path in paths]
+    # a wrong number's slip is remembered under two keys (derive.grading.grader._DIAGNOSED): one more
+    assert len(grader._numbers) <= 4
+    assert all(len(memo) <= 3 for memo in (grader._expressions, grader._parsed, grader._calculations,
+                                            *grader._settled.values()))
+    alone = [Grader(problem).grade(read_sheet(path, known)) for path in paths]
+    assert [r.verdicts for r in together] == [r.verdicts for r in alone]
+
+
+def fresh(problem, path):
+    """A sheet's result from a Grader made for it alone."""
+    grader = Grader(problem)
+    return grader.grade(read_sheet(path, grader.known_keys))
+
+
+@pytest.mark.parametrize("given", ["name", "path", "problem"])
+def test_one_call_per_sheet_gives_each_sheet_s_fresh_verdicts(problem, tmp_path, given):
+    api._KEPT.clear()
+    paths = class_sheets(Grader(problem), tmp_path)
+    which = {"name": "lecture-bp-3layer", "path": str(LECTURE), "problem": problem}[given]
+    called = [derive.grade(which, path) for path in paths]
+    assert [(r.student, r.verdicts) for r in called] == [(r.student, r.verdicts) for r in
+                                                         (fresh(problem, path) for path in paths)]
+    assert any(v.calculation for r in called for v in r.verdicts)  # one sheet's verdicts show their calculations
+
+
+def test_a_problem_file_edited_between_calls_is_graded_as_it_now_reads(problem, tmp_path):
+    (tmp_path / "sheets").mkdir()
+    path = class_sheets(Grader(problem), tmp_path / "sheets", count=1)[0]
+    copy = tmp_path / "net.yaml"
+    shutil.copy(LECTURE, copy)
+    before = derive.grade(copy, path)
+    text = LECTURE.read_text(encoding="utf-8")
+    copy.write_text(text.replace("  follow_through: 1\n", "  follow_through: 1\n  points: {\"yhat[1]\": 5}\n"),
+                    encoding="utf-8")
+    after = derive.grade(copy, path)
+    assert after.max_score == before.max_score + 4
+    assert after.verdicts == fresh(load_problem(copy), path).verdicts
+    copy.write_text(text, encoding="utf-8")  # and back: the first file's grading again
+    assert derive.grade(copy, path).verdicts == before.verdicts
+
+
+def test_calls_from_several_threads_give_the_verdicts_of_one_at_a_time(problem, tmp_path):
+    api._KEPT.clear()
+    paths = class_sheets(Grader(problem), tmp_path)
+    alone = threading.Thread(target=lambda: expected.extend(fresh(problem, path).verdicts for path in paths))
+    expected = []
+    alone.start()
+    alone.join()  # in a thread, as the calls below: outside the main thread the numbers decide an expression
+    found, errors = {}, []
+
+    def work(part):
+        try:
+            for n in part:
+                found[n] = derive.grade("lecture-bp-3layer", paths[n]).verdicts
+        except Exception as error:  # reported below, with the others' results
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(range(k, len(paths), 4),)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert [found[n] for n in range(len(paths))] == expected
+    on_main = [derive.grade("lecture-bp-3layer", path).verdicts for path in paths]  # kept apart from theirs
+    assert on_main == [fresh(problem, path).verdicts for path in paths]
+    assert any(v.decided_by == "sympy" for verdicts in on_main for v in verdicts)
 
 
 def test_an_expression_spaced_differently_is_decided_once(problem):

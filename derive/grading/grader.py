@@ -51,7 +51,9 @@ from ..symbolic.limits import time_limit
 from .config import read_grading
 
 ANSWER_SECONDS = 10.0  # the time one answer may take to grade, whatever it contains
-MAX_REMEMBERED = 200_000  # numeric verdicts kept at once
+# verdicts, expressions decided, calculations printed, kept at once in each of a Grader's memos: a Grader
+# kept between calls (derive.api.grade) or given 10,000 sheets of distinct answers grows no further
+MAX_REMEMBERED = 200_000
 _DIAGNOSED = object()  # remembered in place of a wrong number's verdict: its slip reads more of the sheet
 # the verdicts that are the same for every student who writes the same text, by whether the item is an
 # expression (decided once per text, whatever the rest of the sheet) or a number (whose other verdicts rest
@@ -242,6 +244,8 @@ class Grader:
                 else:
                     verdict = self.grade_within_budget(plan, answer, numbers)
                 if verdict.code in _SETTLED[symbolic] and (answer is None or not answer.refused):
+                    if len(same) >= MAX_REMEMBERED:
+                        same.clear()
                     same[verdict.answer] = verdict  # the same for every student who wrote it
             verdicts.append(verdict)
         return result
@@ -451,6 +455,8 @@ class Grader:
         """An expression answer, decided once per distinct text (a class writes few distinct forms)."""
         cache_key = (step.key, answer.text)
         if cache_key not in self._expressions:
+            if len(self._expressions) >= MAX_REMEMBERED:
+                self._expressions.clear()
             self._expressions[cache_key] = self._decide_expression(step, answer.text)
         code, credit, fields = self._expressions[cache_key]
         return make(code, credit, **fields)
@@ -466,6 +472,8 @@ class Grader:
         # `s*(1-s)`, `s * (1 - s)` and `s*(1 - s)` parse to one expression: it is decided once
         parsed_key = (step.key, written.expression, tuple(written.conditions))
         if parsed_key not in self._parsed:
+            if len(self._parsed) >= MAX_REMEMBERED:
+                self._parsed.clear()
             self._parsed[parsed_key] = self._decide_parsed(step, written, variables)
         code, credit, fields = self._parsed[parsed_key]
         return code, credit, dict(fields)
@@ -503,6 +511,8 @@ class Grader:
             return {}
         cache_key = (step.key, tuple(sorted(used.items())))
         if cache_key not in self._calculations:
+            if len(self._calculations) >= MAX_REMEMBERED:
+                self._calculations.clear()
             self._calculations[cache_key] = self._calculation(step, used)
         text, latex = self._calculations[cache_key]
         return {"calculation": prefix + text,
