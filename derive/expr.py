@@ -224,6 +224,13 @@ def parse_expression(text, variables, *, max_length=MAX_LENGTH):
 
 def parse_written(text, variables, *, max_length=MAX_LENGTH):
     """Parse `text` as `parse_expression` does, keeping the domain it was written under (a Written)."""
+    return parse_tokens(written_tokens(text, max_length=max_length), variables)
+
+
+def written_tokens(text, *, max_length=MAX_LENGTH):
+    """The tokens of `text`, each (kind, value, position); ExpressionError if it has none or is not
+    made of them. The parse rests on the kinds and values alone (`^` is read as `**`; the positions
+    only say where an error is), so texts spaced differently that have the same ones parse alike."""
     if not isinstance(text, str):
         raise ExpressionError(f"expected an expression as text, got {type(text).__name__}")
     if len(text) > max_length:
@@ -233,6 +240,11 @@ def parse_written(text, variables, *, max_length=MAX_LENGTH):
     tokens = _tokenize(text.translate(_TRANSLATE))
     if not tokens:
         raise ExpressionError("empty expression")
+    return tokens
+
+
+def parse_tokens(tokens, variables):
+    """The Written of `written_tokens`' tokens over `variables` (name -> Symbol)."""
     parser = _Parser(tokens, variables)
     expression = parser.parse()
     return Written(expression, tuple(dict.fromkeys(parser.conditions)))

@@ -153,6 +153,25 @@ def test_an_expression_spaced_differently_is_decided_once(problem):
     assert len(grader._parsed) == 2
 
 
+def test_an_expression_is_parsed_once_per_tokens_and_spacing_that_makes_other_tokens_is_read_anew(problem,
+                                                                                                   monkeypatch):
+    parsed = []
+    real = grader_module.parse_tokens
+    monkeypatch.setattr(grader_module, "parse_tokens", lambda tokens, names: parsed.append(1) or real(tokens, names))
+    grader = Grader(problem)
+    from derive.grading.sheet import sheet_from_mapping
+
+    forms = {"s*(1-s)": "OK", "s * (1 - s)": "OK", " s*( 1-s ) ": "OK",  # one parse
+             "s*(1-s)^1": "OK", "s*(1-s)**1": "OK",  # one more: ^ is read as **
+             "s s": "WRONG", "ss": "UNREADABLE",  # the space makes two names of one: s times s, or no name
+             "s+*1": "UNREADABLE", "s + * 1": "UNREADABLE"}  # each told where in its own text
+    verdicts = [grader.grade(sheet_from_mapping({"fprime[2]": form}, grader.known_keys))["fprime[2]"]
+                for form in forms]
+    assert [v.code for v in verdicts] == list(forms.values())
+    assert len(parsed) == 6
+    assert "position 3" in verdicts[-2].detail and "position 5" in verdicts[-1].detail
+
+
 @pytest.mark.parametrize("text", [
     "-6.1e-04", "8.0900e-01", "0.5E+3", "2.5e+10", "[1.0e-02, 3, -4.50E-01]", "-0.0", "0", "12", "-0.000",
 ])

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from ..errors import DeriveError, ExpressionError, Timeout
-from ..expr import parse_written
+from ..expr import parse_tokens, written_tokens
 from ..render.latex import escape
 from ..steps import EXACT, evaluate_formula, format_number
 from ..symbolic.limits import time_limit
@@ -54,6 +54,7 @@ ANSWER_SECONDS = 10.0  # the time one answer may take to grade, whatever it cont
 # verdicts, expressions decided, calculations printed, kept at once in each of a Grader's memos: a Grader
 # kept between calls (derive.api.grade) or given 10,000 sheets of distinct answers grows no further
 MAX_REMEMBERED = 200_000
+MAX_REMEMBERED_TEXT = 200  # characters: an expression longer than any a hand types is parsed each time
 _DIAGNOSED = object()  # remembered in place of a wrong number's verdict: its slip reads more of the sheet
 # the verdicts that are the same for every student who writes the same text, by whether the item is an
 # expression (decided once per text, whatever the rest of the sheet) or a number (whose other verdicts rest
@@ -206,6 +207,7 @@ class Grader:
         self._expressions = {}  # (key, answer text) -> verdict fields, decided once per distinct answer
         self._variables = {}  # key -> answer_variables of its step
         self._parsed = {}  # (key, parsed expression, its conditions) -> the same, once per distinct expression
+        self._tokens = {}  # (key, an answer's tokens without their positions, joined) -> its key in _parsed
         self._numbers = {}  # (key, answer, the student's numbers it rests on) -> its verdict
         # per item: answer text -> the verdict of an answer right or missing for everyone who wrote it
         self._settled = {key: {} for key in self.items}
@@ -466,15 +468,27 @@ class Grader:
             self._variables[step.key] = answer_variables(step)
         variables, names = self._variables[step.key]
         try:
-            written = parse_written(text, names)
-        except ExpressionError as error:
+            tokens = written_tokens(text)
+            # `s*(1-s)`, `s * (1 - s)` and `s^2` as `s**2`: the same tokens, parsed once; what a hand types
+            # only, so that a class of long distinct answers cannot fill memory with their tokens
+            token_key = (step.key, "\0".join(kind[0] + value for kind, value, _ in tokens)) \
+                if len(text) <= MAX_REMEMBERED_TEXT else None
+            parsed_key, written = self._tokens.get(token_key), None
+            if parsed_key not in self._parsed:  # never seen, or forgotten since (MAX_REMEMBERED)
+                written = parse_tokens(tokens, names)
+        except ExpressionError as error:  # its message says where in this text: not remembered by tokens
             return "UNREADABLE", 0.0, {"detail": error.message}
-        # `s*(1-s)`, `s * (1 - s)` and `s*(1 - s)` parse to one expression: it is decided once
-        parsed_key = (step.key, written.expression, tuple(written.conditions))
-        if parsed_key not in self._parsed:
-            if len(self._parsed) >= MAX_REMEMBERED:
-                self._parsed.clear()
-            self._parsed[parsed_key] = self._decide_parsed(step, written, variables)
+        if written is not None:
+            # `s*(1-s)` and `(1-s)*s` parse to one expression: it is decided once
+            parsed_key = (step.key, written.expression, tuple(written.conditions))
+            if token_key is not None:
+                if len(self._tokens) >= MAX_REMEMBERED:
+                    self._tokens.clear()
+                self._tokens[token_key] = parsed_key
+            if parsed_key not in self._parsed:
+                if len(self._parsed) >= MAX_REMEMBERED:
+                    self._parsed.clear()
+                self._parsed[parsed_key] = self._decide_parsed(step, written, variables)
         code, credit, fields = self._parsed[parsed_key]
         return code, credit, dict(fields)
 
