@@ -450,7 +450,11 @@ def _reason(error):
     return "outside the domain of a function (log or sqrt of a negative number?)"
 
 
-_COMPILED = {}
+_COMPILED = {}  # formula -> [its function]: a cell, which the formula's switch to bytecode updates
+# id(formula) -> (formula, its cell): a formula object met again is found without hashing or comparing
+# SymPy trees (an equal formula built anew, as each Grader builds its solution's, costs a deep comparison)
+_BY_IDENTITY = {}
+MAX_IDENTITIES = 1 << 16  # formula objects remembered by identity at once (each keeps its formula alive)
 HOT = 1000  # evaluations of a formula after which it is compiled to bytecode (derive.bytecode)
 
 
@@ -459,14 +463,23 @@ def _compiled(formula):
     cheap to build; once the formula has been evaluated HOT times (a step graded for a whole class),
     its bytecode (derive.bytecode), twenty times dearer to build (about 0.3 ms, what some 450
     evaluations save) and twice as fast to run."""
-    function = _COMPILED.get(formula)
-    if function is None:
-        function = _COMPILED[formula] = _warming(formula)
-    return function
+    found = _BY_IDENTITY.get(id(formula))
+    if found is not None and found[0] is formula:
+        return found[1][0]
+    cell = _COMPILED.get(formula)
+    if cell is None:
+        cell = []
+        cell.append(_warming(formula, cell))  # raises for a formula no function evaluates: nothing kept
+        _COMPILED[formula] = cell
+    if len(_BY_IDENTITY) >= MAX_IDENTITIES:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[id(formula)] = (formula, cell)
+    return cell[0]
 
 
-def _warming(formula):
-    """The node-per-node function of `formula`, counting its calls until the formula is hot."""
+def _warming(formula, cell):
+    """The node-per-node function of `formula`, counting its calls until the formula is hot; then its
+    bytecode takes its place in `cell`."""
     closure = _closure(formula)
     calls = 0
 
@@ -474,7 +487,7 @@ def _warming(formula):
         nonlocal calls
         calls += 1
         if calls == HOT:
-            _COMPILED[formula] = _compile(formula)
+            cell[0] = _compile(formula)
         return closure(env)
     return evaluate
 

@@ -56,8 +56,9 @@ class Diagnoser:
         self._numeric = {}  # step key -> ([(code, variant, deps, [(value, right) per correct chain])], keys read)
         self._expressions = {}  # step key -> [(code, variant)]
         self._cache = {}  # (key, answer, the student's differing numbers) -> Diagnosis or None
-        self._own_values = {}  # (key, variant, chain, the student's numbers it reads) -> its value
-        self._sorted_deps = {}  # step key -> per variant, the keys it reads, sorted
+        self._own_values = {}  # (key, variant, the student's numbers it reads) -> its value per correct chain
+        self._rows = {}  # step key -> per variant: (code, variant, values on the correct chains, keys it reads
+        #                  sorted, whether it is a rounding slip), as the search reads them
         self._chain_values = {}  # step key -> the variants' values on the correct chains, sorted
         self._readers_of = {}  # (step key, keys of the student's numbers) -> the variants reading them
 
@@ -121,27 +122,27 @@ class Diagnoser:
         order, reading = self._reading(step.key, own, readers) if own else ((), ())
         if near:
             order = sorted(near.union(order))
-        key, sorted_deps, remembered = step.key, self._sorted_deps[step.key], self._own_values.get
+        key, rows, remembered = step.key, self._rows[step.key], self._own_values.get
         explained = {}
         for n in order:
-            code, variant, deps, on_chains = variants[n]
-            if code in explained or (copied and variant.places is not None):
+            code, variant, on_chains, reads, rounds = rows[n]
+            if code in explained or (copied and rounds):
                 continue  # a copied given is no rounding slip
-            hit = n in near and any(_matches(answer, value, right, half_unit, tolerance) for value, right in on_chains)
-            if not hit and n in reading:
-                mine = tuple(map(own.get, sorted_deps[n]))  # a class repeats its wrong numbers: remembered
-                for chain, env, _, rounding in mixed:
-                    memo = (key, n, chain, mine)
-                    value = remembered(memo, _UNKNOWN)
-                    if value is _UNKNOWN:
-                        value = self._on_own(memo, variant, env, rounding, deps)
+            if n in near and any(_matches(answer, value, right, half_unit, tolerance) for value, right in on_chains):
+                explained[code] = variant
+            elif n in reading:
+                memo = (key, n, tuple(map(own.get, reads)))  # a class repeats its wrong numbers: remembered
+                values = remembered(memo)
+                if values is None:
+                    values = self._on_own(memo, variant, mixed, variants[n][2])
+                chain = 0
+                for value in values:
                     if value is not None and abs(answer - value) <= half_unit + 1e-12 * abs(value):  # else no match
                         right = right_on(chain)
                         if right is not None and _matches(answer, value, right, half_unit, tolerance):
-                            hit = True
+                            explained[code] = variant
                             break
-            if hit:
-                explained[code] = variant
+                    chain += 1
         return _diagnosis(explained)
 
     def _reading(self, key, own, readers):
@@ -181,18 +182,20 @@ class Diagnoser:
         low, high = bisect.bisect_left(values, answer - margin), bisect.bisect_right(values, answer + margin)
         return always.union(numbers[low:high])
 
-    def _on_own(self, memo, variant, env, rounding, deps):
-        """The value of a variant on a chain with the student's numbers standing in (`env`), remembered
-        under `memo` (step key, variant, chain, the student's numbers it reads): many students share a wrong
-        number. None where it cannot be evaluated."""
+    def _on_own(self, memo, variant, mixed, deps):
+        """The values of a variant on each correct chain with the student's numbers standing in (`mixed`,
+        the sheet's environments), remembered under `memo` (step key, variant, the student's numbers it
+        reads): many students share a wrong number. None on a chain where it cannot be evaluated."""
         if len(self._own_values) >= MAX_REMEMBERED:
             self._own_values.clear()
-        try:
-            value = variant.evaluate(env, rounding, deps)
-        except UNREADABLE:
-            value = None
-        self._own_values[memo] = value
-        return value
+        values = []
+        for _, env, _, rounding in mixed:
+            try:
+                values.append(variant.evaluate(env, rounding, deps))
+            except UNREADABLE:
+                values.append(None)
+        values = self._own_values[memo] = tuple(values)
+        return values
 
     def _chains(self):
         grader = self.grader
@@ -211,7 +214,8 @@ class Diagnoser:
                 for d in deps:
                     readers.setdefault(d, set()).add(n)
             self._numeric[step.key] = variants, tuple(sorted(readers)), readers
-            self._sorted_deps[step.key] = [tuple(sorted(deps)) for _, _, deps, _ in variants]
+            self._rows[step.key] = [(code, variant, on_chains, tuple(sorted(deps)), variant.places is not None)
+                                    for code, variant, deps, on_chains in variants]
         return self._numeric[step.key]
 
     def _make_variants(self, step):
@@ -284,9 +288,6 @@ class Diagnoser:
 
 
 _PLAIN = re.compile(r"[+-]?(?=\.?[0-9])[0-9]*(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
-
-
-_UNKNOWN = object()  # not yet in a memo (None is a remembered "cannot be evaluated")
 
 
 def _half_unit(text):
